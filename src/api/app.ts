@@ -1,0 +1,28 @@
+import express, { Express } from 'express';
+import { adminRoutes } from './admin';
+import { authenticate, requireAdmin } from './auth';
+import type { ApiContext } from './context';
+import { errorHandler, HttpError } from './errors';
+import { healthRoutes } from './health';
+import { commonJobRoutes } from './jobs/common-routes';
+import { JOB_TYPE_APIS } from './jobs/registry';
+
+export function createApp(ctx: ApiContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(healthRoutes(ctx));
+
+  const keys = ctx.config.API_KEYS ?? [];
+  const api = express.Router();
+  api.use(authenticate(keys));
+  api.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use('/admin', requireAdmin, adminRoutes(ctx));
+  for (const jobType of JOB_TYPE_APIS) api.use('/v1/jobs', jobType.router(ctx));
+  api.use('/v1/jobs', commonJobRoutes(ctx));
+  app.use('/api', api);
+
+  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

@@ -1,0 +1,27 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { JOB_TYPES, JobType } from '../../shared/jobs';
+import { JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
+import type { Principal } from '../auth';
+import type { ApiContext } from '../context';
+import { notFound } from '../errors';
+import type { JobView } from './job-types';
+
+/**
+ * Finds a job the caller may see. Another owner's job is reported as not found
+ * (not forbidden) so job ids cannot be probed. Admins see every job.
+ */
+export async function findJob(ctx: ApiContext, jobId: string, who: Principal): Promise<JobView & { description: Awaited<ReturnType<JobView['handle']['describe']>> }> {
+  const handle = ctx.client.workflow.getHandle(jobId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw notFound('job');
+    throw e;
+  }
+  const type = description.typedSearchAttributes.get(JOB_TYPE);
+  const owner = description.typedSearchAttributes.get(JOB_OWNER);
+  if (!type || !owner || !(JOB_TYPES as readonly string[]).includes(type)) throw notFound('job');
+  if (owner !== who.owner && who.role !== 'admin') throw notFound('job');
+  return { jobId, type: type as JobType, owner, handle, executionStatus: description.status.name, description };
+}

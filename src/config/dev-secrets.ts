@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+// Local development needs an API key and a webhook signing secret without any setup.
+// They are created once in the data folder and reused on every start.
+
+function readOrCreate(file: string, create: () => string): { value: string; created: boolean } {
+  try {
+    const value = fs.readFileSync(file, 'utf8').trim();
+    if (value) return { value, created: false };
+  } catch {
+    /* not there yet */
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const value = create();
+  try {
+    fs.writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    return { value, created: true };
+  } catch {
+    // Another process created it first: use theirs.
+    return { value: fs.readFileSync(file, 'utf8').trim(), created: false };
+  }
+}
+
+export interface DevSecrets {
+  apiKey: string;
+  webhookSecret: string;
+  created: { apiKey: boolean; webhookSecret: boolean };
+}
+
+export function ensureDevSecrets(dataDir: string): DevSecrets {
+  const key = readOrCreate(path.join(dataDir, 'dev-api-key'), () => `dj_${randomBytes(24).toString('base64url')}`);
+  const secret = readOrCreate(path.join(dataDir, 'webhook-secret'), () => `whsec_${randomBytes(32).toString('base64')}`);
+  return {
+    apiKey: key.value,
+    webhookSecret: secret.value,
+    created: { apiKey: key.created, webhookSecret: secret.created },
+  };
+}
+
+/** The owner name of the local admin key created for `npm start`. */
+export const DEV_OWNER = 'local';

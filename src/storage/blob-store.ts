@@ -1,0 +1,34 @@
+import type { Readable } from 'node:stream';
+
+// Artifacts, manifests and results live here and travel through Temporal by key only.
+
+export interface BlobInfo {
+  key: string;
+  bytes: number;
+  contentType?: string;
+}
+
+export interface BlobStore {
+  /** Streams `body` to `key`, replacing any previous object atomically. */
+  put(key: string, body: Readable | Buffer | string, options?: { contentType?: string }): Promise<BlobInfo>;
+  /** A stream of the object; throws BlobNotFoundError when absent. */
+  get(key: string): Promise<Readable>;
+  getBuffer(key: string): Promise<Buffer>;
+  stat(key: string): Promise<BlobInfo | null>;
+  delete(key: string): Promise<void>;
+  /** Keys under a prefix, sorted. */
+  list(prefix: string): Promise<string[]>;
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`no blob at "${key}"`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+export function assertValidKey(key: string): void {
+  if (!key || key.length > 512 || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..') || /[\\\0]/.test(key)) {
+    throw new Error(`invalid blob key "${key}"`);
+  }
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { assertValidKey, BlobInfo, BlobNotFoundError, BlobStore } from './blob-store';
+
+/** Filesystem blob store: `<root>/<key>`, written to a temp file then renamed so readers never see half an object. */
+export class FsBlobStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: Readable | Buffer | string, options: { contentType?: string } = {}): Promise<BlobInfo> {
+    const file = this.pathOf(key);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${randomUUID()}.tmp`;
+    try {
+      const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
+      await pipeline(source, fs.createWriteStream(tmp));
+      await fsp.rename(tmp, file);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    if (options.contentType) await fsp.writeFile(`${file}.meta.json`, JSON.stringify({ contentType: options.contentType }));
+    const { size } = await fsp.stat(file);
+    return { key, bytes: size, contentType: options.contentType };
+  }
+
+  async get(key: string): Promise<Readable> {
+    const file = this.pathOf(key);
+    try {
+      const handle = await fsp.open(file, 'r');
+      return handle.createReadStream();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
+      throw e;
+    }
+  }
+
+  async getBuffer(key: string): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.pathOf(key));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
+      throw e;
+    }
+  }
+
+  async stat(key: string): Promise<BlobInfo | null> {
+    const file = this.pathOf(key);
+    try {
+      const { size } = await fsp.stat(file);
+      let contentType: string | undefined;
+      try {
+        contentType = JSON.parse(await fsp.readFile(`${file}.meta.json`, 'utf8')).contentType;
+      } catch {
+        /* no metadata */
+      }
+      return { key, bytes: size, contentType };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    await fsp.rm(file, { force: true });
+    await fsp.rm(`${file}.meta.json`, { force: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (dir: string, rel: string) => {
+      let entries: fs.Dirent[];
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(path.join(dir, e.name), key);
+        else if (!e.name.endsWith('.tmp') && !e.name.endsWith('.meta.json') && key.startsWith(prefix)) out.push(key);
+      }
+    };
+    await walk(this.root, '');
+    return out.sort();
+  }
+}

@@ -1,0 +1,55 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfigOrExit } from '../config/env';
+import { ensureDevSecrets } from '../config/dev-secrets';
+import { createLogger } from '../observability/logger';
+import { createBlobStore } from '../storage';
+import { prefixedQueue } from '../shared/task-queues';
+import { connectClient, connectWorker } from '../temporal/connection';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { createWorkers, loadWorkflowBundle } from './workers';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ process: 'worker' }, config.LOG_LEVEL);
+  if (!config.WEBHOOK_SECRET) config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
+
+  Runtime.install({
+    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
+      const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+      logger[level](entry.message, entry.meta);
+    }),
+    telemetryOptions: config.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: config.METRICS_BIND_ADDRESS } } } : undefined,
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+  });
+
+  try {
+    const client = await connectClient(config);
+    const result = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE);
+    if (result === 'added') logger.info('registered custom search attributes');
+    await client.connection.close();
+  } catch (e) {
+    logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', { error: e });
+  }
+
+  const connection = await connectWorker(config);
+  const workflowBundle = await loadWorkflowBundle();
+  const workers = await createWorkers({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    prefix: config.TASK_QUEUE_PREFIX,
+    queues: config.WORKER_TASK_QUEUES,
+    deps: { config, store: createBlobStore(config), logger, now: () => new Date() },
+    workflowBundle,
+  });
+  const queues = config.WORKER_TASK_QUEUES.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));
+  logger.info('worker ready', { taskQueues: queues, address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  // SIGINT/SIGTERM (handled by the Runtime) stop polling; in-flight activities get WORKER_SHUTDOWN_GRACE.
+  await Promise.all(workers.map((w) => w.run()));
+  await connection.close();
+  logger.info('worker stopped');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// Every workflow the workers host. Deterministic code only: this file is bundled into Temporal's sandbox.
+export {};

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import type { ActivityDeps } from '../../src/activities/deps';
+import { AppConfig, loadConfig } from '../../src/config/env';
+import { createLogger } from '../../src/observability/logger';
+import { ALL_TASK_QUEUES, TaskQueueBase } from '../../src/shared/task-queues';
+import { FsBlobStore } from '../../src/storage/fs-blob-store';
+import { PROJECT_ROOT } from '../../src/start/provision-cli';
+import { createWorkers, loadWorkflowBundle } from '../../src/worker/workers';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+}
+
+export function testAddress(): string {
+  const a = process.env.TEMPORAL_TEST_ADDRESS;
+  if (!a) throw new Error('TEMPORAL_TEST_ADDRESS is not set: run tests through jest (global setup starts the dev server)');
+  return a;
+}
+
+/** A task-queue prefix of its own per test, so tests never pick up each other's tasks. */
+export function uniquePrefix(name = 't'): string {
+  return `${name.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${randomBytes(4).toString('hex')}-`;
+}
+
+export const TEST_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+/** A full config as a deployment would have it, pointed at the test server and a temp data dir. */
+export function testConfig(overrides: Record<string, string | undefined> = {}): AppConfig {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-test-'));
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: testAddress(),
+    TASK_QUEUE_PREFIX: uniquePrefix(),
+    OUTBOUND_ALLOW_HOSTS: '127.0.0.1,localhost',
+    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    WEBHOOK_RETRY_SCHEDULE: '0s,1s,1s,2s',
+    API_KEYS: 'alice:user:alice-key-0123456789abcdef,bob:user:bob-key-0123456789abcdef0,root:admin:root-key-0123456789abcdef',
+    ...overrides,
+  });
+}
+
+export const KEYS = {
+  alice: 'alice-key-0123456789abcdef',
+  bob: 'bob-key-0123456789abcdef0',
+  admin: 'root-key-0123456789abcdef',
+} as const;
+
+export function testDeps(config: AppConfig, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+  return {
+    config,
+    store: new FsBlobStore(path.join(config.dataDir, 'blobs')),
+    logger: createLogger({ test: true }, config.LOG_LEVEL),
+    now: () => new Date(),
+    ...overrides,
+  };
+}
+
+export async function testClient(config?: AppConfig): Promise<Client> {
+  const connection = await Connection.connect({ address: config?.TEMPORAL_ADDRESS ?? testAddress() });
+  return new Client({ connection, namespace: config?.TEMPORAL_NAMESPACE ?? 'default' });
+}
+
+export interface RunningWorkers {
+  shutdown(): Promise<void>;
+}
+
+/** Real Workers, in this process, on the config's prefixed task queues. */
+export async function startWorkers(config: AppConfig, opts: { queues?: TaskQueueBase[]; deps?: ActivityDeps } = {}): Promise<RunningWorkers> {
+  quietRuntime();
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const workers = await createWorkers({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    prefix: config.TASK_QUEUE_PREFIX,
+    queues: opts.queues ?? ALL_TASK_QUEUES,
+    deps: opts.deps ?? testDeps(config),
+    workflowBundle: await loadWorkflowBundle(),
+    shutdownGraceTimeMs: 2000,
+  });
+  const running = Promise.all(workers.map((w) => w.run()));
+  return {
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** Environment variables that make `npm run worker` / `npm run api` use a test config. */
+export function envFor(config: AppConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: config.LOG_LEVEL,
+    DATA_DIR: config.dataDir,
+    TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
+    TASK_QUEUE_PREFIX: config.TASK_QUEUE_PREFIX,
+    OUTBOUND_ALLOW_HOSTS: config.OUTBOUND_ALLOW_HOSTS.join(','),
+    WEBHOOK_SECRET: (config.WEBHOOK_SECRET ?? []).join(' '),
+    WEBHOOK_RETRY_SCHEDULE: process.env.TEST_WEBHOOK_RETRY_SCHEDULE ?? '0s,1s,1s,2s',
+    ...extra,
+  };
+}
+
+/** The real worker entry point in a child process (for SIGKILL tests). Resolves once it logs "worker ready". */
+export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not become ready:\n${output}`)), 90_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('"worker ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code} before ready:\n${output}`));
+    });
+  });
+  return child;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
