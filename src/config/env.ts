@@ -123,6 +123,9 @@ export const envSchema = z.object({
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalString,
   TEMPORAL_TLS_SERVER_NAME: optionalString,
   TEMPORAL_UI_URL: url('http://localhost:8233'),
+  TEMPORAL_DEV_SERVER_PORT: int(7233, 1, 65535),
+  TEMPORAL_UI_PORT: int(8233, 1, 65535),
+  TEMPORAL_DB_FILE: z.string().default('.temporal/dev.db'),
   TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default(''),
 
   WORKER_TASK_QUEUES: queueList,

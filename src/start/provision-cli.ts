@@ -44,7 +44,7 @@ export function provisionTemporalCli(log: (msg: string) => void = (m) => console
     log(`Building the Temporal CLI ${CLI_VERSION} with Go into .temporal/bin (first time only; takes a few minutes)…`);
     fs.mkdirSync(path.dirname(CACHED_BIN), { recursive: true });
     execFileSync(go, ['install', `github.com/temporalio/cli/cmd/temporal@${CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: path.dirname(CACHED_BIN), CGO_ENABLED: process.env.CGO_ENABLED ?? '0' },
+      env: { ...process.env, GOBIN: path.dirname(CACHED_BIN) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     if (!works(CACHED_BIN)) throw new Error('go install finished but .temporal/bin/temporal does not run');

@@ -1,0 +1,104 @@
+import net from 'node:net';
+import path from 'node:path';
+import { loadConfigOrExit } from '../config/env';
+import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
+import { RunningDevServer, startDevServer } from './dev-server';
+import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
+import { ManagedProcess, spawnEntryPoint, waitForHttpOk } from './supervisor';
+
+// `npm start`: the whole system on one machine with zero configuration —
+// Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API — and a clean stop on Ctrl-C.
+
+const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
+const STOP_BUDGET_MS = 30_000;
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const secrets = ensureDevSecrets(config.dataDir);
+  if (!config.API_KEYS) env.API_KEYS = `${DEV_OWNER}:admin:${secrets.apiKey}`;
+  if (!config.WEBHOOK_SECRET) env.WEBHOOK_SECRET = secrets.webhookSecret;
+  env.DATA_DIR = config.dataDir;
+
+  let server: RunningDevServer | undefined;
+  const children: ManagedProcess[] = [];
+  let stopping = false;
+
+  const stopAll = async (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say(`stopping (${reason})…`);
+    const hardStop = setTimeout(() => {
+      for (const c of children) c.child.kill('SIGKILL');
+      if (server?.pid) process.kill(server.pid, 'SIGKILL');
+      process.exit(code || 1);
+    }, STOP_BUDGET_MS).unref();
+    // API first (no new jobs), then the worker (drains in-flight activities), then Temporal.
+    const api = children.find((c) => c.name === 'api');
+    if (api) await api.stop(5_000);
+    await Promise.all(children.filter((c) => c.name !== 'api').map((c) => c.stop(STOP_BUDGET_MS - 8_000)));
+    if (server) await server.stop();
+    clearTimeout(hardStop);
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll('SIGINT', 0));
+  process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
+
+  try {
+    let uiUrl = config.TEMPORAL_UI_URL;
+    if (process.env.TEMPORAL_ADDRESS) {
+      say(`using the Temporal server at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS is set; not starting one)`);
+    } else {
+      const port = config.TEMPORAL_DEV_SERVER_PORT;
+      if (await portInUse(port)) {
+        throw new Error(`port ${port} is already in use. Stop whatever runs there, or set TEMPORAL_ADDRESS=localhost:${port} to use that server.`);
+      }
+      const cli = provisionTemporalCli(say);
+      const dbFile = path.resolve(PROJECT_ROOT, config.TEMPORAL_DB_FILE);
+      say(`starting the Temporal dev server on :${port} (UI :${config.TEMPORAL_UI_PORT}, data in ${path.relative(PROJECT_ROOT, dbFile)})…`);
+      server = await startDevServer(cli, { port, uiPort: config.TEMPORAL_UI_PORT, dbFile, stdio: 'ignore', logLevel: 'error' });
+      env.TEMPORAL_ADDRESS = server.address;
+      uiUrl = server.uiUrl ?? uiUrl;
+      env.TEMPORAL_UI_URL = uiUrl;
+      server.exited.then((code) => void stopAll(`Temporal dev server exited with ${code}`, 1));
+    }
+
+    children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env));
+    children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
+    for (const c of children) c.exited.then((code) => void stopAll(`${c.name} exited with ${code}`, 1));
+    say(`pids: ${JSON.stringify({ temporal: server?.pid, worker: children[0].child.pid, api: children[1].child.pid })}`);
+
+    const apiUrl = `http://localhost:${config.PORT}`;
+    await waitForHttpOk(`${apiUrl}/health/ready`, 180_000, () => !stopping);
+    const key = config.API_KEYS ? '(from API_KEYS)' : secrets.apiKey;
+    process.stdout.write(
+      [
+        '',
+        '  durable-jobs is ready',
+        `  API          ${config.publicUrl}   (health: ${apiUrl}/health/ready)`,
+        `  Temporal UI  ${uiUrl}`,
+        `  API key      ${key}   (owner "${DEV_OWNER}", admin; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/dev-api-key)`,
+        `  try:  curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" ${apiUrl}/api/v1/jobs`,
+        '  Ctrl-C stops everything.',
+        '',
+      ].join('\n') + '\n',
+    );
+  } catch (e) {
+    console.error(`[start] ${(e as Error).message}`);
+    await stopAll('startup failed', 1);
+  }
+}
+
+void main();

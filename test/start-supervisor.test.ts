@@ -1,0 +1,135 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../src/start/provision-cli';
+import { freePort } from './harness/ports';
+import { testAddress, uniquePrefix } from './harness/temporal';
+
+// `npm start` as a user runs it: everything comes up, answers, and stops cleanly on Ctrl-C.
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  pids: Record<string, number | undefined>;
+  apiKey?: string;
+}
+
+async function startSupervisor(env: NodeJS.ProcessEnv): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/start/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in time:\n${out}`)), 150_000);
+    const check = setInterval(() => {
+      if (out.includes('durable-jobs is ready')) {
+        clearInterval(check);
+        clearTimeout(timer);
+        resolve();
+      }
+    }, 100);
+    child.once('exit', (code) => {
+      clearInterval(check);
+      clearTimeout(timer);
+      reject(new Error(`supervisor exited with ${code}:\n${out}`));
+    });
+  });
+  const pids = JSON.parse(/pids: (\{.*\})/.exec(out)![1]);
+  const apiKey = /API key\s+(dj_\S+)/.exec(out)?.[1];
+  return { child, output: () => out, pids, apiKey };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function stopWithSigint(s: Started): Promise<{ code: number | null; seconds: number }> {
+  const t0 = Date.now();
+  const exited = new Promise<number | null>((r) => s.child.once('exit', (code) => r(code)));
+  s.child.kill('SIGINT');
+  const code = await exited;
+  return { code, seconds: (Date.now() - t0) / 1000 };
+}
+
+function baseEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
+  for (const k of ['TEMPORAL_ADDRESS', 'API_KEYS', 'WEBHOOK_SECRET', 'NODE_ENV']) delete env[k];
+  return env;
+}
+
+describe('npm start supervisor', () => {
+  test('with zero configuration: dev server + worker + API come up, ready, and Ctrl-C stops all three', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
+    const [port, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+    const s = await startSupervisor({
+      ...baseEnv(dataDir, port),
+      TEMPORAL_DEV_SERVER_PORT: String(temporalPort),
+      TEMPORAL_UI_PORT: String(uiPort),
+      TEMPORAL_DB_FILE: path.join(dataDir, 'temporal.db'),
+    });
+    try {
+      expect(s.pids.temporal && s.pids.worker && s.pids.api).toBeTruthy();
+      expect(s.apiKey).toBeDefined();
+      expect(fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8').trim()).toBe(s.apiKey);
+
+      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      expect(ready.status).toBe(200);
+      const ui = await fetch(`http://127.0.0.1:${uiPort}/api/v1/namespaces/default/search-attributes`);
+      const attrs = (await ui.json()) as { customAttributes: Record<string, string> };
+      expect(Object.keys(attrs.customAttributes)).toEqual(expect.arrayContaining(['JobType', 'JobOwner', 'JobOutcome']));
+      const jobs = await fetch(`http://127.0.0.1:${port}/api/v1/jobs`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
+      expect(jobs.status).toBe(200);
+      const admin = await fetch(`http://127.0.0.1:${port}/api/admin/queues`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
+      expect(admin.status).toBe(200);
+    } finally {
+      const { code, seconds } = await stopWithSigint(s);
+      expect(code).toBe(0);
+      expect(seconds).toBeLessThan(30);
+      for (const pid of Object.values(s.pids)) if (pid) expect(alive(pid)).toBe(false);
+    }
+    expect(fs.existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
+  }, 200_000);
+
+  test('with TEMPORAL_ADDRESS set it starts no server, only the worker and the API, and reuses the stored key', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
+    fs.writeFileSync(path.join(dataDir, 'dev-api-key'), 'dj_existing-key-from-an-earlier-run\n');
+    const port = await freePort();
+    const s = await startSupervisor({ ...baseEnv(dataDir, port), TEMPORAL_ADDRESS: testAddress(), TASK_QUEUE_PREFIX: uniquePrefix('sup') });
+    try {
+      expect(s.pids.temporal).toBeUndefined();
+      expect(s.apiKey).toBe('dj_existing-key-from-an-earlier-run');
+      expect(s.output()).toContain('not starting one');
+      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      expect(ready.status).toBe(200);
+    } finally {
+      const { code } = await stopWithSigint(s);
+      expect(code).toBe(0);
+      for (const pid of Object.values(s.pids)) if (pid) expect(alive(pid)).toBe(false);
+    }
+  }, 200_000);
+
+  test('a bad configuration value stops startup with a message naming the variable', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/api/main.ts')], {
+      cwd: PROJECT_ROOT,
+      env: { ...baseEnv(dataDir, 1), PORT: 'not-a-port', WEBHOOK_RETRY_SCHEDULE: '5s,soon' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    expect(err).toMatch(/PORT:/);
+    expect(err).toMatch(/WEBHOOK_RETRY_SCHEDULE: "soon" is not a duration/);
+  }, 60_000);
+});
