@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration, parseDurationList } from '../shared/duration';
@@ -195,6 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /** For process entry points: print the problem and exit instead of a stack trace. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // A .env file in the working directory fills in variables the environment does not set.
+  if (env === process.env && fs.existsSync('.env')) process.loadEnvFile('.env');
   try {
     return loadConfig(env);
   } catch (e) {
