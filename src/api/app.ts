@@ -16,7 +16,10 @@ export function createApp(ctx: ApiContext): Express {
   const keys = ctx.config.API_KEYS ?? [];
   const api = express.Router();
   api.use(authenticate(keys));
-  api.use(express.json({ limit: ctx.config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  const jsonBody = (limit: number) => express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
+  // Start routes that take long lists parse their body first with their own limit; every other route keeps BODY_LIMIT.
+  for (const jobType of JOB_TYPE_APIS) if (jobType.largeBody) api.post(`/v1/jobs${jobType.largeBody.path}`, jsonBody(jobType.largeBody.limit(ctx)));
+  api.use(jsonBody(ctx.config.BODY_LIMIT));
   api.use('/admin', requireAdmin, adminRoutes(ctx));
   for (const jobType of JOB_TYPE_APIS) api.use('/v1/jobs', jobType.router(ctx));
   api.use('/v1/jobs', commonJobRoutes(ctx));

@@ -42,8 +42,11 @@ const byteSize = (fallback: string) =>
       return Number(m[1]) * mult;
     });
 
-const apiKeyEntry = z.object({ owner: z.string(), role: z.enum(['user', 'admin']), key: z.string() });
-export type ApiKeyEntry = z.infer<typeof apiKeyEntry>;
+export interface ApiKeyEntry {
+  owner: string;
+  role: 'user' | 'admin';
+  key: string;
+}
 
 const apiKeys = z
   .string()
@@ -140,7 +143,14 @@ export const envSchema = z.object({
 
   OUTBOUND_ALLOW_HOSTS: hostList,
   FETCH_TIMEOUT: duration('15s'),
+  FETCH_CONNECT_TIMEOUT: duration('5s'),
   FETCH_MAX_BYTES: byteSize('10mb'),
+  /** Attempts per URL inside a bulk conversion chunk (transient failures only). */
+  CONVERSION_URL_ATTEMPTS: int(3, 1, 10),
+  /** First backoff between a URL's attempts; doubles each time. */
+  CONVERSION_RETRY_INTERVAL: duration('1s'),
+  /** Request body limit of POST /api/v1/jobs/bulk-conversions (100,000 URLs); other routes keep BODY_LIMIT. */
+  BULK_CONVERSION_BODY_LIMIT: byteSize('16mb'),
 
   WEBHOOK_SECRET: webhookSecrets,
   WEBHOOK_RETRY_SCHEDULE: retrySchedule,
@@ -153,9 +163,12 @@ export const envSchema = z.object({
   GEMINI_BASE_URL: url('https://generativelanguage.googleapis.com/v1beta'),
   EMULATOR_URL: optionalUrl(),
   EMULATOR_PORT: int(4010, 0, 65535),
+  EMULATOR_GENERATION_TIME: duration('20s'),
   VIDEO_MAX_IN_FLIGHT: int(2, 1, 100),
   VIDEO_STARTS_PER_MINUTE: int(10, 1, 10_000),
   VIDEO_POLL_DEADLINE: duration('10m'),
+  VIDEO_POLL_INTERVAL: duration('5s'),
+  VIDEO_POLL_MAX_INTERVAL: duration('60s'),
 });
 
 export type RawEnv = z.input<typeof envSchema>;

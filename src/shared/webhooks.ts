@@ -36,3 +36,51 @@ export interface WebhookDeliveryResult {
 export function jobWebhookWorkflowId(jobId: string, sequence = 1): string {
   return sequence === 1 ? `webhook-${jobId}` : `webhook-${jobId}-${sequence}`;
 }
+
+// ── Delivery internals shared by the workflow, its activities and the API (added with the delivery workflow) ──
+
+/** Query on a delivery workflow: every attempt so far. */
+export const WEBHOOK_ATTEMPTS_QUERY = 'attempts';
+
+/** Memo key under which a delivery keeps its `WebhookDeliveryStatus`, readable by describe() with no worker running. */
+export const WEBHOOK_STATUS_MEMO = 'webhookStatus';
+
+/** Summary of a delivery, as the job status view shows it. */
+export interface WebhookDeliveryStatus {
+  state: WebhookDeliveryState;
+  attempts: number;
+  lastAttempt?: WebhookAttempt;
+}
+
+/** The worker's delivery settings, fetched once per delivery so replays and config changes cannot alter a running schedule. */
+export interface WebhookDeliveryPolicy {
+  /** Wait before each attempt, in ms; its length is the number of attempts. */
+  retryScheduleMs: number[];
+  /** HTTP timeout of one attempt. */
+  attemptTimeoutMs: number;
+  /** Where a failed delivery raises its alert (ALERT_WEBHOOK_URL), if anywhere. */
+  alertUrl?: string;
+}
+
+/** One attempt: POST `body` (the exact bytes to sign) to `url`. */
+export interface WebhookAttemptInput {
+  deliveryId: string;
+  url: string;
+  body: string;
+  attempt: number;
+}
+
+/** What an attempt reports; HTTP and network failures are outcomes, not exceptions, so the workflow decides what comes next. */
+export interface WebhookAttemptOutcome {
+  record: WebhookAttempt;
+  delivered: boolean;
+  /** No later attempt can succeed: a permanent 4xx, or a target the SSRF guard refuses. */
+  permanent: boolean;
+  /** The receiver's Retry-After, in ms. */
+  retryAfterMs?: number;
+}
+
+/** The alert delivery raised when `deliveryWorkflowId` finally fails. */
+export function webhookAlertWorkflowId(deliveryWorkflowId: string): string {
+  return `${deliveryWorkflowId}-alert`;
+}

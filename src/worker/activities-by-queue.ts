@@ -1,11 +1,17 @@
 import type { ActivityDeps } from '../activities/deps';
-import type { TaskQueueBase } from '../shared/task-queues';
+import { createWebhookActivities } from '../activities/webhooks';
+import { createConversionActivities } from '../activities/conversion/bulk-activities';
+import { TASK_QUEUES, type TaskQueueBase } from '../shared/task-queues';
 
 type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
 
 /** The activities each task queue's worker hosts. */
-export function activitiesForQueue(queue: TaskQueueBase, _deps: ActivityDeps): ActivityMap {
+export function activitiesForQueue(queue: TaskQueueBase, deps: ActivityDeps): ActivityMap {
   switch (queue) {
+    case TASK_QUEUES.conversion:
+      return createConversionActivities(deps);
+    case TASK_QUEUES.webhooks:
+      return createWebhookActivities(deps);
     default:
       return {};
   }

@@ -8,7 +8,8 @@ export function queueOptions(queue: TaskQueueBase, config: AppConfig): Partial<W
   switch (queue) {
     case TASK_QUEUES.conversion:
       // Each activity converts a chunk of URLs concurrently, so few slots carry many URLs.
-      return { maxConcurrentActivityTaskExecutions: 50 };
+      // Chunks heartbeat often so a cancel request reaches them within seconds.
+      return { maxConcurrentActivityTaskExecutions: 50, maxHeartbeatThrottleInterval: '2s' };
     case TASK_QUEUES.webhooks:
       return { maxConcurrentActivityTaskExecutions: 100 };
     case TASK_QUEUES.video:

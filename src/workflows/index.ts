@@ -1,2 +1,4 @@
 // Every workflow the workers host. Deterministic code only: this file is bundled into Temporal's sandbox.
 export {};
+export * from './webhook-delivery';
+export * from './bulk-conversion';

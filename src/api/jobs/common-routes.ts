@@ -10,6 +10,7 @@ import { HttpError, notFound } from '../errors';
 import { findJob } from './job-lookup';
 import { jobTypeApi } from './registry';
 import { statusFromDescription } from './start-job';
+import { webhookState } from './webhook-state';
 
 const listQuery = z.object({
   type: z.enum(JOB_TYPES).optional(),
@@ -83,6 +84,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
       body.error = await lastFailure(job.handle);
     }
     if (api?.extraFields) Object.assign(body, await api.extraFields(ctx, job));
+    body.webhook = await webhookState(ctx, job.jobId);
     res.json(body);
   });
 

@@ -22,6 +22,8 @@ export interface JobTypeApi {
   type: JobType;
   /** Mounted at /api/v1/jobs: typically `POST /<plural>` to start a job. */
   router(ctx: ApiContext): Router;
+  /** A start route that takes more than BODY_LIMIT (e.g. 100,000 URLs): `POST /api/v1/jobs<path>` parses with this limit in bytes. */
+  largeBody?: { path: string; limit(ctx: ApiContext): number };
   /** Reshapes the workflow result for GET /jobs/:id (e.g. blob keys → download URLs). */
   presentResult?(ctx: ApiContext, job: JobView, result: unknown): Promise<unknown> | unknown;
   /** Extra fields for GET /jobs/:id (e.g. webhook delivery state). */

@@ -1,8 +1,9 @@
 import type { JobType } from '../../shared/jobs';
+import { bulkConversionApi } from './bulk-conversion';
 import type { JobTypeApi } from './job-types';
 
 // Every job type's API part. Add a job type by writing src/api/jobs/<type>.ts and listing it here.
-export const JOB_TYPE_APIS: JobTypeApi[] = [];
+export const JOB_TYPE_APIS: JobTypeApi[] = [bulkConversionApi];
 
 export function jobTypeApi(type: JobType): JobTypeApi | undefined {
   return JOB_TYPE_APIS.find((j) => j.type === type);

@@ -22,8 +22,8 @@ export interface StartJobRequest {
   idempotencyKey?: string;
   workflowType: string;
   taskQueue: TaskQueueBase;
-  /** Builds the workflow argument once the job id is known. */
-  input: (jobId: string) => unknown;
+  /** Builds the workflow argument once the job id is known (may store large inputs first). */
+  input: (jobId: string) => unknown | Promise<unknown>;
 }
 
 export function parseIdempotencyKey(header: string | undefined): string | undefined {
@@ -62,7 +62,7 @@ export async function startJob(ctx: ApiContext, req: StartJobRequest): Promise<J
     await ctx.client.workflow.start(req.workflowType, {
       workflowId: jobId,
       taskQueue: prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, req.taskQueue),
-      args: [req.input(jobId)],
+      args: [await req.input(jobId)],
       typedSearchAttributes: [
         { key: JOB_TYPE, value: req.type },
         { key: JOB_OWNER, value: req.owner },

@@ -1,0 +1,107 @@
+import { Readability } from '@mozilla/readability';
+import { parseHTML } from 'linkedom';
+import { DomNode, hasContent, safeUrl, sanitizeBlocks, SafeElement, textOf } from './sanitize';
+
+// Main-content extraction on a linkedom document. A page that declares its main content
+// (one <article>, or one <main>/[role=main], holding most of the page's text) is taken
+// as declared; otherwise Readability finds it, and when Readability finds nothing the
+// whole <body> is used. The allow-list sanitizer then runs on the chosen element. The
+// declared-content path exists for speed: Readability costs ~1-2 ms a page, parsing
+// ~0.1-0.2 ms, and bulk jobs convert thousands of pages a second.
+// Title and language are read first because Readability rewrites the document.
+
+export interface ExtractedArticle {
+  /** The page's <title>, else its first heading, else its URL. */
+  title: string;
+  /** BCP 47 tag from <html lang>, or 'und'. */
+  language: string;
+  /** Where the page came from (after redirects); links are absolute against it. */
+  sourceUrl: string;
+  blocks: SafeElement[];
+}
+
+/** Thrown when a page has no text to convert. */
+export class UnparseableContentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnparseableContentError';
+  }
+}
+
+type DomElement = DomNode & { getAttribute(name: string): string | null };
+
+interface ParsedDocument {
+  body?: DomNode | null;
+  querySelector(selector: string): DomElement | null;
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
+}
+
+function parseDocument(html: string): ParsedDocument {
+  return parseHTML(html).document as ParsedDocument;
+}
+
+export function extractArticle(html: string, pageUrl: string): ExtractedArticle {
+  const document = parseDocument(html);
+  const title = pageTitle(document) || pageUrl;
+  const language = pageLanguage(document);
+  const base = safeUrl(document.querySelector('base[href]')?.getAttribute('href'), pageUrl, new Set(['http:', 'https:'])) ?? pageUrl;
+
+  let blocks: SafeElement[] = [];
+  const article = declaredMainContent(document) ?? readArticle(document);
+  if (article) blocks = sanitizeBlocks(article, base);
+  if (!blocks.some((b) => hasContent([b]))) {
+    // Readability gave up (or kept nothing usable): take the whole body of a fresh parse.
+    const body = parseDocument(html).body;
+    blocks = body ? sanitizeBlocks(body, base) : [];
+  }
+  // A leading heading that repeats the title would show twice (H5P and Markdown both print the title).
+  if (/^h[1-6]$/.test(blocks[0]?.tag ?? '') && sameText(textOf(blocks[0].children), title)) blocks = blocks.slice(1);
+  if (!blocks.length) throw new UnparseableContentError(`no readable text found at ${pageUrl}`);
+  return { title, language, sourceUrl: pageUrl, blocks };
+}
+
+/** The page's own <article> or <main>, when there is exactly one and it holds most of the text. */
+function declaredMainContent(document: ParsedDocument): DomNode | null {
+  const bodyText = textLength(document.body);
+  for (const selector of ['article', 'main, [role="main"]']) {
+    const found = document.querySelectorAll(selector);
+    if (found.length !== 1) continue;
+    const text = textLength(found[0]);
+    if (text > 0 && text >= bodyText * 0.5) return found[0];
+  }
+  return null;
+}
+
+function textLength(node: DomNode | null | undefined): number {
+  return (node?.textContent ?? '').replace(/\s+/g, '').length;
+}
+
+function readArticle(document: ParsedDocument): DomNode | null {
+  try {
+    // The serializer hands back the article element itself, saving a serialize + re-parse.
+    const result = new Readability<DomNode>(document as never, { serializer: (node) => node as unknown as DomNode, charThreshold: 200 }).parse();
+    return result?.content ?? null;
+  } catch {
+    return null; // malformed trees can trip Readability; the <body> fallback still works
+  }
+}
+
+function sameText(a: string, b: string): boolean {
+  return cleanText(a).toLowerCase() === cleanText(b).toLowerCase();
+}
+
+function cleanText(text: string | null | undefined): string {
+  return (text ?? '').replace(/\s+/g, ' ').trim();
+}
+
+function pageTitle(document: ParsedDocument): string {
+  const title = cleanText(document.querySelector('title')?.textContent);
+  if (title) return title.slice(0, 255);
+  const heading = cleanText(document.querySelector('h1, h2, h3, h4, h5, h6')?.textContent);
+  return heading.slice(0, 255);
+}
+
+function pageLanguage(document: ParsedDocument): string {
+  const lang = document.querySelector('html')?.getAttribute('lang')?.trim() ?? '';
+  return /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i.test(lang) ? lang : 'und';
+}

@@ -1,0 +1,202 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { storeUrlManifest } from '../../activities/conversion/manifest';
+import { BlockedTargetError, checkUrl, OutboundPolicy } from '../../net/ssrf-guard';
+import {
+  BULK_CONVERSION_LIMITS as LIMITS,
+  BULK_CONVERSION_WORKFLOW,
+  BulkConversionInput,
+  BulkConversionResult,
+  PublicUrlResult,
+  RESULTS_PATH,
+  retryFailedSignal,
+} from '../../shared/bulk-conversion';
+import { CONVERSION_FORMATS, ConversionFormat } from '../../shared/conversion';
+import { TASK_QUEUES } from '../../shared/task-queues';
+import { jobFileKey, jobFileUrl } from '../../shared/urls';
+import { BlobNotFoundError } from '../../storage/blob-store';
+import { readJsonLines } from '../../storage/json-lines';
+import { principalOf } from '../auth';
+import type { ApiContext } from '../context';
+import { badRequest, FieldProblem, HttpError } from '../errors';
+import type { JobTypeApi, JobView } from './job-types';
+import { JobAccepted, parseIdempotencyKey, startJob } from './start-job';
+
+const PATH = '/bulk-conversions';
+/** Enough field problems to fix a list without an error body as long as the list itself. */
+const MAX_URL_PROBLEMS = 20;
+
+const startBody = z.object(
+  {
+    urls: z
+      .array(z.unknown(), { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array of URL strings') })
+      .min(1, 'must contain at least one URL')
+      .max(LIMITS.maxUrls, `must contain at most ${LIMITS.maxUrls.toLocaleString('en')} URLs`),
+    format: z.enum(CONVERSION_FORMATS, { error: `must be one of: ${CONVERSION_FORMATS.join(', ')}` }).default('h5p'),
+    webhookUrl: z.string({ error: 'must be a URL string' }).optional(),
+    concurrency: z
+      .number({ error: 'must be an integer' })
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .max(LIMITS.maxConcurrency, `must be at most ${LIMITS.maxConcurrency}`)
+      .default(LIMITS.defaultConcurrency),
+  },
+  { error: 'must be a JSON object' },
+);
+
+interface BulkConversionRequest {
+  urls: string[];
+  format: ConversionFormat;
+  webhookUrl?: string;
+  concurrency: number;
+}
+
+/** Why a URL cannot be converted, or undefined when it may be. Obvious SSRF targets are refused here; names are checked again after DNS at fetch time. */
+function urlProblem(value: unknown, policy: OutboundPolicy): string | undefined {
+  if (typeof value !== 'string') return 'must be a URL string';
+  if (value.length > LIMITS.maxUrlLength) return `must be at most ${LIMITS.maxUrlLength} characters`;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `must be an http or https URL, not ${parsed.protocol}`;
+  try {
+    checkUrl(value, policy);
+  } catch (e) {
+    if (e instanceof BlockedTargetError) return e.message;
+    throw e;
+  }
+  return undefined;
+}
+
+export function parseStartBody(body: unknown, policy: OutboundPolicy): BulkConversionRequest {
+  const parsed = startBody.parse(body);
+  const problems: FieldProblem[] = [];
+  let invalid = 0;
+  parsed.urls.forEach((value, i) => {
+    const problem = urlProblem(value, policy);
+    if (!problem) return;
+    invalid += 1;
+    if (problems.length < MAX_URL_PROBLEMS) problems.push({ field: `urls.${i}`, message: problem });
+  });
+  if (problems.length) {
+    const more = invalid > problems.length ? `; ${invalid - problems.length} more invalid URLs not listed` : '';
+    throw new HttpError(400, 'validation_failed', `${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}${more}`, problems);
+  }
+  if (parsed.webhookUrl !== undefined) {
+    const problem = urlProblem(parsed.webhookUrl, policy);
+    if (problem) throw badRequest('webhookUrl', problem);
+  }
+  return { ...parsed, urls: parsed.urls as string[] };
+}
+
+/** Starts a bulk job; lists above maxInlineUrls are stored as the job's manifest and passed by reference. */
+export function startBulkConversion(ctx: ApiContext, owner: string, request: BulkConversionRequest, idempotencyKey?: string): Promise<JobAccepted> {
+  return startJob(ctx, {
+    type: 'bulk-conversion',
+    owner,
+    idempotencyKey,
+    workflowType: BULK_CONVERSION_WORKFLOW,
+    taskQueue: TASK_QUEUES.conversion,
+    input: async (jobId): Promise<BulkConversionInput> => ({
+      jobId,
+      owner,
+      format: request.format,
+      concurrency: request.concurrency,
+      ...(request.webhookUrl ? { webhookUrl: request.webhookUrl } : {}),
+      source:
+        request.urls.length > LIMITS.maxInlineUrls
+          ? { ...(await storeUrlManifest(ctx.store, jobId, request.urls)), count: request.urls.length }
+          : { urls: request.urls },
+    }),
+  });
+}
+
+function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
+  const result = raw as BulkConversionResult;
+  const link = (path: string) => jobFileUrl(ctx.config.publicUrl, job.jobId, path);
+  return {
+    status: result.status,
+    format: result.format,
+    total: result.total,
+    succeeded: result.succeeded,
+    failed: result.failed,
+    cancelled: result.cancelled,
+    successRate: result.successRate,
+    resultsUrl: link(result.resultsPath),
+    ...(result.results
+      ? {
+          results: result.results.map((r): PublicUrlResult => ({
+            index: r.index,
+            url: r.url,
+            status: r.status,
+            ...(r.artifactPath ? { downloadUrl: link(r.artifactPath) } : {}),
+            ...(r.title !== undefined ? { title: r.title } : {}),
+            ...(r.error !== undefined ? { error: r.error } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** The settings a job was started with, from the first event of its latest run (continue-as-new carries them). */
+async function jobSettings(ctx: ApiContext, jobId: string): Promise<BulkConversionInput> {
+  const page = await ctx.client.workflowService.getWorkflowExecutionHistory({
+    namespace: ctx.config.TEMPORAL_NAMESPACE,
+    execution: { workflowId: jobId },
+    maximumPageSize: 1,
+  });
+  const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new HttpError(409, 'not_retryable', 'the job\'s input could not be read');
+  return defaultPayloadConverter.fromPayload<BulkConversionInput>(payload);
+}
+
+/** After the end: a new job over the URLs that failed (or were never reached). Retrying the same job again returns that same new job. */
+async function retryEnded(ctx: ApiContext, job: JobView): Promise<JobAccepted> {
+  const failed: string[] = [];
+  try {
+    for await (const r of readJsonLines<PublicUrlResult>(ctx.store, jobFileKey(job.jobId, RESULTS_PATH))) {
+      if (r.status !== 'success') failed.push(r.url);
+    }
+  } catch (e) {
+    if (e instanceof BlobNotFoundError) throw new HttpError(409, 'not_retryable', 'the job recorded no per-URL results to retry');
+    throw e;
+  }
+  if (!failed.length) throw new HttpError(409, 'nothing_to_retry', 'every URL of this job was converted');
+  const settings = await jobSettings(ctx, job.jobId);
+  const request: BulkConversionRequest = {
+    urls: failed,
+    format: settings.format,
+    concurrency: settings.concurrency ?? LIMITS.defaultConcurrency,
+    webhookUrl: settings.webhookUrl,
+  };
+  return startBulkConversion(ctx, job.owner, request, `retry-of:${job.jobId}`);
+}
+
+export const bulkConversionApi: JobTypeApi = {
+  type: 'bulk-conversion',
+  largeBody: { path: PATH, limit: (ctx) => ctx.config.BULK_CONVERSION_BODY_LIMIT },
+
+  router(ctx) {
+    const r = Router();
+    r.post(PATH, async (req, res) => {
+      const idempotencyKey = parseIdempotencyKey(req.get('Idempotency-Key'));
+      const request = parseStartBody(req.body, { allowHosts: ctx.config.OUTBOUND_ALLOW_HOSTS });
+      res.status(202).json(await startBulkConversion(ctx, principalOf(res).owner, request, idempotencyKey));
+    });
+    return r;
+  },
+
+  presentResult,
+
+  async retry(ctx, job) {
+    if (job.executionStatus === 'RUNNING') {
+      await job.handle.signal(retryFailedSignal);
+      return { jobId: job.jobId, status: 'retrying' };
+    }
+    return retryEnded(ctx, job);
+  },
+};
