@@ -1,4 +1,5 @@
 import dns from 'node:dns';
+import net from 'node:net';
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -28,7 +29,7 @@ afterAll(async () => {
 });
 
 function converterFor(overrides: Record<string, string | undefined> = {}): { convert: Converter; store: BlobStore; config: AppConfig } {
-  const config = testConfig({ FETCH_TIMEOUT: '1s', FETCH_MAX_BYTES: '1mb', ...overrides });
+  const config = testConfig({ FETCH_MAX_BYTES: '1mb', ...overrides });
   const deps = testDeps(config);
   return { convert: createUrlConverter(deps), store: deps.store, config };
 }
@@ -215,14 +216,30 @@ describe('converting pages of the test site', () => {
     await expectPermanent(convert(job(site.url('/oversized'))), CONVERSION_ERRORS.tooLarge, /larger than the 1048576-byte limit/);
   });
 
-  test('a page whose body exceeds the cap only after decompression is refused too', async () => {
+  test('a declared Content-Length over the cap, or a body over it only after decompression, is refused too', async () => {
     const small = converterFor({ FETCH_MAX_BYTES: '1kb' });
-    await expectPermanent(small.convert(job(site.url('/gzip'))), CONVERSION_ERRORS.tooLarge);
+    await expectPermanent(small.convert(job(site.url('/good/1'))), CONVERSION_ERRORS.tooLarge, /1024-byte limit/);
+    await expectPermanent(small.convert(job(site.url('/gzip'))), CONVERSION_ERRORS.tooLarge, /1024-byte limit/);
   });
 
   test('a slow page times out (retryable), whether it stalls before the headers or mid-body', async () => {
+    const { convert } = converterFor({ FETCH_TIMEOUT: '1s' });
     await expectRetryable(convert(job(site.url('/slow'))), CONVERSION_ERRORS.timeout, /timed out after 1000 ms/);
     await expectRetryable(convert(job(site.url('/slow-body'))), CONVERSION_ERRORS.timeout, /timed out/);
+  });
+
+  test('a server that accepts the connection but never completes the TLS handshake hits the connect timeout', async () => {
+    const silent = net.createServer(() => {
+      /* accept and say nothing */
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const slowConnect = converterFor({ FETCH_TIMEOUT: '60s', FETCH_CONNECT_TIMEOUT: '300ms' });
+      await expectRetryable(slowConnect.convert(job(`https://127.0.0.1:${port}/`)), CONVERSION_ERRORS.timeout, /could not connect to 127\.0\.0\.1:\d+ within 300 ms/);
+    } finally {
+      silent.close();
+    }
   });
 
   test('a flaky page fails twice (retryable) and then converts', async () => {
@@ -276,9 +293,20 @@ describe('converting pages of the test site', () => {
     await expectPermanent(convert(job('http://user:pw@127.0.0.1/')), CONVERSION_ERRORS.blockedTarget, /credentials/);
   });
 
-  test('many pages in parallel over the keep-alive pool all convert', async () => {
-    const outs = await Promise.all(Array.from({ length: 300 }, (_, i) => convert(job(site.url(`/page/par-${i}`), i % 2 ? 'markdown' : 'h5p', i))));
-    expect(outs.map((o) => o.title)).toEqual(Array.from({ length: 300 }, (_, i) => generatedPageTitle(`par-${i}`)));
+  test('many pages in parallel, sharing one cancellation signal, all convert over the keep-alive pool', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const shared = new AbortController();
+      const outs = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => convert({ ...job(site.url(`/page/par-${i}`), i % 2 ? 'markdown' : 'h5p', i), signal: shared.signal })),
+      );
+      expect(outs.map((o) => o.title)).toEqual(Array.from({ length: 300 }, (_, i) => generatedPageTitle(`par-${i}`)));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
   });
 });
 

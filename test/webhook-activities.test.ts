@@ -1,8 +1,9 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { Webhook } from 'standardwebhooks';
 import { createWebhookActivities } from '../src/activities/webhooks';
 import { parseRetryAfter } from '../src/activities/webhooks/response-policy';
 import { signWebhook } from '../src/activities/webhooks/sign';
-import type { WebhookAttemptInput } from '../src/shared/webhooks';
+import type { WebhookAttemptInput, WebhookAttemptOutcome, WebhookDeliveryPolicy } from '../src/shared/webhooks';
 import { startWebhookReceiver, verifies, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
 import { freePort } from './harness/ports';
 import { TEST_WEBHOOK_SECRET, testConfig, testDeps } from './harness/temporal';
@@ -63,7 +64,14 @@ describe('deliverWebhookAttempt against a real receiver', () => {
     receiver.received.length = 0;
   });
 
-  const activities = (overrides: Record<string, string> = {}) => createWebhookActivities(testDeps(testConfig(overrides)));
+  // Each call runs inside a mock activity context, as the worker would run it.
+  const activities = (overrides: Record<string, string | undefined> = {}) => {
+    const real = createWebhookActivities(testDeps(testConfig(overrides)));
+    return {
+      deliverWebhookAttempt: (input: WebhookAttemptInput): Promise<WebhookAttemptOutcome> => new MockActivityEnvironment().run(real.deliverWebhookAttempt, input),
+      webhookDeliveryPolicy: (): Promise<WebhookDeliveryPolicy> => new MockActivityEnvironment().run(real.webhookDeliveryPolicy),
+    };
+  };
 
   test('POSTs the exact signed bytes as JSON; verifies with the old secret alone during a rotation', async () => {
     const body = '{"type":"job.finished","data":{"emoji":"✓","n":1}}';
@@ -118,5 +126,21 @@ describe('deliverWebhookAttempt against a real receiver', () => {
     const file = await activities().deliverWebhookAttempt(attemptInput('file:///etc/passwd'));
     expect(file).toMatchObject({ delivered: false, permanent: true, record: { error: expect.stringMatching(/only http and https/) } });
     expect(receiver.received).toHaveLength(0);
+  });
+
+  test('the policy is the worker\'s config; a worker without WEBHOOK_SECRET fails loudly instead of sending unsigned', async () => {
+    const policy = await activities({ WEBHOOK_RETRY_SCHEDULE: '0s,5s,5m', WEBHOOK_TIMEOUT: '15s', ALERT_WEBHOOK_URL: 'https://alerts.example.com/hook' }).webhookDeliveryPolicy();
+    expect(policy).toEqual({ retryScheduleMs: [0, 5000, 300_000], attemptTimeoutMs: 15_000, alertUrl: 'https://alerts.example.com/hook' });
+    const unsigned = activities({ WEBHOOK_SECRET: undefined });
+    await expect(unsigned.webhookDeliveryPolicy()).rejects.toMatchObject({ type: 'WebhookSecretMissing' });
+    await expect(unsigned.deliverWebhookAttempt(attemptInput(receiver.url()))).rejects.toMatchObject({ type: 'WebhookSecretMissing' });
+    expect(receiver.received).toHaveLength(0);
+  });
+
+  test('the default schedule is the Standard Webhooks one: immediately, 5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h, 24h', async () => {
+    const { retryScheduleMs } = await activities({ WEBHOOK_RETRY_SCHEDULE: undefined }).webhookDeliveryPolicy();
+    const s = 1000;
+    const h = 3600 * s;
+    expect(retryScheduleMs).toEqual([0, 5 * s, 300 * s, 1800 * s, 2 * h, 5 * h, 10 * h, 14 * h, 20 * h, 24 * h]);
   });
 });

@@ -6,12 +6,17 @@ import { errorHandler, HttpError } from './errors';
 import { healthRoutes } from './health';
 import { commonJobRoutes } from './jobs/common-routes';
 import { JOB_TYPE_APIS } from './jobs/registry';
+import { openApiDocument } from './openapi';
 
 export function createApp(ctx: ApiContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(healthRoutes(ctx));
+  const openapi = openApiDocument(JOB_TYPE_APIS, ctx.config.publicUrl);
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
 
   const keys = ctx.config.API_KEYS ?? [];
   const api = express.Router();

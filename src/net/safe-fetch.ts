@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
@@ -69,7 +70,12 @@ export async function fetchHtml(rawUrl: string, options: FetchHtmlOptions): Prom
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
   const onAbort = () => deadline.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal) {
+    // Many concurrent fetches share one cancellation signal (a chunk activity's); each
+    // removes its listener when done, so a high count is expected, not a leak.
+    setMaxListeners(0, options.signal);
+    options.signal.addEventListener('abort', onAbort, { once: true });
+  }
   const redirects: string[] = [];
   let url = guard(rawUrl, rawUrl, options.policy);
   try {

@@ -45,6 +45,6 @@ const PERMANENT: ReadonlySet<string> = new Set<string>([
 ]);
 
 /** True for failure types that retrying cannot fix. */
-export function isPermanentConversionError(type: string | undefined): boolean {
-  return type !== undefined && PERMANENT.has(type);
+export function isPermanentConversionError(type: string | null | undefined): boolean {
+  return typeof type === 'string' && PERMANENT.has(type);
 }

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
         `  API          ${config.publicUrl}   (health: ${apiUrl}/health/ready)`,
         `  Temporal UI  ${uiUrl}`,
         `  API key      ${key}   (owner "${DEV_OWNER}", admin; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/dev-api-key)`,
+        `  Webhook key  ${config.WEBHOOK_SECRET ? '(from WEBHOOK_SECRET)' : secrets.webhookSecret}   (signs webhooks; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/webhook-secret)`,
         `  try:  curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" ${apiUrl}/api/v1/jobs`,
         '  Ctrl-C stops everything.',
         '',

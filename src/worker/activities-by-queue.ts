@@ -1,6 +1,7 @@
 import type { ActivityDeps } from '../activities/deps';
 import { createWebhookActivities } from '../activities/webhooks';
 import { createConversionActivities } from '../activities/conversion/bulk-activities';
+import { createVideoActivities, createVideoStartActivities } from '../activities/video';
 import { TASK_QUEUES, type TaskQueueBase } from '../shared/task-queues';
 
 type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
@@ -12,6 +13,10 @@ export function activitiesForQueue(queue: TaskQueueBase, deps: ActivityDeps): Ac
       return createConversionActivities(deps);
     case TASK_QUEUES.webhooks:
       return createWebhookActivities(deps);
+    case TASK_QUEUES.video:
+      return createVideoActivities(deps);
+    case TASK_QUEUES.videoStarts:
+      return createVideoStartActivities(deps);
     default:
       return {};
   }

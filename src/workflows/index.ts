@@ -2,3 +2,5 @@
 export {};
 export * from './webhook-delivery';
 export * from './bulk-conversion';
+export * from './video-generation';
+export * from './video-slots';

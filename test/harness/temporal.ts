@@ -156,3 +156,25 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/**
+ * A dev server of a test's own on a SQLite file, for tests that stop and restart Temporal.
+ * `restart()` stops it and starts it again on the same port and file.
+ */
+export async function startOwnDevServer(dbFile: string): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
+  const { startDevServer } = await import('../../src/start/dev-server');
+  const { provisionTemporalCli } = await import('../../src/start/provision-cli');
+  const { freePort } = await import('./ports');
+  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED } : provisionTemporalCli(() => undefined);
+  const port = await freePort();
+  let server = await startDevServer(cli, { port, dbFile, logLevel: 'error', stdio: 'ignore' });
+  return {
+    address: server.address,
+    stop: () => server.stop(),
+    async restart(downMs = 1000) {
+      await server.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      server = await startDevServer(cli, { port, dbFile, logLevel: 'error', stdio: 'ignore' });
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { chunkInputPath, chunkProgressSignal, chunkResultsPath, ChunkProgress, UrlResult } from '../../shared/bulk-conversion';
@@ -105,6 +106,8 @@ export function createChunkActivities(deps: ActivityDeps, options: ChunkActivity
       const reports = setInterval(reporter, progressEveryMs);
 
       const signal = ctx.cancellationSignal;
+      // Every URL in flight listens on the one cancellation signal (fetch + backoff sleep).
+      setMaxListeners(Math.max(10, input.parallelism * 3), signal);
       try {
         await slidingWindow(
           todo.filter((r) => !finished.has(r.index)),

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { WebhookAttemptInput, WebhookAttemptOutcome, WebhookDeliveryPolicy } from '../../shared/webhooks';
 import { BlockedTargetError } from '../../net/ssrf-guard';
 import type { ActivityDeps } from '../deps';
-import { postOnce, PostTimeoutError } from './http-post';
+import { postOnce } from './http-post';
 import { isPermanentFailure, isSuccess, parseRetryAfter } from './response-policy';
 import { signWebhook } from './sign';
 
@@ -59,9 +59,11 @@ export function createWebhookDeliveryActivities(deps: ActivityDeps) {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const blocked = err instanceof BlockedTargetError;
-        const message = blocked || err instanceof PostTimeoutError || err.message.includes(err.code ?? err.name) ? err.message : `${err.code ?? err.name}: ${err.message}`;
+        const message = err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
         log.warn('webhook attempt failed', { error: message });
-        return { record: record({ error: message.slice(0, MAX_ERROR_CHARS) }), delivered: false, permanent: blocked };
+        // The record is shown to the job's owner: say a name was refused, not which internal address it resolves to.
+        const shown = blocked ? message.replace(/resolves to \S+ is an?/, 'resolves to a') : message;
+        return { record: record({ error: shown.slice(0, MAX_ERROR_CHARS) }), delivered: false, permanent: blocked };
       }
     },
   };

@@ -1,4 +1,5 @@
 import type { Router } from 'express';
+import type { ZodType } from 'zod';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { JobType } from '../../shared/jobs';
 import type { Principal } from '../auth';
@@ -24,6 +25,8 @@ export interface JobTypeApi {
   router(ctx: ApiContext): Router;
   /** A start route that takes more than BODY_LIMIT (e.g. 100,000 URLs): `POST /api/v1/jobs<path>` parses with this limit in bytes. */
   largeBody?: { path: string; limit(ctx: ApiContext): number };
+  /** Describes the start route for the OpenAPI document; `body` is the same zod schema the route validates with. */
+  startRoute?: { path: string; summary: string; body: ZodType };
   /** Reshapes the workflow result for GET /jobs/:id (e.g. blob keys → download URLs). */
   presentResult?(ctx: ApiContext, job: JobView, result: unknown): Promise<unknown> | unknown;
   /** Extra fields for GET /jobs/:id (e.g. webhook delivery state). */

@@ -1,0 +1,197 @@
+// Benchmark: one bulk conversion job of N URLs against a local site that answers every page
+// after a fixed latency. Prints wall time, URLs/s, efficiency and the worker's peak RSS.
+//
+//   npm run bench:bulk -- --urls 10000 --latency 100 --concurrency 100 [--format h5p|markdown]
+//                         [--chunk-size N] [--chunk-parallelism N]
+//
+// efficiency = (N × latency ÷ concurrency) ÷ measured wall time: 1.0 means the window of
+// `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
+// Uses TEMPORAL_ADDRESS when set; otherwise starts its own dev server on a file database with
+// the same SQLite pragmas as `npm start`. The worker is the real `src/worker/main.ts` in a
+// child process so its memory can be sampled from /proc.
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { storeUrlManifest } from '../src/activities/conversion/manifest';
+import { BULK_CONVERSION_WORKFLOW, BulkConversionInput, BulkConversionResult, BulkConversionTuning } from '../src/shared/bulk-conversion';
+import { CONVERSION_FORMATS, ConversionFormat } from '../src/shared/conversion';
+import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
+import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
+import { startDevServer } from '../src/start/dev-server';
+import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
+import { FsBlobStore } from '../src/storage/fs-blob-store';
+import { freePort } from '../test/harness/ports';
+import { startTestSite } from '../test/fixtures/test-site';
+
+const { values: args } = parseArgs({
+  options: {
+    urls: { type: 'string', default: '10000' },
+    latency: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '100' },
+    format: { type: 'string', default: 'h5p' },
+    'chunk-size': { type: 'string' },
+    'chunk-parallelism': { type: 'string' },
+  },
+});
+
+const positiveInt = (name: string, value: string | undefined, min = 1): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
+  return n;
+};
+
+async function main(): Promise<void> {
+  const urlCount = positiveInt('urls', args.urls);
+  const latencyMs = positiveInt('latency', args.latency, 0);
+  const concurrency = positiveInt('concurrency', args.concurrency);
+  const format = args.format as ConversionFormat;
+  if (!CONVERSION_FORMATS.includes(format)) throw new Error(`--format must be one of ${CONVERSION_FORMATS.join(', ')}`);
+  const tuning: BulkConversionTuning = {
+    ...(args['chunk-size'] ? { chunkSize: positiveInt('chunk-size', args['chunk-size']) } : {}),
+    ...(args['chunk-parallelism'] ? { chunkParallelism: positiveInt('chunk-parallelism', args['chunk-parallelism']) } : {}),
+  };
+
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-bench-'));
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+    fs.rmSync(workDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+  try {
+    let address = process.env.TEMPORAL_ADDRESS;
+    if (!address) {
+      const server = await startDevServer(provisionTemporalCli(), { port: await freePort(), dbFile: path.join(workDir, 'temporal.db'), logLevel: 'error', stdio: 'ignore' });
+      cleanups.push(() => server.stop());
+      address = server.address;
+    }
+    log(`temporal at ${address}${process.env.TEMPORAL_ADDRESS ? '' : ' (own dev server, file database)'}`);
+
+    const site = await startTestSite({ latencyMs });
+    cleanups.push(() => site.close());
+    const prefix = `bench-${randomBytes(3).toString('hex')}-`;
+    const dataDir = path.join(workDir, 'data');
+    const worker = await spawnWorker({ address, prefix, dataDir });
+    cleanups.push(() => stopWorker(worker));
+    const rss = sampleRss(worker.pid!);
+    cleanups.push(async () => rss.stop());
+    log(`worker ready (pid ${worker.pid}), RSS ${mb(rss.current())}`);
+
+    const connection = await Connection.connect({ address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+
+    const jobId = `bench-${Date.now()}`;
+    const urls = Array.from({ length: urlCount }, (_, i) => site.url(`/page/${i}`));
+    const store = new FsBlobStore(path.join(dataDir, 'blobs'));
+    log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}`);
+
+    const started = Date.now();
+    const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, urls)), count: urlCount } : { urls };
+    const input: BulkConversionInput = { jobId, owner: 'bench', source, format, concurrency, tuning };
+    const handle = await client.workflow.start(BULK_CONVERSION_WORKFLOW, {
+      workflowId: jobId,
+      taskQueue: prefixedQueue(prefix, TASK_QUEUES.conversion),
+      args: [input],
+      typedSearchAttributes: [
+        { key: JOB_TYPE, value: 'bulk-conversion' },
+        { key: JOB_OWNER, value: 'bench' },
+      ],
+    });
+    const progress = setInterval(() => {
+      handle.query<{ succeeded: number; failed: number }>('progress').then(
+        (p) => log(`  … ${p.succeeded + p.failed}/${urlCount} done, worker RSS ${mb(rss.current())}`),
+        () => undefined,
+      );
+    }, 10_000);
+    const result = (await handle.result()) as BulkConversionResult;
+    const wallMs = Date.now() - started;
+    clearInterval(progress);
+    const runs = await client.workflow.count(`WorkflowId = "${jobId}"`);
+
+    const ideal = (urlCount * latencyMs) / concurrency;
+    console.log('');
+    console.log(`URLs              ${urlCount} (${result.succeeded} succeeded, ${result.failed} failed)`);
+    console.log(`latency           ${latencyMs} ms, concurrency ${concurrency}, format ${format}`);
+    console.log(`wall time         ${(wallMs / 1000).toFixed(1)} s`);
+    console.log(`throughput        ${((urlCount / wallMs) * 1000).toFixed(0)} URLs/s`);
+    console.log(`efficiency        ${latencyMs ? (ideal / wallMs).toFixed(2) : 'n/a (latency 0)'}  (ideal ${(ideal / 1000).toFixed(1)} s)`);
+    console.log(`peak worker RSS   ${mb(rss.peak())}`);
+    console.log(`workflow runs     ${runs.count} (continue-as-new ${runs.count - 1}×)`);
+  } finally {
+    await cleanup();
+  }
+}
+
+function spawnWorker(o: { address: string; prefix: string; dataDir: string }): Promise<ChildProcess> {
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: o.address,
+      TASK_QUEUE_PREFIX: o.prefix,
+      DATA_DIR: o.dataDir,
+      WORKER_TASK_QUEUES: 'conversion,webhooks',
+      OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      if (output.length < 100_000) output += d.toString();
+      if (output.includes('"worker ready"')) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+      process.stderr.write(d);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
+  });
+}
+
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Samples the process's resident set size from /proc every 200 ms. */
+function sampleRss(pid: number) {
+  let peak = 0;
+  let current = 0;
+  const read = () => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) {
+        current = Number(m[1]) * 1024;
+        peak = Math.max(peak, current);
+      }
+    } catch {
+      /* process gone */
+    }
+  };
+  read();
+  const timer = setInterval(read, 200);
+  return { peak: () => peak, current: () => current, stop: () => clearInterval(timer) };
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const log = (msg: string) => console.log(`[bench] ${msg}`);
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

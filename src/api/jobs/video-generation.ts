@@ -1,0 +1,156 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { BlockedTargetError, checkUrl } from '../../net/ssrf-guard';
+import { TASK_QUEUES } from '../../shared/task-queues';
+import { jobFileUrl } from '../../shared/urls';
+import {
+  PROVIDER_CATALOG,
+  VIDEO_GENERATION_WORKFLOW,
+  VIDEO_PROVIDERS,
+  VideoGenerationInput,
+  VideoGenerationResult,
+  VideoProviderName,
+  VideoRequest,
+} from '../../shared/video-generation';
+import { principalOf } from '../auth';
+import type { ApiContext } from '../context';
+import { badRequest, HttpError } from '../errors';
+import type { JobTypeApi, JobView } from './job-types';
+import { JobAccepted, parseIdempotencyKey, startJob } from './start-job';
+
+const PATH = '/video-generations';
+const MAX_PROMPT = 4_000;
+
+const list = (values: readonly (string | number)[]) => values.map(String).join(', ');
+
+const startBody = z
+  .object(
+    {
+      prompt: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(MAX_PROMPT, `must be at most ${MAX_PROMPT.toLocaleString('en')} characters`).describe('What the video shows (1–4,000 characters)'),
+      provider: z.enum(VIDEO_PROVIDERS, { error: `must be one of: ${VIDEO_PROVIDERS.join(', ')}` }).default('emulator').describe('sora (OpenAI), veo (Google Gemini API) or emulator (the bundled provider emulator, OpenAI-shaped)'),
+      model: z.string({ error: 'must be a string' }).optional().describe('sora/emulator: sora-2 (default), sora-2-pro; veo: veo-3.1-generate-preview (default), veo-3.1-fast-generate-preview'),
+      seconds: z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').optional().describe('sora/emulator: 4 (default), 8, 12; veo: 4, 6, 8 (default; 1080p and 4k need 8)'),
+      size: z.string({ error: 'must be a string such as 1280x720' }).optional().describe('sora/emulator only: 720x1280 (default), 1280x720; sora-2-pro also 1024x1792, 1792x1024'),
+      aspectRatio: z.string({ error: 'must be a string such as 16:9' }).optional().describe('veo only: 16:9 (default), 9:16'),
+      resolution: z.string({ error: 'must be a string such as 720p' }).optional().describe('veo only: 720p (default), 1080p, 4k'),
+      webhookUrl: z.string({ error: 'must be a URL string' }).optional().describe('Receives a signed job.finished event when the job ends'),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .superRefine((body, ctx) => {
+    // Each provider accepts its own values; say which ones, on the field that is wrong.
+    const catalog = PROVIDER_CATALOG[body.provider];
+    const bad = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+    const model = body.model ?? catalog.models[0];
+    if (!catalog.models.includes(model)) bad('model', `${body.provider} accepts ${list(catalog.models)}`);
+    if (body.seconds !== undefined && !catalog.seconds.includes(body.seconds)) bad('seconds', `${body.provider} accepts ${list([...catalog.seconds].sort((a, b) => a - b))}`);
+    if (catalog.sizesByModel) {
+      for (const field of ['aspectRatio', 'resolution'] as const) {
+        if (body[field] !== undefined) bad(field, `${body.provider} does not take ${field}; use size (${list(catalog.sizesByModel[catalog.models[0]])})`);
+      }
+      const sizes = catalog.sizesByModel[model];
+      if (body.size !== undefined && sizes && !sizes.includes(body.size)) bad('size', `${model} accepts ${list(sizes)}`);
+    } else {
+      if (body.size !== undefined) bad('size', `${body.provider} does not take size; use aspectRatio (${list(catalog.aspectRatios!)}) and resolution (${list(catalog.resolutions!)})`);
+      if (body.aspectRatio !== undefined && !catalog.aspectRatios!.includes(body.aspectRatio)) bad('aspectRatio', `${body.provider} accepts ${list(catalog.aspectRatios!)}`);
+      if (body.resolution !== undefined && !catalog.resolutions!.includes(body.resolution)) bad('resolution', `${body.provider} accepts ${list(catalog.resolutions!)}`);
+      const seconds = body.seconds ?? catalog.seconds[0];
+      if (body.resolution && catalog.resolutionsNeedingEightSeconds!.includes(body.resolution) && seconds !== 8) {
+        bad('seconds', `${body.provider} makes ${body.resolution} videos of 8 seconds only`);
+      }
+    }
+  });
+
+const KNOWN_FIELDS = ['prompt', 'provider', 'model', 'seconds', 'size', 'aspectRatio', 'resolution', 'webhookUrl'];
+
+export interface VideoGenerationRequest {
+  provider: VideoProviderName;
+  request: VideoRequest;
+  webhookUrl?: string;
+}
+
+/** Validates a start request and fills in each provider's defaults. */
+export function parseVideoRequest(body: unknown, allowHosts: string[]): VideoGenerationRequest {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const unknown = Object.keys(body).find((k) => !KNOWN_FIELDS.includes(k));
+    if (unknown) throw badRequest(unknown, `is not a field of a video generation; known fields: ${KNOWN_FIELDS.join(', ')}`);
+  }
+  const parsed = startBody.parse(body);
+  if (parsed.webhookUrl !== undefined) {
+    try {
+      checkUrl(parsed.webhookUrl, { allowHosts });
+    } catch (e) {
+      if (e instanceof BlockedTargetError) throw badRequest('webhookUrl', e.message);
+      throw e;
+    }
+  }
+  const catalog = PROVIDER_CATALOG[parsed.provider];
+  const model = parsed.model ?? catalog.models[0];
+  const request: VideoRequest = { prompt: parsed.prompt, model, seconds: parsed.seconds ?? catalog.seconds[0] };
+  if (catalog.sizesByModel) request.size = parsed.size ?? catalog.sizesByModel[model][0];
+  else {
+    request.aspectRatio = parsed.aspectRatio ?? catalog.aspectRatios![0];
+    request.resolution = parsed.resolution ?? catalog.resolutions![0];
+  }
+  return { provider: parsed.provider, request, ...(parsed.webhookUrl ? { webhookUrl: parsed.webhookUrl } : {}) };
+}
+
+export function startVideoGeneration(ctx: ApiContext, owner: string, request: VideoGenerationRequest, idempotencyKey?: string): Promise<JobAccepted> {
+  return startJob(ctx, {
+    type: 'video-generation',
+    owner,
+    idempotencyKey,
+    workflowType: VIDEO_GENERATION_WORKFLOW,
+    taskQueue: TASK_QUEUES.video,
+    input: (jobId): VideoGenerationInput => ({
+      jobId,
+      ...request,
+      polling: { intervalMs: ctx.config.VIDEO_POLL_INTERVAL, maxIntervalMs: ctx.config.VIDEO_POLL_MAX_INTERVAL, deadlineMs: ctx.config.VIDEO_POLL_DEADLINE },
+      maxInFlight: ctx.config.VIDEO_MAX_IN_FLIGHT,
+    }),
+  });
+}
+
+function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
+  const result = raw as VideoGenerationResult;
+  return { ...result, downloadUrl: jobFileUrl(ctx.config.publicUrl, job.jobId, result.file) };
+}
+
+/** The input a job was started with, from the first event of its history. */
+async function jobInput(ctx: ApiContext, jobId: string): Promise<VideoGenerationInput> {
+  const page = await ctx.client.workflowService.getWorkflowExecutionHistory({
+    namespace: ctx.config.TEMPORAL_NAMESPACE,
+    execution: { workflowId: jobId },
+    maximumPageSize: 1,
+  });
+  const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new HttpError(409, 'not_retryable', "the job's input could not be read");
+  return defaultPayloadConverter.fromPayload<VideoGenerationInput>(payload);
+}
+
+export const videoGenerationApi: JobTypeApi = {
+  type: 'video-generation',
+  startRoute: { path: PATH, summary: 'Generate a video with Sora, Veo or the bundled emulator', body: startBody },
+
+  router(ctx) {
+    const r = Router();
+    r.post(PATH, async (req, res) => {
+      const idempotencyKey = parseIdempotencyKey(req.get('Idempotency-Key'));
+      const request = parseVideoRequest(req.body, ctx.config.OUTBOUND_ALLOW_HOSTS);
+      res.status(202).json(await startVideoGeneration(ctx, principalOf(res).owner, request, idempotencyKey));
+    });
+    return r;
+  },
+
+  presentResult,
+
+  /** A failed or cancelled job: a new job (new generation) with the same input. Retrying the same job again returns that new job. */
+  async retry(ctx, job) {
+    if (job.executionStatus === 'RUNNING') throw new HttpError(409, 'not_retryable', 'the job is still running');
+    if (job.executionStatus === 'COMPLETED') throw new HttpError(409, 'not_retryable', 'the job completed; start a new one for another video');
+    const input = await jobInput(ctx, job.jobId);
+    const request: VideoGenerationRequest = { provider: input.provider, request: input.request, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
+    return startVideoGeneration(ctx, job.owner, request, `retry-of:${job.jobId}`);
+  },
+};

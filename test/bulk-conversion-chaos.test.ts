@@ -1,0 +1,75 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { BulkConversionResult } from '../src/shared/bulk-conversion';
+import { createBlobStore } from '../src/storage';
+import { readResults, startJobDirect } from './fixtures/bulk-jobs';
+import { startTestSite, TestSite } from './fixtures/test-site';
+import { spawnWorkerProcess, testClient, testConfig, waitFor } from './harness/temporal';
+
+// A worker process killed with SIGKILL in the middle of a bulk job: a fresh worker picks the
+// job up, the interrupted chunks resume from their heartbeats, and every URL ends up in the
+// results exactly once.
+
+const EventType = temporal.api.enums.v1.EventType;
+
+let client: Client;
+let site: TestSite;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  client = await testClient();
+  site = await startTestSite({ latencyMs: 200 });
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await site?.close();
+  await client?.connection.close();
+});
+
+test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', async () => {
+  const config = testConfig({ CONVERSION_RETRY_INTERVAL: '200ms' });
+  const first = await spawnWorkerProcess(config);
+  children.push(first);
+
+  const total = 800;
+  const urls = Array.from({ length: total }, (_, i) => site.url(`/page/kill-${i}`));
+  const jobId = `bulk-kill-${Date.now()}`;
+  const handle = await startJobDirect(client, config, jobId, urls, {
+    format: 'markdown',
+    concurrency: 20,
+    tuning: { chunkSize: 200, chunkParallelism: 10, heartbeatTimeout: '4s' },
+  });
+
+  // Kill once the running chunks have checkpointed progress, well before the end.
+  const store = createBlobStore(config);
+  await waitFor(async () => (await store.list(`jobs/${jobId}/artifacts/`)).length >= 320 || undefined, 'some URLs converted', 90_000, 100);
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+  expect(first.signalCode).toBe('SIGKILL');
+  expect((await store.list(`jobs/${jobId}/artifacts/`)).length).toBeLessThan(total);
+
+  const second = await spawnWorkerProcess(config);
+  children.push(second);
+  const result = (await handle.result()) as BulkConversionResult;
+  expect(result).toMatchObject({ status: 'completed', total, succeeded: total, failed: 0 });
+
+  const lines = await readResults(config, jobId);
+  expect(lines.map((l) => l.index)).toEqual(urls.map((_, i) => i));
+  expect(lines.map((l) => l.url)).toEqual(urls);
+  expect(lines.every((l) => l.status === 'success')).toBe(true);
+
+  // The interrupted chunks were retried and resumed from their last heartbeat: no URL the
+  // heartbeat had recorded as finished was fetched again.
+  const history = await handle.fetchHistory();
+  const retried = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+  expect(retried.length).toBeGreaterThan(0);
+  const checkpointed = retried.flatMap((e) => {
+    const details = e.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo?.lastHeartbeatDetails?.payloads?.[0];
+    if (!details?.data) return [];
+    return (JSON.parse(Buffer.from(details.data).toString('utf8')) as { finished: [number][] }).finished.map((f) => f[0]);
+  });
+  expect(checkpointed.length).toBeGreaterThan(0);
+  for (const index of checkpointed) expect({ index, fetches: site.requests.get(`/page/kill-${index}`) }).toEqual({ index, fetches: 1 });
+  second.kill('SIGTERM');
+});
