@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { storeUrlManifest } from '../src/activities/conversion/manifest';
 import { BULK_CONVERSION_WORKFLOW, BulkConversionInput, BulkConversionResult, BulkConversionTuning } from '../src/shared/bulk-conversion';
 import { CONVERSION_FORMATS, ConversionFormat } from '../src/shared/conversion';
@@ -24,6 +25,7 @@ import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
 import { startDevServer } from '../src/start/dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
 import { FsBlobStore } from '../src/storage/fs-blob-store';
+import { WORKFLOWS_PATH } from '../src/worker/workers';
 import { freePort } from '../test/harness/ports';
 import { startTestSite } from '../test/fixtures/test-site';
 
@@ -76,7 +78,10 @@ async function main(): Promise<void> {
     cleanups.push(() => site.close());
     const prefix = `bench-${randomBytes(3).toString('hex')}-`;
     const dataDir = path.join(workDir, 'data');
-    const worker = await spawnWorker({ address, prefix, dataDir });
+    // A prebuilt workflow bundle, as a production deployment ships it: the worker skips webpack.
+    const bundlePath = path.join(workDir, 'workflows.js');
+    fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger })).code);
+    const worker = await spawnWorker({ address, prefix, dataDir, bundlePath });
     cleanups.push(() => stopWorker(worker));
     const rss = sampleRss(worker.pid!);
     cleanups.push(async () => rss.stop());
@@ -91,6 +96,7 @@ async function main(): Promise<void> {
     const store = new FsBlobStore(path.join(dataDir, 'blobs'));
     log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}`);
 
+    const cpuBefore = cpuSeconds(worker.pid!);
     const started = Date.now();
     const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, urls)), count: urlCount } : { urls };
     const input: BulkConversionInput = { jobId, owner: 'bench', source, format, concurrency, tuning };
@@ -111,6 +117,7 @@ async function main(): Promise<void> {
     }, 10_000);
     const result = (await handle.result()) as BulkConversionResult;
     const wallMs = Date.now() - started;
+    const workerCpu = cpuSeconds(worker.pid!) - cpuBefore;
     clearInterval(progress);
     const runs = await client.workflow.count(`WorkflowId = "${jobId}"`);
 
@@ -122,13 +129,15 @@ async function main(): Promise<void> {
     console.log(`throughput        ${((urlCount / wallMs) * 1000).toFixed(0)} URLs/s`);
     console.log(`efficiency        ${latencyMs ? (ideal / wallMs).toFixed(2) : 'n/a (latency 0)'}  (ideal ${(ideal / 1000).toFixed(1)} s)`);
     console.log(`peak worker RSS   ${mb(rss.peak())}`);
+    console.log(`worker CPU        ${workerCpu.toFixed(1)} s (${((workerCpu * 1000) / wallMs * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL)`);
     console.log(`workflow runs     ${runs.count} (continue-as-new ${runs.count - 1}×)`);
+    console.log(`machine           ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await cleanup();
   }
 }
 
-function spawnWorker(o: { address: string; prefix: string; dataDir: string }): Promise<ChildProcess> {
+function spawnWorker(o: { address: string; prefix: string; dataDir: string; bundlePath: string }): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
     cwd: PROJECT_ROOT,
@@ -139,8 +148,10 @@ function spawnWorker(o: { address: string; prefix: string; dataDir: string }): P
       TEMPORAL_ADDRESS: o.address,
       TASK_QUEUE_PREFIX: o.prefix,
       DATA_DIR: o.dataDir,
+      WORKFLOW_BUNDLE_PATH: o.bundlePath,
       WORKER_TASK_QUEUES: 'conversion,webhooks',
       OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+      WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -187,6 +198,19 @@ function sampleRss(pid: number) {
   const timer = setInterval(read, 200);
   return { peak: () => peak, current: () => current, stop: () => clearInterval(timer) };
 }
+
+/** User + system CPU time a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+const noop = () => undefined;
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m) };
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const log = (msg: string) => console.log(`[bench] ${msg}`);

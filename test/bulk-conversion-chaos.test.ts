@@ -41,12 +41,24 @@ test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', 
     tuning: { chunkSize: 200, chunkParallelism: 10, heartbeatTimeout: '4s' },
   });
 
-  // Kill once the running chunks have checkpointed progress, well before the end.
-  const store = createBlobStore(config);
-  await waitFor(async () => (await store.list(`jobs/${jobId}/artifacts/`)).length >= 320 || undefined, 'some URLs converted', 90_000, 100);
+  // Kill once the server holds heartbeat checkpoints of the running chunks, well before the end.
+  const checkpointed = await waitFor(
+    async () => {
+      const { raw } = await handle.describe();
+      const finished = (raw.pendingActivities ?? []).flatMap((a) => {
+        const details = a.heartbeatDetails?.payloads?.[0]?.data;
+        return details ? (JSON.parse(Buffer.from(details).toString('utf8')) as { finished: [number][] }).finished.map((f) => f[0]) : [];
+      });
+      return finished.length >= 60 ? finished : undefined;
+    },
+    'heartbeat checkpoints with finished URLs',
+    90_000,
+    100,
+  );
   first.kill('SIGKILL');
   await new Promise((resolve) => first.once('exit', resolve));
   expect(first.signalCode).toBe('SIGKILL');
+  const store = createBlobStore(config);
   expect((await store.list(`jobs/${jobId}/artifacts/`)).length).toBeLessThan(total);
 
   const second = await spawnWorkerProcess(config);
@@ -59,17 +71,11 @@ test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', 
   expect(lines.map((l) => l.url)).toEqual(urls);
   expect(lines.every((l) => l.status === 'success')).toBe(true);
 
-  // The interrupted chunks were retried and resumed from their last heartbeat: no URL the
-  // heartbeat had recorded as finished was fetched again.
+  // The interrupted chunks were retried and resumed from their last heartbeat: no URL a
+  // checkpoint recorded as finished was fetched again.
   const history = await handle.fetchHistory();
   const retried = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
   expect(retried.length).toBeGreaterThan(0);
-  const checkpointed = retried.flatMap((e) => {
-    const details = e.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo?.lastHeartbeatDetails?.payloads?.[0];
-    if (!details?.data) return [];
-    return (JSON.parse(Buffer.from(details.data).toString('utf8')) as { finished: [number][] }).finished.map((f) => f[0]);
-  });
-  expect(checkpointed.length).toBeGreaterThan(0);
   for (const index of checkpointed) expect({ index, fetches: site.requests.get(`/page/kill-${index}`) }).toEqual({ index, fetches: 1 });
   second.kill('SIGTERM');
 });

@@ -37,6 +37,22 @@ test('with 5 jobs at once, no more than 2 generations are ever in flight at the 
   }
 });
 
+test('a slot held by a job that was terminated (no cleanup ran) is freed for the next job', async () => {
+  const stack = await startVideoStack(client, { generationMs: 1_000, env: { VIDEO_MAX_IN_FLIGHT: '1' } });
+  try {
+    const holder = await startVideoJob(stack.app, KEYS.alice, { prompt: 'Held forever [gen:600000]' });
+    await waitFor(async () => (await getVideoJob(stack.app, KEYS.alice, holder.jobId)).progress?.phase === 'generating', 'the first job to hold the slot');
+    const waiter = await startVideoJob(stack.app, KEYS.alice, { prompt: 'Next in line' });
+    await waitFor(async () => (await getVideoJob(stack.app, KEYS.alice, waiter.jobId)).progress?.phase === 'waiting_for_slot', 'the second job to wait');
+    await client.workflow.getHandle(holder.jobId).terminate('operator terminated it');
+    // The semaphore notices the holder is gone at its next liveness check (within about 30 s).
+    const job = await waitForVideoJobEnd(stack.app, KEYS.alice, waiter.jobId, 150_000);
+    expect(job.status).toBe('completed');
+  } finally {
+    await stack.close();
+  }
+}, 180_000);
+
 test('a worker SIGKILLed mid-poll: a new worker resumes polling the same provider job; one generation, one stored video', async () => {
   const emulator = await startProviderEmulator({ generationMs: 8_000 });
   const env = videoTestEnv(emulator);

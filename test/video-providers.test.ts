@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createDownloadActivity } from '../src/activities/video/download-video';
+import { createDownloadActivity, DownloadVideoOutput } from '../src/activities/video/download-video';
 import { toProviderFailure } from '../src/activities/video/provider-failure';
 import { createVideoProvider } from '../src/activities/video/providers';
 import { ProviderHttpError } from '../src/activities/video/providers/http';
@@ -149,7 +149,7 @@ test('downloadVideo streams into blob storage at jobs/<jobId>/videos/<jobId>.mp4
   const env = new MockActivityEnvironment();
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));
-  const out = await env.run(createDownloadActivity(deps).downloadVideo, { jobId: 'job-dl', provider: 'emulator', providerJobId: started.providerJobId });
+  const out: DownloadVideoOutput = await env.run(createDownloadActivity(deps).downloadVideo, { jobId: 'job-dl', provider: 'emulator' as const, providerJobId: started.providerJobId });
   expect(out.file).toBe('videos/job-dl.mp4');
   expect(out.downloadUrl).toBe(`${cfg.publicUrl}/api/v1/jobs/job-dl/files/videos/job-dl.mp4`);
   const stored = await deps.store.getBuffer(jobFileKey('job-dl', 'videos/job-dl.mp4'));

@@ -5,9 +5,16 @@ import { BlobNotFoundError, BlobStore } from './blob-store';
 // Manifests and result files are JSON lines: streamed in and out so 100,000 URLs never sit in memory as one string.
 
 export async function* readJsonLines<T>(store: BlobStore, key: string): AsyncGenerator<T> {
-  const lines = readline.createInterface({ input: await store.get(key), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim()) yield JSON.parse(line) as T;
+  const input = await store.get(key);
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      if (line.trim()) yield JSON.parse(line) as T;
+    }
+  } finally {
+    // The reader may stop early (a bad line, a consumer that breaks): release the file either way.
+    lines.close();
+    input.destroy();
   }
 }
 

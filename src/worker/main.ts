@@ -11,7 +11,14 @@ import { createWorkers, loadWorkflowBundle } from './workers';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ process: 'worker' }, config.LOG_LEVEL);
-  if (!config.WEBHOOK_SECRET) config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
+  if (!config.WEBHOOK_SECRET) {
+    // Several hosts with their own generated secrets would sign inconsistently: production must set one.
+    if (config.NODE_ENV === 'production') {
+      console.error('Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)');
+      process.exit(1);
+    }
+    config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
+  }
 
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {

@@ -21,7 +21,7 @@ export const videoSlotGrantedSignal = defineSignal<[{ semaphoreId: string }]>(VI
 export const videoSlotsQuery = defineQuery<SlotsState>('slots');
 
 /** How often, while jobs wait, holders are checked for having ended without releasing (terminated, reset…). */
-const HOLDER_CHECK_MS = 60_000;
+const HOLDER_CHECK_MS = 30_000;
 /** Stop when nobody has held or wanted a slot for this long; the next request starts a new run. */
 const IDLE_EXIT_MS = 10 * 60_000;
 const MAX_HISTORY_EVENTS = 5_000;

@@ -110,7 +110,16 @@ export function envFor(config: AppConfig, extra: Record<string, string> = {}): N
     TASK_QUEUE_PREFIX: config.TASK_QUEUE_PREFIX,
     OUTBOUND_ALLOW_HOSTS: config.OUTBOUND_ALLOW_HOSTS.join(','),
     WEBHOOK_SECRET: (config.WEBHOOK_SECRET ?? []).join(' '),
-    WEBHOOK_RETRY_SCHEDULE: process.env.TEST_WEBHOOK_RETRY_SCHEDULE ?? '0s,1s,1s,2s',
+    WEBHOOK_RETRY_SCHEDULE: config.WEBHOOK_RETRY_SCHEDULE.map((ms) => `${ms}ms`).join(','),
+    WEBHOOK_TIMEOUT: `${config.WEBHOOK_TIMEOUT}ms`,
+    ...(config.ALERT_WEBHOOK_URL ? { ALERT_WEBHOOK_URL: config.ALERT_WEBHOOK_URL } : {}),
+    FETCH_TIMEOUT: `${config.FETCH_TIMEOUT}ms`,
+    FETCH_MAX_BYTES: String(config.FETCH_MAX_BYTES),
+    VIDEO_MAX_IN_FLIGHT: String(config.VIDEO_MAX_IN_FLIGHT),
+    VIDEO_STARTS_PER_MINUTE: String(config.VIDEO_STARTS_PER_MINUTE),
+    VIDEO_POLL_DEADLINE: `${config.VIDEO_POLL_DEADLINE}ms`,
+    ...(config.EMULATOR_URL ? { EMULATOR_URL: config.EMULATOR_URL } : {}),
+    API_PUBLIC_URL: config.publicUrl,
     ...extra,
   };
 }

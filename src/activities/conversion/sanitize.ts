@@ -63,15 +63,23 @@ export function safeUrl(raw: string | null | undefined, base: string, protocols:
 /** The sanitized block sequence of a container element. */
 export function sanitizeBlocks(root: DomNode, baseUrl: string): SafeElement[] {
   const out: SafeElement[] = [];
-  collectBlocks(root, baseUrl, out);
+  collectBlocks(root, baseUrl, out, 0);
   return out;
 }
+
+/** Nesting below this is flattened to its text, so hostile pages cannot exhaust the stack. */
+const MAX_DEPTH = 200;
 
 function tagOf(node: DomNode): string {
   return (node.localName ?? '').toLowerCase();
 }
 
-function collectBlocks(container: DomNode, base: string, out: SafeElement[]): void {
+function collectBlocks(container: DomNode, base: string, out: SafeElement[], depth: number): void {
+  if (depth > MAX_DEPTH) {
+    const p = paragraph([collapse(container.textContent ?? '')]);
+    if (p) out.push(p);
+    return;
+  }
   let run: SafeNode[] = [];
   const flush = () => {
     const p = paragraph(run);
@@ -87,28 +95,29 @@ function collectBlocks(container: DomNode, base: string, out: SafeElement[]): vo
     const tag = tagOf(child);
     if (DROP.has(tag)) continue;
     if (INLINE.has(tag)) {
-      run.push(...inline(child, base));
+      run.push(...inline(child, base, depth + 1));
       continue;
     }
     flush();
-    const block = blockOf(child, tag, base);
-    if (block === 'container') collectBlocks(child, base, out);
+    const block = blockOf(child, tag, base, depth + 1);
+    if (block === 'container') collectBlocks(child, base, out, depth + 1);
     else if (block) out.push(block);
   }
   flush();
 }
 
-function blockOf(node: DomNode, tag: string, base: string): SafeElement | null | 'container' {
+function blockOf(node: DomNode, tag: string, base: string, depth: number): SafeElement | null | 'container' {
+  if (depth > MAX_DEPTH) return paragraph([collapse(node.textContent ?? '')]);
   if (HEADINGS.has(tag)) {
-    const children = trimInline(inlineChildren(node, base));
+    const children = trimInline(inlineChildren(node, base, depth));
     return hasContent(children) ? { tag: tag as BlockTag, children } : null;
   }
   switch (tag) {
     case 'p':
-      return paragraph(inlineChildren(node, base));
+      return paragraph(inlineChildren(node, base, depth));
     case 'ul':
     case 'ol': {
-      const items = listItems(node, base);
+      const items = listItems(node, base, depth);
       if (!items.length) return null;
       const start = Number(node.getAttribute?.('start') ?? 1);
       return { tag, children: items, ...(tag === 'ol' && Number.isInteger(start) && start !== 1 ? { attrs: { start: String(start) } } : {}) };
@@ -118,13 +127,14 @@ function blockOf(node: DomNode, tag: string, base: string): SafeElement | null |
       return text ? { tag: 'pre', children: [{ tag: 'code', children: [text] }] } : null;
     }
     case 'blockquote': {
-      const inner = sanitizeBlocks(node, base);
+      const inner: SafeElement[] = [];
+      collectBlocks(node, base, inner, depth);
       return inner.length ? { tag: 'blockquote', children: inner } : null;
     }
     case 'hr':
       return { tag: 'hr', children: [] };
     case 'table': {
-      const rows = tableRows(node, base);
+      const rows = tableRows(node, base, depth);
       return rows.length ? { tag: 'table', children: rows } : null;
     }
     default:
@@ -132,7 +142,7 @@ function blockOf(node: DomNode, tag: string, base: string): SafeElement | null |
   }
 }
 
-function listItems(list: DomNode, base: string): SafeElement[] {
+function listItems(list: DomNode, base: string, depth: number): SafeElement[] {
   const items: SafeElement[] = [];
   for (const child of Array.from(list.childNodes)) {
     if (child.nodeType !== ELEMENT) continue;
@@ -140,7 +150,7 @@ function listItems(list: DomNode, base: string): SafeElement[] {
     if (tag !== 'li') {
       if (tag === 'ul' || tag === 'ol') {
         // A list nested directly in a list: attach it to the previous item.
-        const nested = blockOf(child, tag, base);
+        const nested = blockOf(child, tag, base, depth + 1);
         if (nested && nested !== 'container') items.at(-1)?.children.push(nested);
       }
       continue;
@@ -159,12 +169,12 @@ function listItems(list: DomNode, base: string): SafeElement[] {
       const partTag = part.nodeType === ELEMENT ? tagOf(part) : '';
       if (partTag === 'ul' || partTag === 'ol') {
         flushText();
-        const nested = blockOf(part, partTag, base);
+        const nested = blockOf(part, partTag, base, depth + 2);
         if (nested && nested !== 'container') children.push(nested);
       } else if (part.nodeType === ELEMENT && DROP.has(partTag)) {
         continue;
       } else if (part.nodeType === ELEMENT) {
-        text.push(...inline(part, base));
+        text.push(...inline(part, base, depth + 2));
       } else if (part.nodeType === TEXT || part.nodeType === CDATA) {
         text.push(collapse(part.nodeValue ?? ''));
       }
@@ -175,9 +185,10 @@ function listItems(list: DomNode, base: string): SafeElement[] {
   return items;
 }
 
-function tableRows(table: DomNode, base: string): SafeElement[] {
+function tableRows(table: DomNode, base: string, depth: number): SafeElement[] {
   const rows: SafeElement[] = [];
-  const visit = (node: DomNode) => {
+  const visit = (node: DomNode, level: number) => {
+    if (level > MAX_DEPTH) return;
     for (const child of Array.from(node.childNodes)) {
       if (child.nodeType !== ELEMENT) continue;
       const tag = tagOf(child);
@@ -185,29 +196,30 @@ function tableRows(table: DomNode, base: string): SafeElement[] {
         const cells: SafeElement[] = [];
         for (const cell of Array.from(child.childNodes)) {
           const cellTag = cell.nodeType === ELEMENT ? tagOf(cell) : '';
-          if (cellTag === 'td' || cellTag === 'th') cells.push({ tag: cellTag, children: trimInline(inlineChildren(cell, base)) });
+          if (cellTag === 'td' || cellTag === 'th') cells.push({ tag: cellTag, children: trimInline(inlineChildren(cell, base, level + 2)) });
         }
         if (cells.length) rows.push({ tag: 'tr', children: cells });
       } else if (tag === 'thead' || tag === 'tbody' || tag === 'tfoot') {
-        visit(child);
+        visit(child, level + 1);
       }
     }
   };
-  visit(table);
+  visit(table, depth);
   return rows;
 }
 
-function inlineChildren(node: DomNode, base: string): SafeNode[] {
+function inlineChildren(node: DomNode, base: string, depth: number): SafeNode[] {
+  if (depth > MAX_DEPTH) return [collapse(node.textContent ?? '')];
   const out: SafeNode[] = [];
   for (const child of Array.from(node.childNodes)) {
     if (child.nodeType === TEXT || child.nodeType === CDATA) out.push(collapse(child.nodeValue ?? ''));
-    else if (child.nodeType === ELEMENT) out.push(...inline(child, base));
+    else if (child.nodeType === ELEMENT) out.push(...inline(child, base, depth + 1));
   }
   return out;
 }
 
 /** One element in inline context; unknown or unsafe wrappers are unwrapped to their content. */
-function inline(node: DomNode, base: string): SafeNode[] {
+function inline(node: DomNode, base: string, depth: number): SafeNode[] {
   const tag = tagOf(node);
   if (DROP.has(tag)) return [];
   if (tag === 'br') return [{ tag: 'br', children: [] }];
@@ -217,7 +229,7 @@ function inline(node: DomNode, base: string): SafeNode[] {
     if (!src) return alt ? [alt] : [];
     return [{ tag: 'img', attrs: { src, alt }, children: [] }];
   }
-  const children = inlineChildren(node, base);
+  const children = inlineChildren(node, base, depth);
   if (tag === 'a') {
     const href = safeUrl(node.getAttribute?.('href'), base, LINK_PROTOCOLS);
     return href && hasContent(children) ? [{ tag: 'a', attrs: { href }, children }] : children;
