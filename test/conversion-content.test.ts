@@ -50,6 +50,18 @@ describe('main-content extraction', () => {
     expect(h5pJsonFor(extractArticle(page('<p>text</p>', '<title>t</title>', 'lang="pt-BR"'), PAGE_URL)).defaultLanguage).toBe('pt');
   });
 
+  test('absurdly deep nesting is refused before parsing; deep but plausible nesting still converts', () => {
+    const nested = (depth: number, open: string, close: string) => page(`<article>${open.repeat(depth)}deep words${close.repeat(depth)}<p>after</p></article>`);
+    expect(() => extractArticle(nested(5000, '<div>', '</div>'), PAGE_URL)).toThrow(/nests elements more than 1000 deep/);
+    expect(() => extractArticle(nested(1500, '<b>', '</b>'), PAGE_URL)).toThrow(/nests elements more than 1000 deep/);
+    // Past the sanitizer's own depth limit (200) the subtree is kept as plain text.
+    expect(toMarkdown(extractArticle(nested(450, '<span><em>', '</em></span>'), PAGE_URL))).toMatch(/deep words[\s\S]*after/);
+    expect(toMarkdown(extractArticle(nested(600, '<ul><li>', '</li></ul>'), PAGE_URL))).toMatch(/deep words[\s\S]*after/);
+    // Too deep for Readability but fine for the parser: the whole body is converted.
+    const soup = page(`${'<div>'.repeat(300)}${prose('Nesting')}${'</div>'.repeat(300)}`);
+    expect(toMarkdown(extractArticle(soup, PAGE_URL))).toContain('Nesting is explained');
+  });
+
   test('whitespace in titles is collapsed', () => {
     expect(extractArticle(page('<p>x</p>', '<title>\n  A   spaced\n title </title>'), PAGE_URL).title).toBe('A spaced title');
   });

@@ -63,19 +63,21 @@ async function stopWithSigint(s: Started): Promise<{ code: number | null; second
 
 function baseEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
-  for (const k of ['TEMPORAL_ADDRESS', 'API_KEYS', 'WEBHOOK_SECRET', 'NODE_ENV']) delete env[k];
+  for (const k of ['TEMPORAL_ADDRESS', 'API_KEYS', 'WEBHOOK_SECRET', 'NODE_ENV', 'EMULATOR_URL']) delete env[k];
+  env.EMULATOR_PORT = '0';
   return env;
 }
 
 describe('npm start supervisor', () => {
   test('with zero configuration: dev server + worker + API come up, ready, and Ctrl-C stops all three', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
-    const [port, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, temporalPort, uiPort, emulatorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const s = await startSupervisor({
       ...baseEnv(dataDir, port),
       TEMPORAL_DEV_SERVER_PORT: String(temporalPort),
       TEMPORAL_UI_PORT: String(uiPort),
       TEMPORAL_DB_FILE: path.join(dataDir, 'temporal.db'),
+      EMULATOR_PORT: String(emulatorPort),
     });
     try {
       expect(s.pids.temporal && s.pids.worker && s.pids.api).toBeTruthy();
@@ -89,6 +91,9 @@ describe('npm start supervisor', () => {
       expect(Object.keys(attrs.customAttributes)).toEqual(expect.arrayContaining(['JobType', 'JobOwner', 'JobOutcome']));
       const jobs = await fetch(`http://127.0.0.1:${port}/api/v1/jobs`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
       expect(jobs.status).toBe(200);
+      expect(s.output()).toContain(`Video emulator http://127.0.0.1:${emulatorPort}`);
+      const emulator = await fetch(`http://127.0.0.1:${emulatorPort}/_emulator/stats`);
+      expect(emulator.status).toBe(200);
       const admin = await fetch(`http://127.0.0.1:${port}/api/admin/queues`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
       expect(admin.status).toBe(200);
     } finally {

@@ -5,6 +5,7 @@ import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
 import { RunningDevServer, startDevServer } from './dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
 import { ManagedProcess, spawnEntryPoint, waitForHttpOk } from './supervisor';
+import { ProviderEmulator, startProviderEmulator } from '../emulator/server';
 
 // `npm start`: the whole system on one machine with zero configuration —
 // Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API — and a clean stop on Ctrl-C.
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   env.DATA_DIR = config.dataDir;
 
   let server: RunningDevServer | undefined;
+  let emulator: ProviderEmulator | undefined;
   const children: ManagedProcess[] = [];
   let stopping = false;
 
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     const api = children.find((c) => c.name === 'api');
     if (api) await api.stop(5_000);
     await Promise.all(children.filter((c) => c.name !== 'api').map((c) => c.stop(STOP_BUDGET_MS - 8_000)));
+    await emulator?.close();
     if (server) await server.stop();
     clearTimeout(hardStop);
     say('stopped');
@@ -75,6 +78,13 @@ async function main(): Promise<void> {
       server.exited.then((code) => void stopAll(`Temporal dev server exited with ${code}`, 1));
     }
 
+    if (!config.EMULATOR_URL) {
+      // The zero-config `emulator` video provider needs the provider emulator; it runs in this process.
+      const port = (await portInUse(config.EMULATOR_PORT)) ? 0 : config.EMULATOR_PORT;
+      emulator = await startProviderEmulator({ port, generationMs: config.EMULATOR_GENERATION_TIME });
+      env.EMULATOR_URL = emulator.url;
+    }
+
     children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env));
     children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
     for (const c of children) c.exited.then((code) => void stopAll(`${c.name} exited with ${code}`, 1));
@@ -89,6 +99,7 @@ async function main(): Promise<void> {
         '  durable-jobs is ready',
         `  API          ${config.publicUrl}   (health: ${apiUrl}/health/ready)`,
         `  Temporal UI  ${uiUrl}`,
+        `  Video emulator ${env.EMULATOR_URL}   (provider "emulator": OpenAI Videos API and Veo/Gemini API)`,
         `  API key      ${key}   (owner "${DEV_OWNER}", admin; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/dev-api-key)`,
         `  Webhook key  ${config.WEBHOOK_SECRET ? '(from WEBHOOK_SECRET)' : secrets.webhookSecret}   (signs webhooks; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/webhook-secret)`,
         `  try:  curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" ${apiUrl}/api/v1/jobs`,

@@ -36,11 +36,35 @@ interface ParsedDocument {
   querySelectorAll(selector: string): ArrayLike<DomElement>;
 }
 
+// The parser's cost grows with the square of nesting depth (100,000 nested divs, 1 MB:
+// ~7 s of blocked event loop), so absurdly deep markup is refused before parsing. Real
+// pages stay far below this.
+const MAX_NESTING = 1000;
+// Never nest (void) or are routinely left unclosed, so they are not counted.
+const UNCOUNTED = new Set([
+  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr',
+  'p', 'li', 'dt', 'dd', 'tr', 'td', 'th', 'thead', 'tbody', 'tfoot', 'option', 'optgroup', 'colgroup', 'rb', 'rt', 'rp',
+]);
+
+/** Approximate element nesting depth from the markup alone; true once it passes `limit`. */
+export function nestingExceeds(html: string, limit: number): boolean {
+  const tags = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>/g;
+  let depth = 0;
+  for (let m = tags.exec(html); m; m = tags.exec(html)) {
+    const name = m[2].toLowerCase();
+    if (UNCOUNTED.has(name)) continue;
+    if (m[1]) depth = Math.max(0, depth - 1);
+    else if (!m[0].endsWith('/>') && ++depth > limit) return true;
+  }
+  return false;
+}
+
 function parseDocument(html: string): ParsedDocument {
   return parseHTML(html).document as ParsedDocument;
 }
 
 export function extractArticle(html: string, pageUrl: string): ExtractedArticle {
+  if (nestingExceeds(html, MAX_NESTING)) throw new UnparseableContentError(`the page at ${pageUrl} nests elements more than ${MAX_NESTING} deep`);
   const document = parseDocument(html);
   const title = pageTitle(document) || pageUrl;
   const language = pageLanguage(document);
