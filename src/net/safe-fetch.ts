@@ -67,6 +67,7 @@ export interface FetchedHtml {
 /** Fetches an HTML page, following at most `maxRedirects` (default 5) redirects. */
 export async function fetchHtml(rawUrl: string, options: FetchHtmlOptions): Promise<FetchedHtml> {
   const maxRedirects = options.maxRedirects ?? 5;
+  let url = guard(rawUrl, rawUrl, options.policy);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
   const onAbort = () => deadline.abort();
@@ -77,7 +78,6 @@ export async function fetchHtml(rawUrl: string, options: FetchHtmlOptions): Prom
     options.signal.addEventListener('abort', onAbort, { once: true });
   }
   const redirects: string[] = [];
-  let url = guard(rawUrl, rawUrl, options.policy);
   try {
     for (;;) {
       if (options.signal?.aborted) throw aborted(url.href);
