@@ -2,7 +2,7 @@
 // after a fixed latency. Prints wall time, URLs/s, efficiency and the worker's peak RSS.
 //
 //   npm run bench:bulk -- --urls 10000 --latency 100 --concurrency 100 [--format h5p|markdown]
-//                         [--chunk-size N] [--chunk-parallelism N]
+//                         [--chunk-size N] [--chunk-parallelism N] [--workers N]
 //
 // efficiency = (N × latency ÷ concurrency) ÷ measured wall time: 1.0 means the window of
 // `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     format: { type: 'string', default: 'h5p' },
     'chunk-size': { type: 'string' },
     'chunk-parallelism': { type: 'string' },
+    workers: { type: 'string', default: '1' },
   },
 });
 
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   const urlCount = positiveInt('urls', args.urls);
   const latencyMs = positiveInt('latency', args.latency, 0);
   const concurrency = positiveInt('concurrency', args.concurrency);
+  const workerCount = positiveInt('workers', args.workers);
   const format = args.format as ConversionFormat;
   if (!CONVERSION_FORMATS.includes(format)) throw new Error(`--format must be one of ${CONVERSION_FORMATS.join(', ')}`);
   const tuning: BulkConversionTuning = {
@@ -81,11 +83,16 @@ async function main(): Promise<void> {
     // A prebuilt workflow bundle, as a production deployment ships it: the worker skips webpack.
     const bundlePath = path.join(workDir, 'workflows.js');
     fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger })).code);
-    const worker = await spawnWorker({ address, prefix, dataDir, bundlePath });
-    cleanups.push(() => stopWorker(worker));
-    const rss = sampleRss(worker.pid!);
-    cleanups.push(async () => rss.stop());
-    log(`worker ready (pid ${worker.pid}), RSS ${mb(rss.current())}`);
+    const workers: ChildProcess[] = [];
+    for (let i = 0; i < workerCount; i++) {
+      const worker = await spawnWorker({ address, prefix, dataDir, bundlePath });
+      cleanups.push(() => stopWorker(worker));
+      workers.push(worker);
+    }
+    const rss = workers.map((w) => sampleRss(w.pid!));
+    cleanups.push(async () => rss.forEach((r) => r.stop()));
+    const rssNow = () => rss.map((r) => mb(r.current())).join(' + ');
+    log(`${workerCount} worker process(es) ready (pid ${workers.map((w) => w.pid).join(', ')}), RSS ${rssNow()}`);
 
     const connection = await Connection.connect({ address });
     cleanups.push(() => connection.close());
@@ -94,9 +101,10 @@ async function main(): Promise<void> {
     const jobId = `bench-${Date.now()}`;
     const urls = Array.from({ length: urlCount }, (_, i) => site.url(`/page/${i}`));
     const store = new FsBlobStore(path.join(dataDir, 'blobs'));
-    log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}`);
+    log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es)`);
 
-    const cpuBefore = cpuSeconds(worker.pid!);
+    const workersCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!), 0);
+    const cpuBefore = workersCpu();
     const started = Date.now();
     const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, urls)), count: urlCount } : { urls };
     const input: BulkConversionInput = { jobId, owner: 'bench', source, format, concurrency, tuning };
@@ -111,13 +119,13 @@ async function main(): Promise<void> {
     });
     const progress = setInterval(() => {
       handle.query<{ succeeded: number; failed: number }>('progress').then(
-        (p) => log(`  … ${p.succeeded + p.failed}/${urlCount} done, worker RSS ${mb(rss.current())}`),
+        (p) => log(`  … ${p.succeeded + p.failed}/${urlCount} done, worker RSS ${rssNow()}`),
         () => undefined,
       );
     }, 10_000);
     const result = (await handle.result()) as BulkConversionResult;
     const wallMs = Date.now() - started;
-    const workerCpu = cpuSeconds(worker.pid!) - cpuBefore;
+    const workerCpu = workersCpu() - cpuBefore;
     clearInterval(progress);
     const runs = await client.workflow.count(`WorkflowId = "${jobId}"`);
 
@@ -128,7 +136,7 @@ async function main(): Promise<void> {
     console.log(`wall time         ${(wallMs / 1000).toFixed(1)} s`);
     console.log(`throughput        ${((urlCount / wallMs) * 1000).toFixed(0)} URLs/s`);
     console.log(`efficiency        ${latencyMs ? (ideal / wallMs).toFixed(2) : 'n/a (latency 0)'}  (ideal ${(ideal / 1000).toFixed(1)} s)`);
-    console.log(`peak worker RSS   ${mb(rss.peak())}`);
+    console.log(`peak worker RSS   ${rss.map((r) => mb(r.peak())).join(', ')}${workerCount > 1 ? ' (per worker process)' : ''}`);
     console.log(`worker CPU        ${workerCpu.toFixed(1)} s (${((workerCpu * 1000) / wallMs * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL)`);
     console.log(`workflow runs     ${runs.count} (continue-as-new ${runs.count - 1}×)`);
     console.log(`machine           ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -58,6 +58,17 @@ describe('API foundation against a real Temporal server', () => {
     });
   });
 
+  test('GET /api/openapi.json describes every route, with request schemas from the validators', async () => {
+    const res = await request(testApp(testConfig(), client)).get('/api/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/health/ready', '/api/v1/jobs', '/api/v1/jobs/{jobId}', '/api/v1/jobs/{jobId}/cancel', '/api/v1/jobs/bulk-conversions', '/api/v1/jobs/video-generations']),
+    );
+    const video = res.body.paths['/api/v1/jobs/video-generations'].post.requestBody.content['application/json'].schema;
+    expect(video.properties.prompt).toBeDefined();
+  });
+
   test('no key or an unknown key is 401; a user key on an admin route is 403', async () => {
     const app = testApp(testConfig(), client);
     const none = await request(app).get('/api/v1/jobs');

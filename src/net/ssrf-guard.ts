@@ -27,12 +27,15 @@ for (const [net4, prefix] of [
   blocked.addSubnet(net4, prefix, 'ipv4');
 }
 for (const [net6, prefix] of [
-  ['::', 128], // unspecified
+  ['::', 96], // unspecified and IPv4-compatible (::127.0.0.1)
   ['::1', 128], // loopback
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
   ['64:ff9b::', 96], // NAT64 (embeds IPv4)
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['::ffff:0:0:0', 96], // SIIT (embeds IPv4)
+  ['100::', 64], // discard-only
   ['2001:db8::', 32], // documentation
   ['fd00:ec2::254', 128], // AWS IPv6 metadata
 ] as const) {

@@ -6,8 +6,21 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey, BlobInfo, BlobNotFoundError, BlobStore } from './blob-store';
 
+// Content types that follow from the file extension need no metadata file (one write less per artifact).
+const TYPE_BY_EXTENSION: Record<string, string> = {
+  '.h5p': 'application/zip',
+  '.zip': 'application/zip',
+  '.md': 'text/markdown; charset=utf-8',
+  '.mp4': 'video/mp4',
+  '.json': 'application/json',
+  '.jsonl': 'application/x-ndjson',
+};
+
 /** Filesystem blob store: `<root>/<key>`, written to a temp file then renamed so readers never see half an object. */
 export class FsBlobStore implements BlobStore {
+  /** Folders known to exist: creating them again is a wasted syscall per artifact. */
+  private readonly madeDirs = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   private pathOf(key: string): string {
@@ -17,19 +30,34 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, body: Readable | Buffer | string, options: { contentType?: string } = {}): Promise<BlobInfo> {
     const file = this.pathOf(key);
-    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    if (!this.madeDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
     const tmp = `${file}.${randomUUID()}.tmp`;
+    let bytes = 0;
     try {
-      const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(source, fs.createWriteStream(tmp));
+      if (typeof body === 'string' || Buffer.isBuffer(body)) {
+        const data = typeof body === 'string' ? Buffer.from(body) : body;
+        await fsp.writeFile(tmp, data);
+        bytes = data.length;
+      } else {
+        const out = fs.createWriteStream(tmp);
+        await pipeline(body, out);
+        bytes = out.bytesWritten;
+      }
       await fsp.rename(tmp, file);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.madeDirs.delete(dir);
       throw e;
     }
-    if (options.contentType) await fsp.writeFile(`${file}.meta.json`, JSON.stringify({ contentType: options.contentType }));
-    const { size } = await fsp.stat(file);
-    return { key, bytes: size, contentType: options.contentType };
+    const implied = TYPE_BY_EXTENSION[path.extname(file)];
+    if (options.contentType && options.contentType !== implied) {
+      await fsp.writeFile(`${file}.meta.json`, JSON.stringify({ contentType: options.contentType }));
+    }
+    return { key, bytes, contentType: options.contentType ?? implied };
   }
 
   async get(key: string): Promise<Readable> {
@@ -56,7 +84,7 @@ export class FsBlobStore implements BlobStore {
     const file = this.pathOf(key);
     try {
       const { size } = await fsp.stat(file);
-      let contentType: string | undefined;
+      let contentType: string | undefined = TYPE_BY_EXTENSION[path.extname(file)];
       try {
         contentType = JSON.parse(await fsp.readFile(`${file}.meta.json`, 'utf8')).contentType;
       } catch {

@@ -179,6 +179,7 @@ async function retryEnded(ctx: ApiContext, job: JobView): Promise<JobAccepted> {
 export const bulkConversionApi: JobTypeApi = {
   type: 'bulk-conversion',
   largeBody: { path: PATH, limit: (ctx) => ctx.config.BULK_CONVERSION_BODY_LIMIT },
+  startRoute: { path: PATH, summary: 'Convert a list of URLs to H5P packages or Markdown', body: startBody },
 
   router(ctx) {
     const r = Router();
