@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { BULK_CONVERSION_WORKFLOW, retryFailedSignal } from '../src/shared/bulk-conversion';
 import { VIDEO_SLOTS_WORKFLOW } from '../src/shared/video-generation';
@@ -12,7 +13,7 @@ import { startJobDirect } from './fixtures/bulk-jobs';
 import { startTestSite } from './fixtures/test-site';
 import { startVideoStack, startVideoJob, waitForVideoJobEnd, auth as videoAuth } from './fixtures/video-jobs';
 import { startWebhookReceiver } from './fixtures/webhook-receiver';
-import { KEYS, startWorkers, testClient, testConfig, waitFor } from './harness/temporal';
+import { KEYS, startWorkers, testAddress, testClient, testConfig, waitFor } from './harness/temporal';
 
 // Workflow changes must stay compatible with histories already running in production
 // (use patched() when they cannot). These histories were recorded from real runs; replaying
@@ -23,9 +24,12 @@ const DIR = path.join(__dirname, 'histories');
 const RECORD = process.env.RECORD_HISTORIES === '1';
 
 async function save(name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
-  const client = (handle as unknown as { client: Client }).client;
-  const h = runId ? client.workflow.getHandle(handle.workflowId, runId) : handle;
-  fs.writeFileSync(path.join(DIR, `${name}.json`), historyToJSON(await h.fetchHistory()));
+  // The CLI's JSON is the format `temporal workflow show --output json` gives operators too.
+  const args = ['workflow', 'show', '--address', testAddress(), '--workflow-id', handle.workflowId, '--output', 'json'];
+  if (runId) args.push('--run-id', runId);
+  const json = execFileSync(process.env.TEMPORAL_CLI_PATH_RESOLVED || 'temporal', args, { maxBuffer: 64 * 1024 * 1024 }).toString();
+  historyFromJSON(JSON.parse(json)); // must parse as a history
+  fs.writeFileSync(path.join(DIR, `${name}.json`), json);
 }
 
 async function completed(handle: WorkflowHandle, timeoutMs = 120_000): Promise<void> {
