@@ -346,6 +346,7 @@ describe('cancelling', () => {
   async function expectCancelled(jobId: string, total: number, concurrency: number) {
     const job = await waitForJobEnd(app, KEYS.alice, jobId);
     expect(job.status).toBe('cancelled');
+    expect((job as unknown as { resultsUrl: string }).resultsUrl).toMatch(new RegExp(`/api/v1/jobs/${jobId}/files/results.jsonl$`));
     // The in-flight requests were abandoned, and nothing new started.
     await waitFor(() => gate.stats().aborted === concurrency || undefined, 'held requests to be abandoned');
     expect(gate.stats().received).toBe(concurrency);

@@ -29,12 +29,12 @@ describe('job status shows webhook delivery state', () => {
 
   /** A finished job as the status route sees one (the job's own workflow is not the point here). */
   async function finishedJob(): Promise<string> {
-    const jobId = `publishing-build-${randomUUID()}`;
+    const jobId = `bulk-conversion-standin-${randomUUID()}`;
     const handle = await client.workflow.start('jobStandIn', {
       workflowId: jobId,
       taskQueue: `${config.TASK_QUEUE_PREFIX}no-such-queue`,
       typedSearchAttributes: [
-        { key: JOB_TYPE, value: 'publishing-build' },
+        { key: JOB_TYPE, value: 'bulk-conversion' },
         { key: JOB_OWNER, value: 'alice' },
       ],
     });

@@ -193,6 +193,13 @@ export const bulkConversionApi: JobTypeApi = {
 
   presentResult,
 
+  /** A cancelled job has no workflow result, but its results file lists what was converted. */
+  async extraFields(ctx, job) {
+    if (job.executionStatus === 'RUNNING' || job.executionStatus === 'COMPLETED') return {};
+    const stored = await ctx.store.stat(jobFileKey(job.jobId, RESULTS_PATH)).catch(() => null);
+    return stored ? { resultsUrl: jobFileUrl(ctx.config.publicUrl, job.jobId, RESULTS_PATH) } : {};
+  },
+
   async retry(ctx, job) {
     if (job.executionStatus === 'RUNNING') {
       await job.handle.signal(retryFailedSignal);

@@ -51,8 +51,8 @@ export function commonJobRoutes(ctx: ApiContext): Router {
         type: attrs.get(JOB_TYPE),
         owner: attrs.get(JOB_OWNER),
         status: statusFromDescription(statusName, attrs.get(JOB_OUTCOME)),
-        startedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
-        closedAt: e.closeTime?.seconds ? new Date(Number(e.closeTime.seconds) * 1000).toISOString() : undefined,
+        startedAt: isoTime(e.startTime),
+        closedAt: isoTime(e.closeTime),
         statusUrl: jobStatusUrl(ctx.config.publicUrl, jobId),
       };
     });
@@ -119,6 +119,11 @@ export function commonJobRoutes(ctx: ApiContext): Router {
   });
 
   return r;
+}
+
+function isoTime(t: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined): string | undefined {
+  if (!t?.seconds) return undefined;
+  return new Date(Number(t.seconds.toString()) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
 }
 
 async function lastFailure(handle: { result(): Promise<unknown> }): Promise<string | undefined> {
