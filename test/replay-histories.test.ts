@@ -8,6 +8,8 @@ import { Worker } from '@temporalio/worker';
 import { BULK_CONVERSION_WORKFLOW, retryFailedSignal } from '../src/shared/bulk-conversion';
 import { VIDEO_SLOTS_WORKFLOW } from '../src/shared/video-generation';
 import { WEBHOOK_DELIVERY_WORKFLOW } from '../src/shared/webhooks';
+import { STORAGE_CLEANUP_WORKFLOW } from '../src/shared/maintenance';
+import { createBlobStore } from '../src/storage';
 import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
 import { startJobDirect } from './fixtures/bulk-jobs';
 import { startTestSite } from './fixtures/test-site';
@@ -21,7 +23,7 @@ import { KEYS, startWorkers, testAddress, testClient, testConfig, waitFor } from
 // Re-record (only for intended, compatible changes): RECORD_HISTORIES=1 npx jest test/replay-histories.test.ts
 
 const DIR = path.join(__dirname, 'histories');
-const RECORD = process.env.RECORD_HISTORIES === '1';
+const RECORD = Boolean(process.env.RECORD_HISTORIES);
 
 async function save(name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
   // The CLI's JSON is the format `temporal workflow show --output json` gives operators too.
@@ -36,8 +38,38 @@ async function completed(handle: WorkflowHandle, timeoutMs = 120_000): Promise<v
   await waitFor(async () => (await handle.describe()).status.name !== 'RUNNING', `${handle.workflowId} to close`, timeoutMs, 300);
 }
 
+/** RECORD_HISTORIES=1 records every group; RECORD_HISTORIES=<group> just that one (bulk, video, cleanup). */
+const recording = (group: string) => RECORD && (process.env.RECORD_HISTORIES === '1' || process.env.RECORD_HISTORIES === group);
+
 async function recordAll(client: Client): Promise<void> {
   fs.mkdirSync(DIR, { recursive: true });
+  if (recording('bulk')) await recordBulkAndWebhooks(client);
+  if (recording('video')) await recordVideo(client);
+  if (recording('cleanup')) await recordCleanup(client);
+}
+
+async function recordCleanup(client: Client): Promise<void> {
+  const config = testConfig();
+  const store = createBlobStore(config);
+  await store.put('jobs/old-job/artifacts/000000.md', '# old');
+  const old = new Date(Date.now() - 40 * 86_400_000);
+  fs.utimesSync(path.join(config.dataDir, 'blobs', 'jobs', 'old-job', 'artifacts', '000000.md'), old, old);
+  await store.put('jobs/new-job/artifacts/000000.md', '# new');
+  const workers = await startWorkers(config, { queues: ['maintenance'] });
+  try {
+    const handle = await client.workflow.start(STORAGE_CLEANUP_WORKFLOW, {
+      workflowId: `storage-cleanup-replay-${Date.now()}`,
+      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
+      args: [{ retentionMs: 30 * 86_400_000 }],
+    });
+    await handle.result();
+    await save('storage-cleanup', handle);
+  } finally {
+    await workers.shutdown();
+  }
+}
+
+async function recordBulkAndWebhooks(client: Client): Promise<void> {
   const site = await startTestSite({ latencyMs: 20 });
   const receiver = await startWebhookReceiver({ respond: (_req, i) => ({ status: i < 2 ? 503 : 204 }) });
   const config = testConfig({ WEBHOOK_RETRY_SCHEDULE: '0s,500ms,500ms,1s' });
@@ -77,7 +109,9 @@ async function recordAll(client: Client): Promise<void> {
     await receiver.close();
     await site.close();
   }
+}
 
+async function recordVideo(client: Client): Promise<void> {
   // Video: happy path and a cancel mid-poll; the slot semaphore they used.
   const stack = await startVideoStack(client, { generationMs: 1_500 });
   try {
@@ -119,7 +153,7 @@ describe('recorded workflow histories', () => {
           return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
         }),
     );
-    expect([...types].sort()).toEqual([BULK_CONVERSION_WORKFLOW, 'videoGeneration', VIDEO_SLOTS_WORKFLOW, WEBHOOK_DELIVERY_WORKFLOW].sort());
+    expect([...types].sort()).toEqual([BULK_CONVERSION_WORKFLOW, 'videoGeneration', VIDEO_SLOTS_WORKFLOW, WEBHOOK_DELIVERY_WORKFLOW, STORAGE_CLEANUP_WORKFLOW].sort());
   });
 
   test('replay against the current workflow code without non-determinism', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration, parseDurationList } from '../shared/duration';
 import { parseQueueList, TaskQueueBase } from '../shared/task-queues';
+import { assertCron } from './cron';
 
 // One zod-validated view of the environment. Every process reads config through here,
 // so a bad value stops startup with a message naming the variable.
@@ -113,6 +114,20 @@ const retrySchedule = z
     }
   });
 
+const cron = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      try {
+        assertCron(v);
+        return v.trim();
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    });
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -169,6 +184,11 @@ export const envSchema = z.object({
   VIDEO_POLL_DEADLINE: duration('10m'),
   VIDEO_POLL_INTERVAL: duration('5s'),
   VIDEO_POLL_MAX_INTERVAL: duration('60s'),
+
+  /** When the storage-cleanup schedule runs (cron, UTC). */
+  CLEANUP_SCHEDULE: cron('0 3 * * *'),
+  /** Job files are deleted once the newest file of the job is older than this. */
+  ARTIFACT_RETENTION: duration('30d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
 });
 
 export type RawEnv = z.input<typeof envSchema>;

@@ -7,6 +7,8 @@ export const TASK_QUEUES = {
   video: 'video',
   /** Provider calls that start a paid generation: rate-limited for the whole queue. */
   videoStarts: 'video-starts',
+  /** Scheduled upkeep (storage cleanup), started by Temporal Schedules. */
+  maintenance: 'maintenance',
 } as const;
 
 export type TaskQueueKey = keyof typeof TASK_QUEUES;

@@ -6,6 +6,8 @@ export interface BlobInfo {
   key: string;
   bytes: number;
   contentType?: string;
+  /** When the object was last written (stat and listInfo fill it in). */
+  modifiedAt?: Date;
 }
 
 export interface BlobStore {
@@ -18,6 +20,12 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
+  /** Objects under a prefix with size and modification time, sorted by key. */
+  listInfo(prefix: string): Promise<BlobInfo[]>;
+  /** Names of the folders directly under `folder` (e.g. the job ids under `jobs/`), sorted. */
+  listFolders(folder: string): Promise<string[]>;
+  /** Deletes every object under `folder` (and the folder itself where folders exist). */
+  deleteFolder(folder: string): Promise<{ files: number; bytes: number }>;
 }
 
 export class BlobNotFoundError extends Error {

@@ -83,14 +83,14 @@ export class FsBlobStore implements BlobStore {
   async stat(key: string): Promise<BlobInfo | null> {
     const file = this.pathOf(key);
     try {
-      const { size } = await fsp.stat(file);
+      const { size, mtime } = await fsp.stat(file);
       let contentType: string | undefined = TYPE_BY_EXTENSION[path.extname(file)];
       try {
         contentType = JSON.parse(await fsp.readFile(`${file}.meta.json`, 'utf8')).contentType;
       } catch {
         /* no metadata */
       }
-      return { key, bytes: size, contentType };
+      return { key, bytes: size, contentType, modifiedAt: mtime };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
@@ -121,4 +121,87 @@ export class FsBlobStore implements BlobStore {
     await walk(this.root, '');
     return out.sort();
   }
+
+  /** The folder `prefix` lies in, so listings walk only that subtree. */
+  private folderOf(prefix: string): { dir: string; rel: string } {
+    const rel = prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/+$/, '');
+    return { dir: rel ? this.pathOf(rel) : this.root, rel };
+  }
+
+  async listInfo(prefix: string): Promise<BlobInfo[]> {
+    const out: BlobInfo[] = [];
+    await this.walkFiles(this.folderOf(prefix), async (file, key, name) => {
+      if (isSidecar(name) || !key.startsWith(prefix)) return;
+      const { size, mtime } = await fsp.stat(file);
+      out.push({ key, bytes: size, modifiedAt: mtime });
+    });
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async listFolders(folder: string): Promise<string[]> {
+    const { dir } = this.folderOf(folder.endsWith('/') ? folder : `${folder}/`);
+    try {
+      const entries = await fsp.readdir(dir, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  /** Removes the folder's files, then its folders bottom-up; a folder something was just written to stays. */
+  async deleteFolder(folder: string): Promise<{ files: number; bytes: number }> {
+    const where = this.folderOf(folder.endsWith('/') ? folder : `${folder}/`);
+    if (!where.rel) throw new Error('refusing to delete the whole blob store');
+    let files = 0;
+    let bytes = 0;
+    const dirs = new Set<string>([where.dir]);
+    await this.walkFiles(where, async (file, _key, name) => {
+      dirs.add(path.dirname(file));
+      if (!isSidecar(name)) {
+        const { size } = await fsp.stat(file).catch(() => ({ size: 0 }));
+        files += 1;
+        bytes += size;
+      }
+      await fsp.rm(file, { force: true });
+    }, (dir) => void dirs.add(dir));
+    // Deepest first, so parents are empty by the time they come up.
+    for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
+      this.madeDirs.delete(dir);
+      await fsp.rmdir(dir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT' && e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      });
+    }
+    return { files, bytes };
+  }
+
+  private async walkFiles(
+    start: { dir: string; rel: string },
+    onFile: (file: string, key: string, name: string) => Promise<void>,
+    onDir?: (dir: string) => void,
+  ): Promise<void> {
+    const walk = async (dir: string, rel: string) => {
+      let entries: fs.Dirent[];
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw e;
+      }
+      for (const e of entries) {
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          onDir?.(full);
+          await walk(full, key);
+        } else {
+          await onFile(full, key, e.name);
+        }
+      }
+    };
+    await walk(start.dir, start.rel);
+  }
 }
+
+/** Files beside the blobs: metadata and half-written temp files. */
+const isSidecar = (name: string) => name.endsWith('.tmp') || name.endsWith('.meta.json');

@@ -2,6 +2,7 @@ import type { ActivityDeps } from '../activities/deps';
 import { createWebhookActivities } from '../activities/webhooks';
 import { createConversionActivities } from '../activities/conversion/bulk-activities';
 import { createVideoActivities, createVideoStartActivities } from '../activities/video';
+import { createMaintenanceActivities } from '../activities/maintenance';
 import { TASK_QUEUES, type TaskQueueBase } from '../shared/task-queues';
 
 type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
@@ -17,6 +18,8 @@ export function activitiesForQueue(queue: TaskQueueBase, deps: ActivityDeps): Ac
       return createVideoActivities(deps);
     case TASK_QUEUES.videoStarts:
       return createVideoStartActivities(deps);
+    case TASK_QUEUES.maintenance:
+      return createMaintenanceActivities(deps);
     default:
       return {};
   }

@@ -6,6 +6,8 @@ import { createBlobStore } from '../storage';
 import { prefixedQueue } from '../shared/task-queues';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { ensureMaintenanceSchedules } from '../temporal/schedules';
+import { TASK_QUEUES } from '../shared/task-queues';
 import { createWorkers, loadWorkflowBundle } from './workers';
 
 async function main(): Promise<void> {
@@ -36,6 +38,15 @@ async function main(): Promise<void> {
     await client.connection.close();
   } catch (e) {
     logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', { error: e });
+  }
+  if (config.WORKER_TASK_QUEUES.includes(TASK_QUEUES.maintenance)) {
+    try {
+      const client = await connectClient(config);
+      for (const s of await ensureMaintenanceSchedules(client, config)) logger.info('maintenance schedule checked', { ...s });
+      await client.connection.close();
+    } catch (e) {
+      logger.warn('could not create or update the maintenance schedules (run `npm run schedules` to retry)', { error: e });
+    }
   }
 
   const connection = await connectWorker(config);

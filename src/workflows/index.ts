@@ -4,3 +4,4 @@ export * from './webhook-delivery';
 export * from './bulk-conversion';
 export * from './video-generation';
 export * from './video-slots';
+export * from './storage-cleanup';

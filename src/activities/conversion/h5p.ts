@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import JSZip from 'jszip';
 import type { ExtractedArticle } from './extract';
 import { textOf, type SafeElement, type SafeNode } from './sanitize';
+import { buildZip } from './zip-writer';
 
 // An .h5p package is a zip with h5p.json (package metadata and the libraries it needs)
 // and content/content.json (the main library's parameters). The article becomes an
@@ -71,12 +71,12 @@ export function columnContentFor(article: ExtractedArticle): ColumnContent {
   };
 }
 
-/** The zipped package. Small JSON files, so the zip is built in memory; stored, not deflated, because it is cheaper and still valid. */
-export async function buildH5pPackage(article: ExtractedArticle): Promise<Buffer> {
-  const zip = new JSZip();
-  zip.file('h5p.json', JSON.stringify(h5pJsonFor(article)));
-  zip.file('content/content.json', JSON.stringify(columnContentFor(article)));
-  return zip.generateAsync({ type: 'nodebuffer', compression: 'STORE', platform: 'UNIX' });
+/** The zipped package. Small JSON files, so the zip is built in memory, synchronously. */
+export function buildH5pPackage(article: ExtractedArticle): Buffer {
+  return buildZip([
+    { name: 'h5p.json', data: JSON.stringify(h5pJsonFor(article)) },
+    { name: 'content/content.json', data: JSON.stringify(columnContentFor(article)) },
+  ]);
 }
 
 /** Splits blocks before every heading of the highest level present, so each section becomes one text block. */
