@@ -2,13 +2,14 @@
 // after a fixed latency. Prints wall time, URLs/s, efficiency and the worker's peak RSS.
 //
 //   npm run bench:bulk -- --urls 10000 --latency 100 --concurrency 100 [--format h5p|markdown]
-//                         [--chunk-size N] [--chunk-parallelism N] [--workers N]
+//                         [--chunk-size N] [--chunk-parallelism N] [--workers N] [--data-dir DIR]
 //
 // efficiency = (N × latency ÷ concurrency) ÷ measured wall time: 1.0 means the window of
 // `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
 // Uses TEMPORAL_ADDRESS when set; otherwise starts its own dev server on a file database with
 // the same SQLite pragmas as `npm start`. The worker is the real `src/worker/main.ts` in a
-// child process so its memory can be sampled from /proc.
+// child process, started with the same V8 flags as `npm start` uses (WORKER_NODE_ARGS; more
+// with BENCH_WORKER_NODE_ARGS), so its memory can be sampled from /proc.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -24,6 +25,7 @@ import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
 import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
 import { startDevServer } from '../src/start/dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
+import { WORKER_NODE_ARGS } from '../src/start/supervisor';
 import { FsBlobStore } from '../src/storage/fs-blob-store';
 import { WORKFLOWS_PATH } from '../src/worker/workers';
 import { freePort } from '../test/harness/ports';
@@ -38,6 +40,10 @@ const { values: args } = parseArgs({
     'chunk-size': { type: 'string' },
     'chunk-parallelism': { type: 'string' },
     workers: { type: 'string', default: '1' },
+    // Where the worker stores artifacts (default: inside the run's temp folder). On ext4 mounted
+    // without a journal, creating files right after many were deleted (a previous run's cleanup)
+    // costs up to ~0.6 ms of kernel CPU each for a minute or more; a tmpfs here avoids that.
+    'data-dir': { type: 'string' },
   },
 });
 
@@ -79,7 +85,8 @@ async function main(): Promise<void> {
     const site = await startTestSite({ latencyMs });
     cleanups.push(() => site.close());
     const prefix = `bench-${randomBytes(3).toString('hex')}-`;
-    const dataDir = path.join(workDir, 'data');
+    const dataDir = args['data-dir'] ? fs.mkdtempSync(path.join(path.resolve(args['data-dir']), 'dj-bench-data-')) : path.join(workDir, 'data');
+    if (args['data-dir']) cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     // A prebuilt workflow bundle, as a production deployment ships it: the worker skips webpack.
     const bundlePath = path.join(workDir, 'workflows.js');
     fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger })).code);
@@ -147,7 +154,7 @@ async function main(): Promise<void> {
 
 function spawnWorker(o: { address: string; prefix: string; dataDir: string; bundlePath: string }): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
+  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,

@@ -82,7 +82,7 @@ describe('converting pages of the test site', () => {
     expect(out).toEqual({ artifactPath: `artifacts/0000${40 + n}.h5p`, bytes: expect.any(Number), title: goodPageTitle(n) });
 
     const info = await store.stat(jobFileKey(input.jobId, out.artifactPath));
-    expect(info).toEqual({ key: jobFileKey(input.jobId, out.artifactPath), bytes: out.bytes, contentType: 'application/zip' });
+    expect(info).toMatchObject({ key: jobFileKey(input.jobId, out.artifactPath), bytes: out.bytes, contentType: 'application/zip' });
 
     const { zip, h5pJson, contentJson, texts } = await unzipH5p(store, input.jobId, out.artifactPath);
     expect(Object.keys(zip.files).filter((f) => !zip.files[f].dir).sort()).toEqual(['content/content.json', 'h5p.json']);

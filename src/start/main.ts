@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../config/env';
 import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
 import { RunningDevServer, startDevServer } from './dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
-import { ManagedProcess, spawnEntryPoint, waitForHttpOk } from './supervisor';
+import { ManagedProcess, spawnEntryPoint, waitForHttpOk, WORKER_NODE_ARGS } from './supervisor';
 import { ProviderEmulator, startProviderEmulator } from '../emulator/server';
 
 // `npm start`: the whole system on one machine with zero configuration —
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       env.EMULATOR_URL = emulator.url;
     }
 
-    children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env));
+    children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env, WORKER_NODE_ARGS));
     children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
     for (const c of children) c.exited.then((code) => void stopAll(`${c.name} exited with ${code}`, 1));
     say(`pids: ${JSON.stringify({ temporal: server?.pid, worker: children[0].child.pid, api: children[1].child.pid })}`);

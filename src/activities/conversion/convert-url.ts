@@ -36,13 +36,6 @@ export interface ConvertUrlOutput {
   title: string;
 }
 
-// TEMP-TIMINGS
-const T = { n: 0, fetch: 0, extract: 0, build: 0, put: 0, total: 0 };
-if (process.env.DJ_TIMINGS) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const h = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 5 }); h.enable();
-  setInterval(() => { if (T.n) console.error('TIMINGS', JSON.stringify(Object.fromEntries(Object.entries(T).map(([k, v]) => [k, k === 'n' ? v : +(v / T.n).toFixed(2)]))), 'loopdelay mean', (h.mean / 1e6).toFixed(1), 'p99', (h.percentile(99) / 1e6).toFixed(1)); h.reset(); for (const k of Object.keys(T)) (T as Record<string, number>)[k] = 0; }, 3000).unref();
-}
 export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
   const { config } = deps;
   const fetchOptions: Omit<FetchHtmlOptions, 'signal'> = {
@@ -55,7 +48,6 @@ export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput)
 
   return async function convertUrl({ jobId, index, url, format, signal }: ConvertUrlInput): Promise<ConvertUrlOutput> {
     if (!Number.isInteger(index) || index < 0) throw new TypeError(`index must be a non-negative integer, got ${index}`);
-    const t0 = performance.now();
     let page;
     try {
       page = await fetchHtml(url, { ...fetchOptions, signal });
@@ -65,7 +57,6 @@ export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput)
       throw e;
     }
 
-    const t1 = performance.now();
     let article;
     try {
       article = extractArticle(page.html, page.url);
@@ -76,14 +67,10 @@ export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput)
       throw e;
     }
 
-    const t2 = performance.now();
     const body = format === 'h5p' ? buildH5pPackage(article) : Buffer.from(toMarkdown(article), 'utf8');
     if (signal?.aborted) throw cancelled(signal);
     const artifactPath = conversionArtifactPath(index, format);
-    const t3 = performance.now();
     const stored = await deps.store.put(jobFileKey(jobId, artifactPath), body, { contentType: CONVERSION_CONTENT_TYPES[format] });
-    const t4 = performance.now();
-    T.n++; T.fetch += t1 - t0; T.extract += t2 - t1; T.build += t3 - t2; T.put += t4 - t3; T.total += t4 - t0;
     return { artifactPath, bytes: stored.bytes, title: article.title };
   };
 }

@@ -18,7 +18,7 @@ export interface ZipOptions {
 }
 
 // Deflating a few hundred bytes costs more than it saves; such entries are stored as is.
-const DEFLATE_MIN_BYTES = 512;
+const DEFLATE_MIN_BYTES = 1024;
 const METHOD_STORE = 0;
 const METHOD_DEFLATE = 8;
 const FLAG_UTF8_NAME = 1 << 11;
