@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { storeUrlManifest } from '../../activities/conversion/manifest';
 import { BlockedTargetError, checkUrl, OutboundPolicy } from '../../net/ssrf-guard';
 import {
@@ -20,6 +19,7 @@ import { readJsonLines } from '../../storage/json-lines';
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, FieldProblem, HttpError } from '../errors';
+import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
 import { JobAccepted, parseIdempotencyKey, startJob } from './start-job';
 
@@ -142,17 +142,6 @@ function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
   };
 }
 
-/** The settings a job was started with, from the first event of its latest run (continue-as-new carries them). */
-async function jobSettings(ctx: ApiContext, jobId: string): Promise<BulkConversionInput> {
-  const page = await ctx.client.workflowService.getWorkflowExecutionHistory({
-    namespace: ctx.config.TEMPORAL_NAMESPACE,
-    execution: { workflowId: jobId },
-    maximumPageSize: 1,
-  });
-  const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new HttpError(409, 'not_retryable', 'the job\'s input could not be read');
-  return defaultPayloadConverter.fromPayload<BulkConversionInput>(payload);
-}
 
 /** After the end: a new job over the URLs that failed (or were never reached). Retrying the same job again returns that same new job. */
 async function retryEnded(ctx: ApiContext, job: JobView): Promise<JobAccepted> {
@@ -166,7 +155,7 @@ async function retryEnded(ctx: ApiContext, job: JobView): Promise<JobAccepted> {
     throw e;
   }
   if (!failed.length) throw new HttpError(409, 'nothing_to_retry', 'every URL of this job was converted');
-  const settings = await jobSettings(ctx, job.jobId);
+  const settings = await jobStartInput<BulkConversionInput>(ctx, job.jobId);
   const request: BulkConversionRequest = {
     urls: failed,
     format: settings.format,

@@ -3,7 +3,8 @@ import { JOB_TYPES, JobType } from '../../shared/jobs';
 import { JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
 import type { Principal } from '../auth';
 import type { ApiContext } from '../context';
-import { notFound } from '../errors';
+import { HttpError, notFound } from '../errors';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { JobView } from './job-types';
 
 /**
@@ -24,4 +25,16 @@ export async function findJob(ctx: ApiContext, jobId: string, who: Principal): P
   if (!type || !owner || !(JOB_TYPES as readonly string[]).includes(type)) throw notFound('job');
   if (owner !== who.owner && who.role !== 'admin') throw notFound('job');
   return { jobId, type: type as JobType, owner, handle, executionStatus: description.status.name, description };
+}
+
+/** The input a job's latest run started with (continue-as-new carries the settings along), for retries. */
+export async function jobStartInput<T>(ctx: ApiContext, jobId: string): Promise<T> {
+  const page = await ctx.client.workflowService.getWorkflowExecutionHistory({
+    namespace: ctx.config.TEMPORAL_NAMESPACE,
+    execution: { workflowId: jobId },
+    maximumPageSize: 1,
+  });
+  const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new HttpError(409, 'not_retryable', "the job's input could not be read");
+  return defaultPayloadConverter.fromPayload<T>(payload);
 }

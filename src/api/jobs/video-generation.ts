@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { BlockedTargetError, checkUrl } from '../../net/ssrf-guard';
 import { TASK_QUEUES } from '../../shared/task-queues';
 import { jobFileUrl } from '../../shared/urls';
@@ -16,6 +15,7 @@ import {
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
+import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
 import { JobAccepted, parseIdempotencyKey, startJob } from './start-job';
 
@@ -117,17 +117,6 @@ function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
   return { ...result, downloadUrl: jobFileUrl(ctx.config.publicUrl, job.jobId, result.file) };
 }
 
-/** The input a job was started with, from the first event of its history. */
-async function jobInput(ctx: ApiContext, jobId: string): Promise<VideoGenerationInput> {
-  const page = await ctx.client.workflowService.getWorkflowExecutionHistory({
-    namespace: ctx.config.TEMPORAL_NAMESPACE,
-    execution: { workflowId: jobId },
-    maximumPageSize: 1,
-  });
-  const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new HttpError(409, 'not_retryable', "the job's input could not be read");
-  return defaultPayloadConverter.fromPayload<VideoGenerationInput>(payload);
-}
 
 export const videoGenerationApi: JobTypeApi = {
   type: 'video-generation',
@@ -149,7 +138,7 @@ export const videoGenerationApi: JobTypeApi = {
   async retry(ctx, job) {
     if (job.executionStatus === 'RUNNING') throw new HttpError(409, 'not_retryable', 'the job is still running');
     if (job.executionStatus === 'COMPLETED') throw new HttpError(409, 'not_retryable', 'the job completed; start a new one for another video');
-    const input = await jobInput(ctx, job.jobId);
+    const input = await jobStartInput<VideoGenerationInput>(ctx, job.jobId);
     const request: VideoGenerationRequest = { provider: input.provider, request: input.request, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
     return startVideoGeneration(ctx, job.owner, request, `retry-of:${job.jobId}`);
   },
