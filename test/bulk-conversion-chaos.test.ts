@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { BulkConversionResult } from '../src/shared/bulk-conversion';
+import { BulkConversionResult } from '../src/workflows/bulk-conversion/contract';
 import { createBlobStore } from '../src/storage';
 import { readResults, startJobDirect } from './fixtures/bulk-jobs';
 import { startTestSite, TestSite } from './fixtures/test-site';

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { BulkConversionResult } from '../src/shared/bulk-conversion';
+import type { BulkConversionResult } from '../src/workflows/bulk-conversion/contract';
 import { getJob, readResults, startJobDirect } from './fixtures/bulk-jobs';
 import { startTestSite, TestSite } from './fixtures/test-site';
 import { testApp } from './harness/api';

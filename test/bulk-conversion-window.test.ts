@@ -1,4 +1,4 @@
-import { ChunkWindow, clampConcurrency, initialCarry, planChunks } from '../src/workflows/chunk-window';
+import { ChunkWindow, clampConcurrency, initialCarry, planChunks } from '../src/workflows/bulk-conversion/chunk-window';
 
 // The bookkeeping behind the workflow's sliding window, as plain code: slots, counts, retries.
 

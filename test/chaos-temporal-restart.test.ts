@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { BulkConversionResult } from '../src/shared/bulk-conversion';
+import type { BulkConversionResult } from '../src/workflows/bulk-conversion/contract';
 import { readResults, startJobDirect } from './fixtures/bulk-jobs';
 import { startTestSite, TestSite } from './fixtures/test-site';
 import { spawnWorkerProcess, startOwnDevServer, testClient, testConfig, waitFor } from './harness/temporal';

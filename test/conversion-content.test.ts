@@ -1,6 +1,6 @@
-import { extractArticle } from '../src/activities/conversion/extract';
-import { buildH5pPackage, columnContentFor, h5pJsonFor } from '../src/activities/conversion/h5p';
-import { toMarkdown } from '../src/activities/conversion/markdown';
+import { extractArticle } from '../src/activities/bulk-conversion/extract';
+import { buildH5pPackage, columnContentFor, h5pJsonFor } from '../src/activities/bulk-conversion/h5p';
+import { toMarkdown } from '../src/activities/bulk-conversion/markdown';
 import { charsetOf, parseRetryAfter } from '../src/net/safe-fetch';
 import JSZip from 'jszip';
 

@@ -1,14 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createDownloadActivity, DownloadVideoOutput } from '../src/activities/video/download-video';
-import { toProviderFailure } from '../src/activities/video/provider-failure';
-import { createVideoProvider } from '../src/activities/video/providers';
-import { ProviderHttpError } from '../src/activities/video/providers/http';
+import { createDownloadActivity, DownloadVideoOutput } from '../src/activities/video-generation/download-video';
+import { toProviderFailure } from '../src/activities/video-generation/provider-failure';
+import { createVideoProvider } from '../src/activities/video-generation/providers';
+import { ProviderHttpError } from '../src/activities/video-generation/providers/http';
 import { loadConfig } from '../src/config/env';
 import { buildMp4, topLevelBoxes } from '../src/emulator/mp4';
 import { ProviderEmulator, startProviderEmulator } from '../src/emulator/server';
 import { jobFileKey } from '../src/shared/urls';
-import type { VideoRequest } from '../src/shared/video-generation';
+import type { VideoRequest } from '../src/workflows/video-generation/contract';
 import { testConfig, testDeps } from './harness/temporal';
 import { videoTestEnv } from './fixtures/video-jobs';
 

@@ -1,9 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Webhook } from 'standardwebhooks';
-import { createWebhookActivities } from '../src/activities/webhooks';
-import { parseRetryAfter } from '../src/activities/webhooks/response-policy';
-import { signWebhook } from '../src/activities/webhooks/sign';
-import type { WebhookAttemptInput, WebhookAttemptOutcome, WebhookDeliveryPolicy } from '../src/shared/webhooks';
+import { createWebhookActivities } from '../src/activities/webhook-delivery';
+import { parseRetryAfter } from '../src/activities/webhook-delivery/response-policy';
+import { signWebhook } from '../src/activities/webhook-delivery/sign';
+import type { WebhookAttemptInput, WebhookAttemptOutcome, WebhookDeliveryPolicy } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, verifies, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
 import { freePort } from './harness/ports';
 import { TEST_WEBHOOK_SECRET, testConfig, testDeps } from './harness/temporal';

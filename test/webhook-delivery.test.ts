@@ -16,7 +16,7 @@ import {
   WebhookAttempt,
   WebhookDeliveryInput,
   WebhookDeliveryResult,
-} from '../src/shared/webhooks';
+} from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, verifies, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
 import { freePort } from './harness/ports';
 import { RunningWorkers, startWorkers, TEST_WEBHOOK_SECRET, testClient, testConfig, waitFor } from './harness/temporal';

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import request from 'supertest';
 import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
 import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
-import { jobWebhookWorkflowId, WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryInput } from '../src/shared/webhooks';
+import { jobWebhookWorkflowId, WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryInput } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, WebhookReceiver } from './fixtures/webhook-receiver';
 import { testApp } from './harness/api';
 import { KEYS, RunningWorkers, startWorkers, testClient, testConfig, waitFor } from './harness/temporal';

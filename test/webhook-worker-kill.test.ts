@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
-import { WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryResult } from '../src/shared/webhooks';
+import { WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryResult } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
 import { spawnWorkerProcess, TEST_WEBHOOK_SECRET, testClient, testConfig, waitFor } from './harness/temporal';
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { temporal } from '@temporalio/proto';
 import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
-import { WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryInput, WebhookDeliveryResult } from '../src/shared/webhooks';
+import { WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryInput, WebhookDeliveryResult } from '../src/workflows/webhook-delivery/contract';
 import { spawnWorkerProcess, testClient, testConfig, waitFor } from './harness/temporal';
 
 // SIGTERM drains: the worker stops taking tasks, lets the in-flight activity finish within

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import JSZip from 'jszip';
-import { buildZip, crc32, tableCrc32 } from '../src/activities/conversion/zip-writer';
+import { buildZip, crc32, tableCrc32 } from '../src/activities/bulk-conversion/zip-writer';
 
 // The writer's archives must open in any zip reader: checked with JSZip (CRCs verified) and
 // by walking the raw structure the way a strict reader does (central directory → local

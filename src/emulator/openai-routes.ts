@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROVIDER_CATALOG } from '../shared/video-generation';
+import { PROVIDER_CATALOG } from '../workflows/video-generation/contract';
 import { applyCreateStorm, applyFaults, EmulatorContext, Handler, idempotencyKeyOf, sendProviderError } from './context';
 import { readPromptMarkers } from './faults';
 import type { Generation } from './generations';

@@ -1,6 +1,6 @@
 import { Client, ScheduleAlreadyRunning, ScheduleDescription, ScheduleNotFoundError, ScheduleOverlapPolicy, ScheduleUpdateOptions } from '@temporalio/client';
 import type { AppConfig } from '../config/env';
-import { STORAGE_CLEANUP_WORKFLOW, storageCleanupScheduleId, StorageCleanupInput } from '../shared/maintenance';
+import { STORAGE_CLEANUP_WORKFLOW, storageCleanupScheduleId, StorageCleanupInput } from '../workflows/storage-cleanup/contract';
 import { prefixedQueue, TASK_QUEUES } from '../shared/task-queues';
 
 // Periodic jobs as Temporal Schedules: visible, pausable and triggerable in Temporal Web and the

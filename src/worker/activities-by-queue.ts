@@ -1,8 +1,8 @@
 import type { ActivityDeps } from '../activities/deps';
-import { createWebhookActivities } from '../activities/webhooks';
-import { createConversionActivities } from '../activities/conversion/bulk-activities';
-import { createVideoActivities, createVideoStartActivities } from '../activities/video';
-import { createMaintenanceActivities } from '../activities/maintenance';
+import { createWebhookActivities } from '../activities/webhook-delivery';
+import { createConversionActivities } from '../activities/bulk-conversion/index';
+import { createVideoActivities, createVideoStartActivities } from '../activities/video-generation';
+import { createMaintenanceActivities } from '../activities/storage-cleanup';
 import { TASK_QUEUES, type TaskQueueBase } from '../shared/task-queues';
 
 type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { storeUrlManifest } from '../../activities/conversion/manifest';
+import { storeUrlManifest } from '../../activities/bulk-conversion/manifest';
 import { BlockedTargetError, checkUrl, OutboundPolicy } from '../../net/ssrf-guard';
 import {
   BULK_CONVERSION_LIMITS as LIMITS,
@@ -10,8 +10,8 @@ import {
   PublicUrlResult,
   RESULTS_PATH,
   retryFailedSignal,
-} from '../../shared/bulk-conversion';
-import { CONVERSION_FORMATS, ConversionFormat } from '../../shared/conversion';
+} from '../../workflows/bulk-conversion/contract';
+import { CONVERSION_FORMATS, ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { TASK_QUEUES } from '../../shared/task-queues';
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import { BlobNotFoundError } from '../../storage/blob-store';

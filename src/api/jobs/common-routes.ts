@@ -10,7 +10,7 @@ import { HttpError, notFound } from '../errors';
 import { findJob } from './job-lookup';
 import { jobTypeApi } from './registry';
 import { statusFromDescription } from './start-job';
-import { webhookState } from './webhook-state';
+import { webhookState } from './webhook-delivery';
 
 const listQuery = z.object({
   type: z.enum(JOB_TYPES).optional(),

@@ -11,7 +11,7 @@ import {
   VideoGenerationResult,
   VideoProviderName,
   VideoRequest,
-} from '../../shared/video-generation';
+} from '../../workflows/video-generation/contract';
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';

@@ -1,0 +1,112 @@
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { fetchHtml, FetchFailure, FetchHtmlOptions } from '../../net/safe-fetch';
+import {
+  CONVERSION_CONTENT_TYPES,
+  CONVERSION_ERRORS,
+  ConversionFormat,
+  conversionArtifactPath,
+} from '../../workflows/bulk-conversion/formats';
+import { jobFileKey } from '../../shared/urls';
+import type { ActivityDeps } from '../deps';
+import { extractArticle, UnparseableContentError } from './extract';
+import { buildH5pPackage } from './h5p';
+import { toMarkdown } from './markdown';
+
+// One URL → one stored artifact. Not an activity itself: the chunk activity calls it for
+// each URL it owns, so failures come back as ApplicationFailures whose `type` and
+// `nonRetryable` say whether trying the URL again can help.
+
+export type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
+export { CONVERSION_ERRORS, isPermanentConversionError, conversionArtifactPath } from '../../workflows/bulk-conversion/formats';
+
+export interface ConvertUrlInput {
+  jobId: string;
+  /** Position of the URL in the job's list; names the artifact. */
+  index: number;
+  url: string;
+  format: ConversionFormat;
+  /** Aborts the fetch, e.g. Temporal's activity cancellation signal. */
+  signal?: AbortSignal;
+}
+
+export interface ConvertUrlOutput {
+  /** Relative to `jobs/<jobId>/`, e.g. `artifacts/000123.h5p`. */
+  artifactPath: string;
+  bytes: number;
+  title: string;
+}
+
+export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
+  const { config } = deps;
+  const fetchOptions: Omit<FetchHtmlOptions, 'signal'> = {
+    policy: { allowHosts: config.OUTBOUND_ALLOW_HOSTS },
+    timeoutMs: config.FETCH_TIMEOUT,
+    connectTimeoutMs: Math.min(config.FETCH_CONNECT_TIMEOUT, config.FETCH_TIMEOUT),
+    maxBytes: config.FETCH_MAX_BYTES,
+    maxRedirects: 5,
+  };
+
+  return async function convertUrl({ jobId, index, url, format, signal }: ConvertUrlInput): Promise<ConvertUrlOutput> {
+    if (!Number.isInteger(index) || index < 0) throw new TypeError(`index must be a non-negative integer, got ${index}`);
+    let page;
+    try {
+      page = await fetchHtml(url, { ...fetchOptions, signal });
+    } catch (e) {
+      if (signal?.aborted) throw cancelled(signal);
+      if (e instanceof FetchFailure) throw failureFromFetch(e);
+      throw e;
+    }
+
+    let article;
+    try {
+      article = extractArticle(page.html, page.url);
+    } catch (e) {
+      if (e instanceof UnparseableContentError) {
+        throw ApplicationFailure.create({ type: CONVERSION_ERRORS.unparseable, message: e.message, nonRetryable: true, details: [{ url: page.url }] });
+      }
+      throw e;
+    }
+
+    const body = format === 'h5p' ? buildH5pPackage(article) : Buffer.from(toMarkdown(article), 'utf8');
+    if (signal?.aborted) throw cancelled(signal);
+    const artifactPath = conversionArtifactPath(index, format);
+    const stored = await deps.store.put(jobFileKey(jobId, artifactPath), body, { contentType: CONVERSION_CONTENT_TYPES[format] });
+    return { artifactPath, bytes: stored.bytes, title: article.title };
+  };
+}
+
+function cancelled(signal: AbortSignal): Error {
+  // Temporal's cancellation signal carries a CancelledFailure as its reason; pass it on.
+  return signal.reason instanceof Error ? signal.reason : new CancelledFailure('conversion cancelled');
+}
+
+/** Maps a fetch failure to the ApplicationFailure the chunk activity records or retries. */
+export function failureFromFetch(e: FetchFailure): ApplicationFailure {
+  const details = [{ url: e.url, ...(e.details.status ? { httpStatus: e.details.status } : {}) }];
+  const permanent = (type: string) => ApplicationFailure.create({ type, message: e.message, nonRetryable: true, details });
+  const transient = (type: string) =>
+    ApplicationFailure.create({ type, message: e.message, nonRetryable: false, details, nextRetryDelay: e.details.retryAfterMs });
+  switch (e.kind) {
+    case 'invalid-url':
+      return permanent(CONVERSION_ERRORS.invalidUrl);
+    case 'blocked':
+      return permanent(CONVERSION_ERRORS.blockedTarget);
+    case 'unsupported-content':
+      return permanent(CONVERSION_ERRORS.unsupportedContentType);
+    case 'too-large':
+      return permanent(CONVERSION_ERRORS.tooLarge);
+    case 'too-many-redirects':
+      return permanent(CONVERSION_ERRORS.tooManyRedirects);
+    case 'timeout':
+      return transient(CONVERSION_ERRORS.timeout);
+    case 'http-status': {
+      const status = e.details.status ?? 0;
+      if (status >= 500) return transient(CONVERSION_ERRORS.httpServerError);
+      if (status === 408 || status === 429) return transient(CONVERSION_ERRORS.httpRetryable);
+      return permanent(CONVERSION_ERRORS.httpClientError);
+    }
+    case 'network':
+    case 'aborted':
+      return transient(CONVERSION_ERRORS.network);
+  }
+}

@@ -1,0 +1,80 @@
+import { BULK_CONVERSION_LIMITS, BulkConversionCounts, chunkInputPath, chunkResultsPath, PublicUrlResult, RESULTS_PATH, UrlResult } from '../../workflows/bulk-conversion/contract';
+import { jobFileKey, jobFileUrl } from '../../shared/urls';
+import type { ActivityDeps } from '../deps';
+import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
+
+export interface FinalizeInput {
+  jobId: string;
+  total: number;
+  chunkSize: number;
+  /** The job's URLs when they were inline (to name the URLs a cancelled job never reached). */
+  urls?: string[];
+  cancelled: boolean;
+}
+
+export interface FinalizeOutput extends BulkConversionCounts {
+  resultsPath: string;
+  resultsUrl: string;
+  /** Every URL's result when the job is small. */
+  results?: PublicUrlResult[];
+}
+
+export function createFinalizeActivities(deps: ActivityDeps) {
+  const present = (jobId: string, r: UrlResult): PublicUrlResult => ({
+    index: r.index,
+    url: r.url,
+    status: r.status,
+    ...(r.artifactPath ? { downloadUrl: jobFileUrl(deps.config.publicUrl, jobId, r.artifactPath), artifactPath: r.artifactPath } : {}),
+    ...(r.title !== undefined ? { title: r.title } : {}),
+    ...(r.error !== undefined ? { error: r.error } : {}),
+  });
+
+  return {
+    /**
+     * Merges the chunk result files, in URL order, into the job's `results.jsonl` and counts
+     * the outcomes. URLs a cancelled job never reached are listed with status `cancelled`.
+     */
+    async finalizeBulkConversion(input: FinalizeInput): Promise<FinalizeOutput> {
+      const counts: BulkConversionCounts = { total: input.total, succeeded: 0, failed: 0, cancelled: 0 };
+      const inline: PublicUrlResult[] | undefined = input.total <= BULK_CONVERSION_LIMITS.maxInlineResults ? [] : undefined;
+      const chunkCount = Math.ceil(input.total / input.chunkSize);
+
+      async function* all(): AsyncGenerator<PublicUrlResult> {
+        for (let chunk = 0; chunk < chunkCount; chunk++) {
+          const start = chunk * input.chunkSize;
+          const length = Math.min(input.chunkSize, input.total - start);
+          const stored = (await readAllJsonLines<UrlResult>(deps.store, jobFileKey(input.jobId, chunkResultsPath(chunk)))) ?? [];
+          const byIndex = new Map(stored.map((r) => [r.index, r]));
+          const urls = byIndex.size < length ? await chunkUrls(chunk, start, length) : undefined;
+          for (let index = start; index < start + length; index++) {
+            const r: UrlResult = byIndex.get(index) ?? {
+              index,
+              url: urls?.[index - start] ?? '',
+              status: input.cancelled ? 'cancelled' : 'failed',
+              error: input.cancelled ? 'not converted: the job was cancelled' : 'no result was recorded for this URL',
+            };
+            if (r.status === 'success') counts.succeeded += 1;
+            else if (r.status === 'cancelled') counts.cancelled += 1;
+            else counts.failed += 1;
+            const shown = present(input.jobId, r);
+            inline?.push(shown);
+            yield shown;
+          }
+        }
+      }
+
+      async function chunkUrls(chunk: number, start: number, length: number): Promise<string[]> {
+        if (input.urls) return input.urls.slice(start, start + length);
+        return (await readAllJsonLines<string>(deps.store, jobFileKey(input.jobId, chunkInputPath(chunk)))) ?? [];
+      }
+
+      await writeJsonLines(deps.store, jobFileKey(input.jobId, RESULTS_PATH), all());
+      return {
+        ...counts,
+        resultsPath: RESULTS_PATH,
+        resultsUrl: jobFileUrl(deps.config.publicUrl, input.jobId, RESULTS_PATH),
+        ...(inline ? { results: inline } : {}),
+      };
+    },
+  };
+}

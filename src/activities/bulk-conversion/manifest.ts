@@ -1,0 +1,51 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { chunkInputPath, URL_MANIFEST_PATH } from '../../workflows/bulk-conversion/contract';
+import { jobFileKey } from '../../shared/urls';
+import { BlobNotFoundError, BlobStore } from '../../storage/blob-store';
+import type { ActivityDeps } from '../deps';
+import { readJsonLines, writeJsonLines } from '../../storage/json-lines';
+
+/** Stores a job's URL list as its manifest (the API does this for lists too large to pass inline). */
+export async function storeUrlManifest(store: BlobStore, jobId: string, urls: Iterable<string>): Promise<{ manifestPath: string }> {
+  await writeJsonLines(store, jobFileKey(jobId, URL_MANIFEST_PATH), urls);
+  return { manifestPath: URL_MANIFEST_PATH };
+}
+
+export interface SplitManifestInput {
+  jobId: string;
+  manifestPath: string;
+  chunkSize: number;
+}
+
+export function createManifestActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * Cuts the manifest into one small file per chunk so each chunk activity reads only its
+     * own URLs. Idempotent: a retry rewrites the same files.
+     */
+    async splitUrlManifest(input: SplitManifestInput): Promise<{ total: number; chunkCount: number }> {
+      let total = 0;
+      let chunk = 0;
+      let batch: string[] = [];
+      const flush = async () => {
+        await writeJsonLines(deps.store, jobFileKey(input.jobId, chunkInputPath(chunk)), batch);
+        chunk += 1;
+        batch = [];
+      };
+      try {
+        for await (const url of readJsonLines<unknown>(deps.store, jobFileKey(input.jobId, input.manifestPath))) {
+          if (typeof url !== 'string') throw ApplicationFailure.create({ type: 'InvalidManifest', message: `line ${total + 1} of the URL manifest is not a JSON string`, nonRetryable: true });
+          batch.push(url);
+          total += 1;
+          if (batch.length === input.chunkSize) await flush();
+        }
+      } catch (e) {
+        if (e instanceof BlobNotFoundError) throw ApplicationFailure.create({ type: 'ManifestNotFound', message: `no URL manifest at ${input.manifestPath}`, nonRetryable: true });
+        if (e instanceof SyntaxError) throw ApplicationFailure.create({ type: 'InvalidManifest', message: `the URL manifest is not JSON lines: ${e.message}`, nonRetryable: true });
+        throw e;
+      }
+      if (batch.length) await flush();
+      return { total, chunkCount: chunk };
+    },
+  };
+}

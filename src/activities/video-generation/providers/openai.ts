@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import type { ProviderJobState, ProviderJobStatus, VideoProviderName, VideoRequest } from '../../../workflows/video-generation/contract';
+import { callJson, HttpOptions, openDownload, ProviderHttpError } from './http';
+import type { CancelOutcome, StartedGeneration, VideoDownload, VideoProvider } from './types';
+
+// OpenAI's Videos API (Sora 2):
+//   POST   {base}/videos                 multipart form: model, prompt, seconds, size → video object
+//   GET    {base}/videos/{id}            → video object {id, status: queued|in_progress|completed|failed, progress, error}
+//   GET    {base}/videos/{id}/content    → the MP4
+//   DELETE {base}/videos/{id}            → {id, object: "video.deleted", deleted: true}
+// OpenAI does not document an Idempotency-Key for this endpoint; we send one anyway (the
+// bundled emulator honours it) and rely on Temporal recording the start's result.
+
+export interface OpenAiClientOptions {
+  name: VideoProviderName;
+  /** e.g. https://api.openai.com/v1 */
+  baseUrl: string;
+  apiKey: string;
+  http: Omit<HttpOptions, 'signal'>;
+}
+
+interface VideoObject {
+  id?: unknown;
+  status?: unknown;
+  progress?: unknown;
+  error?: { code?: unknown; message?: unknown } | null;
+}
+
+const STATUSES: ProviderJobStatus[] = ['queued', 'in_progress', 'completed', 'failed'];
+
+export function createOpenAiVideoClient(o: OpenAiClientOptions): VideoProvider {
+  const base = o.baseUrl.replace(/\/+$/, '');
+  const auth = { Authorization: `Bearer ${o.apiKey}` };
+  const videoUrl = (id: string) => `${base}/videos/${encodeURIComponent(id)}`;
+
+  return {
+    name: o.name,
+
+    async start(request: VideoRequest, { idempotencyKey, signal }): Promise<StartedGeneration> {
+      const form = multipart({ model: request.model, prompt: request.prompt, seconds: String(request.seconds), ...(request.size ? { size: request.size } : {}) });
+      const video = (await callJson(
+        { method: 'POST', url: `${base}/videos`, headers: { ...auth, 'Idempotency-Key': idempotencyKey, 'Content-Type': form.contentType }, body: form.body },
+        { ...o.http, signal },
+      )) as VideoObject;
+      if (typeof video.id !== 'string' || !video.id) throw malformed('POST /videos returned no video id');
+      return { providerJobId: video.id, state: stateOf(video) };
+    },
+
+    async status(providerJobId, signal): Promise<ProviderJobState> {
+      return stateOf((await callJson({ method: 'GET', url: videoUrl(providerJobId), headers: auth }, { ...o.http, signal })) as VideoObject);
+    },
+
+    async download(providerJobId, signal): Promise<VideoDownload> {
+      return openDownload(`${videoUrl(providerJobId)}/content`, auth, { ...o.http, signal });
+    },
+
+    async cancel(providerJobId): Promise<CancelOutcome> {
+      try {
+        await callJson({ method: 'DELETE', url: videoUrl(providerJobId), headers: auth }, o.http);
+        return 'deleted';
+      } catch (e) {
+        if (e instanceof ProviderHttpError && e.status === 404) return 'gone';
+        throw e;
+      }
+    },
+  };
+}
+
+function stateOf(video: VideoObject): ProviderJobState {
+  const status = STATUSES.find((s) => s === video.status);
+  if (!status) throw malformed(`unexpected video status ${JSON.stringify(video.status)}`);
+  const state: ProviderJobState = { status };
+  if (typeof video.progress === 'number') state.percent = Math.max(0, Math.min(100, video.progress));
+  if (status === 'failed') {
+    const message = typeof video.error?.message === 'string' ? video.error.message : 'the provider reported the generation as failed without a message';
+    state.error = { message, code: typeof video.error?.code === 'string' ? video.error.code : undefined };
+  }
+  return state;
+}
+
+function malformed(what: string): ProviderHttpError {
+  return new ProviderHttpError(502, `OpenAI videos API: ${what}`, 'bad_response', undefined);
+}
+
+/** multipart/form-data with text fields, as OpenAI's reference shows for POST /videos. */
+function multipart(fields: Record<string, string>): { body: Buffer; contentType: string } {
+  const boundary = `----durable-jobs-${randomBytes(12).toString('hex')}`;
+  const parts = Object.entries(fields).map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+  return { body: Buffer.from(`${parts.join('')}--${boundary}--\r\n`, 'utf8'), contentType: `multipart/form-data; boundary=${boundary}` };
+}

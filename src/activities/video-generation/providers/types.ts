@@ -1,0 +1,32 @@
+import type { Readable } from 'node:stream';
+import type { ProviderJobState, VideoProviderName, VideoRequest } from '../../../workflows/video-generation/contract';
+
+export interface StartedGeneration {
+  providerJobId: string;
+  state: ProviderJobState;
+}
+
+export interface VideoDownload {
+  body: Readable;
+  contentType: string;
+  contentLength?: number;
+}
+
+/** What became of a generation we asked the provider to stop. */
+export type CancelOutcome = 'deleted' | 'cancelled' | 'gone' | 'unsupported';
+
+/**
+ * One video provider's API. Errors are ProviderHttpError (with the provider's status, code,
+ * message and Retry-After), ProviderNetworkError or BlockedTargetError; the activities turn
+ * them into Temporal failures.
+ */
+export interface VideoProvider {
+  readonly name: VideoProviderName;
+  /** Starts a generation. `idempotencyKey` is sent so a repeated start can be recognised. */
+  start(request: VideoRequest, options: { idempotencyKey: string; signal?: AbortSignal }): Promise<StartedGeneration>;
+  status(providerJobId: string, signal?: AbortSignal): Promise<ProviderJobState>;
+  /** The finished video as a stream. */
+  download(providerJobId: string, signal?: AbortSignal): Promise<VideoDownload>;
+  /** Stops (or deletes) a generation so it is not paid for or kept. */
+  cancel(providerJobId: string): Promise<CancelOutcome>;
+}

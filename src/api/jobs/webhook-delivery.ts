@@ -1,0 +1,48 @@
+import { WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { jobWebhookWorkflowId, WEBHOOK_STATUS_MEMO, WebhookAttempt, WebhookDeliveryState, WebhookDeliveryStatus } from '../../workflows/webhook-delivery/contract';
+import type { ApiContext } from '../context';
+
+export interface JobWebhookView {
+  /** `none` until the job has handed an event to webhook delivery (still running, or no webhook asked for). */
+  state: WebhookDeliveryState | 'none';
+  attempts: number;
+  lastAttempt?: WebhookAttempt;
+}
+
+/** A job re-finished by retries sends event 2, 3, …; looking further than this is not worth the round trips. */
+const MAX_SEQUENCE = 20;
+
+/**
+ * The delivery state of a job's latest end-of-job webhook. Read from the delivery workflow's
+ * description and memo (no query), so it answers even while no webhooks worker is running.
+ */
+export async function webhookState(ctx: ApiContext, jobId: string): Promise<JobWebhookView> {
+  let latest: WorkflowExecutionDescription | undefined;
+  for (let sequence = 1; sequence <= MAX_SEQUENCE; sequence++) {
+    const description = await describeIfExists(ctx, jobWebhookWorkflowId(jobId, sequence));
+    if (!description) break;
+    latest = description;
+  }
+  if (!latest) return { state: 'none', attempts: 0 };
+  const status = latest.memo?.[WEBHOOK_STATUS_MEMO] as WebhookDeliveryStatus | undefined;
+  const attempts = status?.attempts ?? 0;
+  const lastAttempt = status?.lastAttempt;
+  switch (latest.status.name) {
+    case 'RUNNING':
+      return { state: 'pending', attempts, lastAttempt };
+    case 'COMPLETED':
+      return { state: status?.state === 'delivered' ? 'delivered' : 'failed', attempts, lastAttempt };
+    default:
+      // Terminated, cancelled or timed out: nothing more will be sent.
+      return { state: 'failed', attempts, lastAttempt };
+  }
+}
+
+async function describeIfExists(ctx: ApiContext, workflowId: string): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await ctx.client.workflow.getHandle(workflowId).describe();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,200 @@
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { ConversionActivities } from '../../activities/bulk-conversion/index';
+import {
+  BulkConversionCarry,
+  BulkConversionInput,
+  BulkConversionProgress,
+  BulkConversionResult,
+  chunkProgressSignal,
+  outcomeOf,
+  progressQuery,
+  retryFailedSignal,
+  sourceCount,
+} from './contract';
+import type { JobOutcome } from '../../shared/jobs';
+import { JOB_OUTCOME } from '../../shared/search-attributes';
+import { ChunkTask, ChunkWindow, clampConcurrency, initialCarry } from './chunk-window';
+import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
+
+const DEFAULT_CHUNKS_PER_RUN = 500;
+
+const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<ConversionActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+function chunkActivities(heartbeatTimeout: Duration) {
+  return proxyActivities<ConversionActivities>({
+    startToCloseTimeout: '6 hours',
+    // A dead worker's chunk moves to another worker after this; it resumes from its last heartbeat.
+    heartbeatTimeout,
+    // Cancelling the job waits until each chunk has stopped and kept what it finished.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+  });
+}
+
+/**
+ * Converts a list of URLs (up to 100,000) into H5P packages or Markdown: chunk activities
+ * convert the URLs with a sliding window of `concurrency` URLs across the job, results go to
+ * blob storage, and the run continues as new before its history grows large.
+ */
+export async function bulkConversion(input: BulkConversionInput): Promise<BulkConversionResult> {
+  const concurrency = clampConcurrency(input.concurrency);
+  const { convertChunk } = chunkActivities(input.tuning?.heartbeatTimeout ?? '20 seconds');
+  const chunksPerRun = input.tuning?.chunksPerRun ?? DEFAULT_CHUNKS_PER_RUN;
+
+  const state = input.carried ?? (await planJob(input, concurrency));
+  state.runs += 1;
+  const window = new ChunkWindow(state, concurrency);
+  let finalProgress: BulkConversionProgress | undefined;
+
+  setHandler(progressQuery, () => finalProgress ?? window.progress());
+  setHandler(retryFailedSignal, () => window.requestRetry());
+  setHandler(chunkProgressSignal, (progress) => window.reportLive(progress));
+
+  let chunkFailure: unknown;
+  let startedThisRun = 0;
+  const shouldContinueAsNew = () => startedThisRun >= chunksPerRun || workflowInfo().continueAsNewSuggested;
+
+  function start(task: ChunkTask): void {
+    startedThisRun += 1;
+    const start = window.chunkStart(task.chunk);
+    convertChunk({
+      jobId: input.jobId,
+      format: input.format,
+      chunk: task.chunk,
+      start,
+      count: window.chunkLength(task.chunk),
+      urls: 'urls' in input.source ? input.source.urls.slice(start, start + window.chunkLength(task.chunk)) : undefined,
+      parallelism: task.slots,
+      mode: task.mode,
+      taskId: task.id,
+    }).then(
+      (result) => window.completed(task, result),
+      (err) => {
+        window.release(task);
+        if (!isCancellation(err)) chunkFailure ??= err;
+      },
+    );
+  }
+
+  /** Keeps the window full until the work is done or this run should hand over to a new one. */
+  async function convertAll(): Promise<'done' | 'continue-as-new'> {
+    for (;;) {
+      if (chunkFailure) throw chunkFailure;
+      while (!shouldContinueAsNew() && window.canStart()) start(window.startNext()!);
+      if (window.running.size === 0) return window.hasPendingWork() ? 'continue-as-new' : 'done';
+      await condition(() => chunkFailure !== undefined || window.running.size === 0 || (!shouldContinueAsNew() && window.canStart()));
+    }
+  }
+
+  async function finish(cancelled: boolean): Promise<BulkConversionResult> {
+    const summary = await finalizeBulkConversion({
+      jobId: input.jobId,
+      total: state.total,
+      chunkSize: state.chunkSize,
+      urls: 'urls' in input.source ? input.source.urls : undefined,
+      cancelled,
+    });
+    const status = outcomeOf(summary, cancelled);
+    upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
+    state.finishes += 1;
+    finalProgress = { total: summary.total, succeeded: summary.succeeded, failed: summary.failed, inFlight: 0, pending: summary.cancelled };
+    const successRate = summary.total ? summary.succeeded / summary.total : 0;
+    if (input.webhookUrl) {
+      await sendJobWebhook({
+        jobId: input.jobId,
+        url: input.webhookUrl,
+        sequence: state.finishes,
+        payload: {
+          jobId: input.jobId,
+          type: 'bulk-conversion',
+          status,
+          successRate,
+          total: summary.total,
+          succeeded: summary.succeeded,
+          failed: summary.failed,
+          ...(summary.results
+            ? { results: summary.results.map(({ url, status, downloadUrl, error }) => ({ url, status, downloadUrl, error })) }
+            : { resultsUrl: summary.resultsUrl }),
+        },
+      });
+    }
+    return {
+      jobId: input.jobId,
+      status,
+      format: input.format,
+      total: summary.total,
+      succeeded: summary.succeeded,
+      failed: summary.failed,
+      cancelled: summary.cancelled,
+      successRate,
+      resultsPath: summary.resultsPath,
+      ...(summary.results ? { results: summary.results } : {}),
+      progress: finalProgress,
+    };
+  }
+
+  let outcome: BulkConversionResult | 'continue-as-new';
+  try {
+    for (;;) {
+      if ((await convertAll()) === 'continue-as-new') {
+        outcome = 'continue-as-new';
+        break;
+      }
+      outcome = await finish(false);
+      // `retryFailed` arrived while the job was finishing: run those URLs and finish again.
+      if (!window.hasPendingWork()) break;
+      finalProgress = undefined;
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        // Chunks stop at the cancel request and keep what they finished; wait for them.
+        await condition(() => window.running.size === 0);
+        await finish(true);
+      });
+    } else {
+      await CancellationScope.nonCancellable(() => recordFailure(input, state, err));
+    }
+    throw err;
+  }
+  if (outcome === 'continue-as-new') return await continueAsNew<typeof bulkConversion>({ ...input, carried: state });
+  return outcome;
+}
+
+/** First run: size the chunks and, for a stored list, cut it into one file per chunk. */
+async function planJob(input: BulkConversionInput, concurrency: number): Promise<BulkConversionCarry> {
+  const plan = initialCarry(sourceCount(input.source), concurrency, input.tuning);
+  if ('manifestPath' in input.source) {
+    const { total } = await splitUrlManifest({ jobId: input.jobId, manifestPath: input.source.manifestPath, chunkSize: plan.chunkSize });
+    return initialCarry(total, concurrency, input.tuning);
+  }
+  return plan;
+}
+
+/** A fatal error (a chunk that kept failing, a missing manifest): the job is failed, and says so. */
+async function recordFailure(input: BulkConversionInput, state: BulkConversionCarry, err: unknown): Promise<void> {
+  const status: JobOutcome = 'failed';
+  upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
+  if (!input.webhookUrl) return;
+  const cause = (err as Error & { cause?: Error }).cause;
+  await sendJobWebhook({
+    jobId: input.jobId,
+    url: input.webhookUrl,
+    sequence: state.finishes + 1,
+    payload: { jobId: input.jobId, type: 'bulk-conversion', status, successRate: 0, error: cause?.message ?? (err as Error).message },
+  });
+}
