@@ -113,8 +113,8 @@ export class ChunkWindow {
     if (this.running.delete(task.id)) this.freeSlots += task.slots;
   }
 
-  /** `retryFailed`: queue every chunk with failures so far; running chunks queue theirs when they end. */
-  requestRetry(): void {
+  /** `retryFailed`: queue every chunk with failures so far; running chunks queue theirs when they end. Answers the failed URLs so far. */
+  requestRetry(): number {
     const s = this.state;
     const busy = new Set([...this.running.values()].map((t) => t.chunk));
     for (const key of Object.keys(s.failedByChunk)) {
@@ -123,6 +123,7 @@ export class ChunkWindow {
     }
     s.retryQueue.sort((a, b) => a - b);
     for (const task of this.running.values()) task.retryAfter = true;
+    return this.progress().failed;
   }
 
   reportLive(progress: ChunkProgress): void {

@@ -10,8 +10,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { ConversionActivities } from '../../activities/bulk-conversion/index';
+import type { BulkConversionActivities } from '../../activities/bulk-conversion';
 import {
+  BULK_CONVERSION_QUEUE,
   BulkConversionCarry,
   BulkConversionInput,
   BulkConversionProgress,
@@ -20,6 +21,7 @@ import {
   outcomeOf,
   progressQuery,
   retryFailedSignal,
+  retryFailedUpdate,
   sourceCount,
 } from './contract';
 import type { JobOutcome } from '../../shared/jobs';
@@ -29,13 +31,13 @@ import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
 
 const DEFAULT_CHUNKS_PER_RUN = 500;
 
-const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<ConversionActivities>({
+const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<BulkConversionActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
 function chunkActivities(heartbeatTimeout: Duration) {
-  return proxyActivities<ConversionActivities>({
+  return proxyActivities<BulkConversionActivities>({
     startToCloseTimeout: '6 hours',
     // A dead worker's chunk moves to another worker after this; it resumes from its last heartbeat.
     heartbeatTimeout,
@@ -61,7 +63,12 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
   let finalProgress: BulkConversionProgress | undefined;
 
   setHandler(progressQuery, () => finalProgress ?? window.progress());
-  setHandler(retryFailedSignal, () => window.requestRetry());
+  setHandler(retryFailedSignal, () => void window.requestRetry());
+  setHandler(retryFailedUpdate, () => ({ retrying: window.requestRetry() }), {
+    validator: () => {
+      if (window.progress().failed === 0) throw new Error('no URL has failed so far');
+    },
+  });
   setHandler(chunkProgressSignal, (progress) => window.reportLive(progress));
 
   let chunkFailure: unknown;
@@ -115,6 +122,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
     const successRate = summary.total ? summary.succeeded / summary.total : 0;
     if (input.webhookUrl) {
       await sendJobWebhook({
+      fromQueue: BULK_CONVERSION_QUEUE,
         jobId: input.jobId,
         url: input.webhookUrl,
         sequence: state.finishes,
@@ -192,6 +200,7 @@ async function recordFailure(input: BulkConversionInput, state: BulkConversionCa
   if (!input.webhookUrl) return;
   const cause = (err as Error & { cause?: Error }).cause;
   await sendJobWebhook({
+      fromQueue: BULK_CONVERSION_QUEUE,
     jobId: input.jobId,
     url: input.webhookUrl,
     sequence: state.finishes + 1,
