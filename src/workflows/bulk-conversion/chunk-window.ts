@@ -104,8 +104,16 @@ export class ChunkWindow {
     s.failed += result.failed - before.failed;
     if (result.failed > 0) s.failedByChunk[task.chunk] = result.failed;
     else delete s.failedByChunk[task.chunk];
+    if (s.failedChunks) delete s.failedChunks[task.chunk];
     if (task.retryAfter && result.failed > 0 && !s.retryQueue.includes(task.chunk)) s.retryQueue.push(task.chunk);
     this.release(task);
+  }
+
+  /** A chunk run failed for good: its URLs without a result are failed, with `reason`. */
+  failed(task: ChunkTask, reason: string): void {
+    const length = this.chunkLength(task.chunk);
+    this.completed(task, task.mode === 'retry' ? { succeeded: length - task.items, failed: task.items } : { succeeded: 0, failed: length });
+    this.state.failedChunks = { ...this.state.failedChunks, [task.chunk]: reason };
   }
 
   /** A chunk run ended without a result (cancelled or failed). */

@@ -33,6 +33,8 @@ export interface BulkConversionTuning {
   chunksPerRun?: number;
   /** Heartbeat timeout of chunk activities: how soon a dead worker's chunk is retried elsewhere. */
   heartbeatTimeout?: Duration;
+  /** Attempts of one chunk activity before its URLs are recorded as failed (default 20). */
+  chunkMaxAttempts?: number;
 }
 
 export interface BulkConversionInput {
@@ -60,6 +62,8 @@ export interface BulkConversionCarry {
   failed: number;
   /** Failed URL count per chunk number, only chunks with failures. */
   failedByChunk: Record<string, number>;
+  /** Chunks whose activity failed for good, with the reason; their URLs without a result count as failed. */
+  failedChunks?: Record<string, string>;
   /** Chunks waiting to have their failed URLs re-run (after `retryFailed`). */
   retryQueue: number[];
   /** How many times the job has finished (numbers its webhooks). */
