@@ -1,6 +1,7 @@
 import { Transform } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { dropBody } from '../../net/http-client';
 import { videoFilePath } from '../../workflows/video-generation/contract';
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
@@ -28,6 +29,18 @@ export function createDownloadActivity(deps: ActivityDeps) {
       const ctx = Context.current();
       const provider = createVideoProvider(input.provider, deps.config);
       const download = await providerCall(input.provider, 'download', () => provider.download(input.providerJobId, ctx.cancellationSignal));
+      const maxBytes = deps.config.VIDEO_MAX_BYTES;
+      // Another attempt would fetch the same file: too large is permanent.
+      const tooLarge = () =>
+        ApplicationFailure.create({
+          type: 'ProviderVideoTooLarge',
+          message: `${input.provider} download: the video is larger than VIDEO_MAX_BYTES (${maxBytes} bytes)`,
+          nonRetryable: true,
+        });
+      if (download.contentLength !== undefined && download.contentLength > maxBytes) {
+        dropBody(download.body);
+        throw tooLarge();
+      }
       const file = videoFilePath(input.jobId);
       let bytes = 0;
       let head = Buffer.alloc(0);
@@ -42,6 +55,7 @@ export function createDownloadActivity(deps: ActivityDeps) {
             }
           }
           bytes += chunk.length;
+          if (bytes > maxBytes) return done(tooLarge());
           if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
             lastBeat = Date.now();
             ctx.heartbeat({ bytes });
@@ -49,11 +63,11 @@ export function createDownloadActivity(deps: ActivityDeps) {
           done(null, chunk);
         },
       });
-      download.body.once('error', (e) => meter.destroy(e));
+      download.body.once('error', (e) => meter.destroy(download.failure(e)));
       try {
         await deps.store.put(jobFileKey(input.jobId, file), download.body.pipe(meter), { contentType: 'video/mp4' });
       } catch (e) {
-        download.body.destroy();
+        dropBody(download.body);
         throw toProviderFailure(e, input.provider, 'download');
       }
       if (download.contentLength !== undefined && download.contentLength !== bytes) {

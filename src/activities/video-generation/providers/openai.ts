@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ProviderJobState, ProviderJobStatus, VideoProviderName, VideoRequest } from '../../../workflows/video-generation/contract';
-import { callJson, HttpOptions, openDownload, ProviderHttpError } from './http';
+import { callJson, openDownload, ProviderConnection } from './calls';
+import { ProviderHttpError } from './errors';
 import type { CancelOutcome, StartedGeneration, VideoDownload, VideoProvider } from './types';
 
 // OpenAI's Videos API (Sora 2):
@@ -16,7 +17,7 @@ export interface OpenAiClientOptions {
   /** e.g. https://api.openai.com/v1 */
   baseUrl: string;
   apiKey: string;
-  http: Omit<HttpOptions, 'signal'>;
+  http: Omit<ProviderConnection, 'credentials'>;
 }
 
 interface VideoObject {
@@ -30,7 +31,7 @@ const STATUSES: ProviderJobStatus[] = ['queued', 'in_progress', 'completed', 'fa
 
 export function createOpenAiVideoClient(o: OpenAiClientOptions): VideoProvider {
   const base = o.baseUrl.replace(/\/+$/, '');
-  const auth = { Authorization: `Bearer ${o.apiKey}` };
+  const connection: ProviderConnection = { ...o.http, credentials: { origin: new URL(base).origin, headers: { Authorization: `Bearer ${o.apiKey}` } } };
   const videoUrl = (id: string) => `${base}/videos/${encodeURIComponent(id)}`;
 
   return {
@@ -38,25 +39,28 @@ export function createOpenAiVideoClient(o: OpenAiClientOptions): VideoProvider {
 
     async start(request: VideoRequest, { idempotencyKey, signal }): Promise<StartedGeneration> {
       const form = multipart({ model: request.model, prompt: request.prompt, seconds: String(request.seconds), ...(request.size ? { size: request.size } : {}) });
-      const video = (await callJson(
-        { method: 'POST', url: `${base}/videos`, headers: { ...auth, 'Idempotency-Key': idempotencyKey, 'Content-Type': form.contentType }, body: form.body },
-        { ...o.http, signal },
-      )) as VideoObject;
+      const video = (await callJson(connection, {
+        method: 'POST',
+        url: `${base}/videos`,
+        headers: { 'Idempotency-Key': idempotencyKey, 'Content-Type': form.contentType },
+        body: form.body,
+        signal,
+      })) as VideoObject;
       if (typeof video.id !== 'string' || !video.id) throw malformed('POST /videos returned no video id');
       return { providerJobId: video.id, state: stateOf(video) };
     },
 
     async status(providerJobId, signal): Promise<ProviderJobState> {
-      return stateOf((await callJson({ method: 'GET', url: videoUrl(providerJobId), headers: auth }, { ...o.http, signal })) as VideoObject);
+      return stateOf((await callJson(connection, { method: 'GET', url: videoUrl(providerJobId), signal })) as VideoObject);
     },
 
     async download(providerJobId, signal): Promise<VideoDownload> {
-      return openDownload(`${videoUrl(providerJobId)}/content`, auth, { ...o.http, signal });
+      return openDownload(connection, `${videoUrl(providerJobId)}/content`, signal);
     },
 
     async cancel(providerJobId): Promise<CancelOutcome> {
       try {
-        await callJson({ method: 'DELETE', url: videoUrl(providerJobId), headers: auth }, o.http);
+        await callJson(connection, { method: 'DELETE', url: videoUrl(providerJobId) });
         return 'deleted';
       } catch (e) {
         if (e instanceof ProviderHttpError && e.status === 404) return 'gone';

@@ -10,6 +10,8 @@ export interface VideoDownload {
   body: Readable;
   contentType: string;
   contentLength?: number;
+  /** Explains an error `body` emits (a stall, a dropped connection) as an OutboundError. */
+  failure(err: unknown): Error;
 }
 
 /** What became of a generation we asked the provider to stop. */
