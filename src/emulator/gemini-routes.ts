@@ -75,7 +75,7 @@ const predictLongRunning: Handler = async (ctx, req, res, [model]) => {
       durationMs: markers.generationMs ?? ctx.generationMs,
       failure: markers.failMessage ? { code: 'INTERNAL', message: markers.failMessage } : undefined,
     },
-    idempotencyKeyOf(req),
+    idempotencyKeyOf(ctx, req),
   );
   sendJson(res, 200, { name: operationName(generation) });
 };

@@ -5,8 +5,8 @@ import { readPromptMarkers } from './faults';
 import type { Generation } from './generations';
 import { readFields, sendBytes, sendJson } from './http-util';
 
-// OpenAI's Videos API: POST /v1/videos, GET /v1/videos/{id}, GET /v1/videos/{id}/content,
-// DELETE /v1/videos/{id}. Shapes follow OpenAI's API reference (video object, error bodies).
+// OpenAI's Videos API: POST /v1/videos, GET /v1/videos (list), GET /v1/videos/{id},
+// GET /v1/videos/{id}/content, DELETE /v1/videos/{id}. Shapes follow OpenAI's API reference (video object, error bodies).
 
 const CATALOG = PROVIDER_CATALOG.sora;
 
@@ -75,7 +75,7 @@ const createVideo: Handler = async (ctx, req, res) => {
       durationMs: markers.generationMs ?? ctx.generationMs,
       failure: markers.failMessage ? { code: 'video_generation_failed', message: markers.failMessage } : undefined,
     },
-    idempotencyKeyOf(req),
+    idempotencyKeyOf(ctx, req),
   );
   sendJson(res, 200, videoObject(ctx, generation));
 };
@@ -86,6 +86,33 @@ function invalidValue(res: ServerResponse, param: string, value: string, allowed
     code: 'invalid_value',
   });
 }
+
+const MAX_LIST_LIMIT = 100;
+
+/** GET /v1/videos?limit=&order=asc|desc&after=<id>: a cursor page, newest first by default. */
+const listVideos: Handler = async (ctx, req, res) => {
+  if (!authorized(req, res) || (await applyFaults(ctx, res, 'openai', 'list'))) return;
+  const query = new URL(req.url ?? '/', 'http://emulator').searchParams;
+  const limit = Number(query.get('limit') ?? 20);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    return sendProviderError(res, 'openai', 400, `Invalid 'limit': integer between 1 and ${MAX_LIST_LIMIT} expected.`, { param: 'limit', code: 'invalid_value' });
+  }
+  const order = query.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') return invalidValue(res, 'order', order, ['asc', 'desc']);
+  const all = ctx.store.list('openai');
+  if (order === 'desc') all.reverse();
+  const after = query.get('after');
+  const start = after ? all.findIndex((g) => g.id === after) + 1 : 0;
+  if (after && start === 0) return sendProviderError(res, 'openai', 400, `No video with id '${after}' to list after.`, { param: 'after', code: 'invalid_value' });
+  const page = all.slice(start, start + limit);
+  sendJson(res, 200, {
+    object: 'list',
+    data: page.map((g) => videoObject(ctx, g)),
+    first_id: page[0]?.id ?? null,
+    last_id: page.at(-1)?.id ?? null,
+    has_more: start + limit < all.length,
+  });
+};
 
 function found(ctx: EmulatorContext, res: ServerResponse, id: string): Generation | undefined {
   const g = ctx.store.get(id);
@@ -119,6 +146,7 @@ const deleteVideo: Handler = async (ctx, req, res, [id]) => {
 
 export const OPENAI_ROUTES: { method: string; pattern: RegExp; handler: Handler }[] = [
   { method: 'POST', pattern: /^\/v1\/videos$/, handler: createVideo },
+  { method: 'GET', pattern: /^\/v1\/videos$/, handler: listVideos },
   { method: 'GET', pattern: /^\/v1\/videos\/([\w-]+)$/, handler: retrieveVideo },
   { method: 'GET', pattern: /^\/v1\/videos\/([\w-]+)\/content$/, handler: downloadContent },
   { method: 'DELETE', pattern: /^\/v1\/videos\/([\w-]+)$/, handler: deleteVideo },

@@ -19,6 +19,8 @@ export interface ProviderEmulatorOptions {
   host?: string;
   /** How long a generation takes from create to completed (default 20 s). */
   generationMs?: number;
+  /** Answer a repeated Idempotency-Key with the first generation (default true); false behaves like OpenAI, which ignores it. */
+  honourIdempotencyKey?: boolean;
 }
 
 export interface ProviderEmulator {
@@ -46,6 +48,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions = {
     store,
     faults,
     generationMs: options.generationMs ?? 20_000,
+    honourIdempotencyKey: options.honourIdempotencyKey ?? true,
     createAttempts: new Map(),
     origin: () => origin,
   };

@@ -5,7 +5,7 @@ import { createGeminiVideoClient } from './gemini';
 import { createOpenAiVideoClient } from './openai';
 import type { VideoProvider } from './types';
 
-export type { VideoProvider, VideoDownload, StartedGeneration, CancelOutcome } from './types';
+export type { VideoProvider, VideoDownload, StartedGeneration, CancelOutcome, FoundGeneration } from './types';
 
 /** Where the `emulator` provider lives: EMULATOR_URL (set by `npm start`), else the `npm run emulator` default. */
 export function emulatorOrigin(config: AppConfig): string {

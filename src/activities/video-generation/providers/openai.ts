@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { ProviderJobState, ProviderJobStatus, VideoProviderName, VideoRequest } from '../../../workflows/video-generation/contract';
 import { callJson, openDownload, ProviderConnection } from './calls';
 import { ProviderHttpError } from './errors';
-import type { CancelOutcome, StartedGeneration, VideoDownload, VideoProvider } from './types';
+import type { CancelOutcome, FoundGeneration, StartedGeneration, VideoDownload, VideoProvider } from './types';
 
 // OpenAI's Videos API (Sora 2):
 //   POST   {base}/videos                 multipart form: model, prompt, seconds, size → video object
+//   GET    {base}/videos?limit&order&after → {data: [video objects], has_more, last_id}
 //   GET    {base}/videos/{id}            → video object {id, status: queued|in_progress|completed|failed, progress, error}
 //   GET    {base}/videos/{id}/content    → the MP4
 //   DELETE {base}/videos/{id}            → {id, object: "video.deleted", deleted: true}
-// OpenAI does not document an Idempotency-Key for this endpoint; we send one anyway (the
-// bundled emulator honours it) and rely on Temporal recording the start's result.
+// OpenAI ignores Idempotency-Key on this endpoint (we send one anyway; the bundled emulator can
+// honour it), so a create whose answer was lost is found again by listing recent videos.
 
 export interface OpenAiClientOptions {
   name: VideoProviderName;
@@ -24,8 +25,23 @@ interface VideoObject {
   id?: unknown;
   status?: unknown;
   progress?: unknown;
+  created_at?: unknown;
+  model?: unknown;
+  prompt?: unknown;
+  seconds?: unknown;
+  size?: unknown;
   error?: { code?: unknown; message?: unknown } | null;
 }
+
+interface VideoList {
+  data?: unknown;
+  has_more?: unknown;
+  last_id?: unknown;
+}
+
+const LIST_PAGE_SIZE = 100;
+/** Enough for any account's videos in the minutes a start is retried for. */
+const MAX_LIST_PAGES = 10;
 
 const STATUSES: ProviderJobStatus[] = ['queued', 'in_progress', 'completed', 'failed'];
 
@@ -58,6 +74,29 @@ export function createOpenAiVideoClient(o: OpenAiClientOptions): VideoProvider {
       return openDownload(connection, `${videoUrl(providerJobId)}/content`, signal);
     },
 
+    async findGenerations(request, sinceMs, signal): Promise<FoundGeneration[]> {
+      const found: FoundGeneration[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < MAX_LIST_PAGES; page++) {
+        const url = new URL(`${base}/videos`);
+        url.searchParams.set('limit', String(LIST_PAGE_SIZE));
+        url.searchParams.set('order', 'desc');
+        if (after) url.searchParams.set('after', after);
+        const list = (await callJson(connection, { method: 'GET', url: url.href, signal })) as VideoList;
+        const videos = (Array.isArray(list.data) ? list.data : []) as VideoObject[];
+        for (const v of videos) {
+          const createdAtMs = typeof v.created_at === 'number' ? v.created_at * 1000 : Number.NaN;
+          if (createdAtMs >= sinceMs && typeof v.id === 'string' && isSameRequest(v, request) && STATUSES.includes(v.status as ProviderJobStatus)) {
+            found.push({ providerJobId: v.id, createdAtMs, state: stateOf(v) });
+          }
+        }
+        const oldest = videos.at(-1)?.created_at;
+        if (list.has_more !== true || typeof list.last_id !== 'string' || (typeof oldest === 'number' && oldest * 1000 < sinceMs)) break;
+        after = list.last_id;
+      }
+      return found.reverse();
+    },
+
     async cancel(providerJobId): Promise<CancelOutcome> {
       try {
         await callJson(connection, { method: 'DELETE', url: videoUrl(providerJobId) });
@@ -68,6 +107,16 @@ export function createOpenAiVideoClient(o: OpenAiClientOptions): VideoProvider {
       }
     },
   };
+}
+
+function isSameRequest(v: VideoObject, r: VideoRequest): boolean {
+  return (
+    typeof v.prompt === 'string' &&
+    v.prompt.trim() === r.prompt.trim() &&
+    v.model === r.model &&
+    String(v.seconds) === String(r.seconds) &&
+    (r.size === undefined || v.size === r.size)
+  );
 }
 
 function stateOf(video: VideoObject): ProviderJobState {
