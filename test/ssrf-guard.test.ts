@@ -37,27 +37,37 @@ describe('SSRF guard', () => {
     expect(() => checkUrl(url, none)).toThrow(/refused target/);
   });
 
-  test.each(['ftp://example.com/', 'file:///etc/passwd', 'gopher://x/', 'http://user:pw@example.com/', 'not a url'])('refuses the scheme or form of %s', (url) => {
-    expect(() => checkUrl(url, none)).toThrow();
-  });
+  test.each(['ftp://example.com/', 'file:///etc/passwd', 'gopher://x/', 'http://user:pw@example.com/', 'not a url'])(
+    'refuses the scheme or form of %s',
+    (url) => {
+      expect(() => checkUrl(url, none)).toThrow();
+    },
+  );
 
   test.each(['https://example.com/a?b=c', 'http://8.8.8.8/', 'http://[2606:4700::1111]/'])('lets %s through', (url) => {
     expect(checkUrl(url, none).href).toBeTruthy();
   });
 
-  test.each(['http://example.com:22/', 'https://example.com:25/', 'http://8.8.8.8:111/', 'http://example.com:1023/', 'https://example.com:0/'])(
-    'refuses the privileged port of %s',
-    (url) => {
-      expect(() => checkUrl(url, none)).toThrow(/port \d+ is not allowed/);
-    },
-  );
+  test.each([
+    'http://example.com:22/',
+    'https://example.com:25/',
+    'http://8.8.8.8:111/',
+    'http://example.com:1023/',
+    'https://example.com:0/',
+  ])('refuses the privileged port of %s', (url) => {
+    expect(() => checkUrl(url, none)).toThrow(/port \d+ is not allowed/);
+  });
 
-  test.each(['http://example.com/', 'https://example.com:443/', 'http://example.com:80/', 'https://example.com:1024/', 'http://example.com:8080/', 'https://example.com:65535/'])(
-    'allows the port of %s',
-    (url) => {
-      expect(checkUrl(url, none).hostname).toBe('example.com');
-    },
-  );
+  test.each([
+    'http://example.com/',
+    'https://example.com:443/',
+    'http://example.com:80/',
+    'https://example.com:1024/',
+    'http://example.com:8080/',
+    'https://example.com:65535/',
+  ])('allows the port of %s', (url) => {
+    expect(checkUrl(url, none).hostname).toBe('example.com');
+  });
 
   test('a host in OUTBOUND_ALLOW_HOSTS may use any port', () => {
     expect(checkUrl('http://mail.internal.example:25/', { allowHosts: ['mail.internal.example'] }).port).toBe('25');
@@ -71,7 +81,9 @@ describe('SSRF guard', () => {
 
   test('names are checked after DNS resolution', async () => {
     await expect(resolvePublic('localhost', none)).rejects.toThrow(/refused target localhost/);
-    await expect(resolvePublic('localhost', { allowHosts: ['localhost'] })).resolves.toEqual(expect.arrayContaining([expect.objectContaining({ address: expect.any(String) })]));
+    await expect(resolvePublic('localhost', { allowHosts: ['localhost'] })).resolves.toEqual(
+      expect.arrayContaining([expect.objectContaining({ address: expect.any(String) })]),
+    );
   });
 
   test('blockedReason covers mapped and public addresses', () => {

@@ -31,12 +31,19 @@ const SORA: VideoRequest = { prompt: 'A heron lands on a misty pond', model: 'so
 
 test('a create that succeeded at the provider after our timeout does not produce a second generation', async () => {
   stack.emulator.addFault({ api: 'openai', route: 'create', lateAnswerMs: 2_500, times: 1 });
-  const { jobId } = await startVideoJob(stack.app, KEYS.alice, { prompt: 'A paper crane unfolds itself', provider: 'sora', seconds: 4, size: '1280x720' });
+  const { jobId } = await startVideoJob(stack.app, KEYS.alice, {
+    prompt: 'A paper crane unfolds itself',
+    provider: 'sora',
+    seconds: 4,
+    size: '1280x720',
+  });
   const job = await waitForVideoJobEnd(stack.app, KEYS.alice, jobId);
   expect(job.status).toBe('completed');
   // The first attempt timed out; the second found the generation instead of creating one.
   const history = await client.workflow.getHandle(jobId).fetchHistory();
-  const startAttempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  const startAttempts = history
+    .events!.filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt);
   expect(startAttempts).toContain(2);
   expect(stack.emulator.stats()).toMatchObject({ creations: { openai: 1, total: 1 }, completed: 1, inFlight: 0 });
 });
@@ -52,7 +59,12 @@ test('the emulator, like OpenAI, ignores Idempotency-Key in this setup: two crea
 describe('startVideoGeneration on a later attempt', () => {
   const run = (attempt: number, scheduledTimestampMs: number, request: VideoRequest): Promise<StartVideoOutput> => {
     const { startVideoGeneration } = createVideoStartActivities(testDeps(testConfig(videoTestEnv(stack.emulator))));
-    return new MockActivityEnvironment({ attempt, scheduledTimestampMs }).run(startVideoGeneration, { jobId: `job-${attempt}`, provider: 'sora' as const, request, idempotencyKey: 'k' });
+    return new MockActivityEnvironment({ attempt, scheduledTimestampMs }).run(startVideoGeneration, {
+      jobId: `job-${attempt}`,
+      provider: 'sora' as const,
+      request,
+      idempotencyKey: 'k',
+    });
   };
   const nextSecond = () => new Promise((r) => setTimeout(r, 1_100 - (Date.now() % 1000)));
 
@@ -73,7 +85,8 @@ describe('startVideoGeneration on a later attempt', () => {
     expect(adopted.providerJobId).toBe(first.providerJobId);
     expect(stack.emulator.stats()).toMatchObject({ creations: { total: 0 }, deletions: 1 });
     expect(await sora.status(second.providerJobId).catch((e: Error) => e.message)).toMatch(/not found/);
-    for (const untouched of [olderIdentical, different, first]) expect((await sora.status(untouched.providerJobId)).status).not.toBe('failed');
+    for (const untouched of [olderIdentical, different, first])
+      expect((await sora.status(untouched.providerJobId)).status).not.toBe('failed');
     for (const g of [olderIdentical, different, first]) await sora.cancel(g.providerJobId);
   }, 60_000);
 

@@ -34,7 +34,9 @@ export function sendProviderError(
     return;
   }
   const details =
-    extra.retryAfterSeconds !== undefined ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${extra.retryAfterSeconds}s` }] : undefined;
+    extra.retryAfterSeconds !== undefined
+      ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${extra.retryAfterSeconds}s` }]
+      : undefined;
   sendJson(res, status, { error: { code: status, message, status: extra.code ?? googleStatus(status), details } }, headers);
 }
 
@@ -77,7 +79,13 @@ function holdAnswer(res: ServerResponse, ms: number): void {
 }
 
 /** Honours the [429:N] / [500:N] prompt markers: true when this create attempt was answered with the error. */
-export function applyCreateStorm(ctx: EmulatorContext, res: ServerResponse, api: EmulatedApi, prompt: string, storm: { status: number; count: number } | undefined): boolean {
+export function applyCreateStorm(
+  ctx: EmulatorContext,
+  res: ServerResponse,
+  api: EmulatedApi,
+  prompt: string,
+  storm: { status: number; count: number } | undefined,
+): boolean {
   if (!storm) return false;
   const seen = (ctx.createAttempts.get(prompt) ?? 0) + 1;
   ctx.createAttempts.set(prompt, seen);

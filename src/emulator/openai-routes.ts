@@ -12,7 +12,12 @@ const CATALOG = PROVIDER_CATALOG.sora;
 
 function authorized(req: IncomingMessage, res: ServerResponse): boolean {
   if (/^Bearer\s+\S+/i.test(req.headers.authorization ?? '')) return true;
-  sendProviderError(res, 'openai', 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
+  sendProviderError(
+    res,
+    'openai',
+    401,
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+  );
   return false;
 }
 
@@ -47,7 +52,11 @@ const createVideo: Handler = async (ctx, req, res) => {
   if (!authorized(req, res) || (await applyFaults(ctx, res, 'openai', 'create'))) return;
   const fields = await readFields(req);
   const prompt = text(fields.prompt)?.trim();
-  if (!prompt) return sendProviderError(res, 'openai', 400, "Missing required parameter: 'prompt'.", { param: 'prompt', code: 'missing_required_parameter' });
+  if (!prompt)
+    return sendProviderError(res, 'openai', 400, "Missing required parameter: 'prompt'.", {
+      param: 'prompt',
+      code: 'missing_required_parameter',
+    });
   const model = text(fields.model) ?? CATALOG.models[0];
   if (!CATALOG.models.includes(model)) return invalidValue(res, 'model', model, CATALOG.models);
   const seconds = text(fields.seconds) ?? String(CATALOG.seconds[0]);
@@ -95,7 +104,10 @@ const listVideos: Handler = async (ctx, req, res) => {
   const query = new URL(req.url ?? '/', 'http://emulator').searchParams;
   const limit = Number(query.get('limit') ?? 20);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    return sendProviderError(res, 'openai', 400, `Invalid 'limit': integer between 1 and ${MAX_LIST_LIMIT} expected.`, { param: 'limit', code: 'invalid_value' });
+    return sendProviderError(res, 'openai', 400, `Invalid 'limit': integer between 1 and ${MAX_LIST_LIMIT} expected.`, {
+      param: 'limit',
+      code: 'invalid_value',
+    });
   }
   const order = query.get('order') ?? 'desc';
   if (order !== 'asc' && order !== 'desc') return invalidValue(res, 'order', order, ['asc', 'desc']);
@@ -103,7 +115,8 @@ const listVideos: Handler = async (ctx, req, res) => {
   if (order === 'desc') all.reverse();
   const after = query.get('after');
   const start = after ? all.findIndex((g) => g.id === after) + 1 : 0;
-  if (after && start === 0) return sendProviderError(res, 'openai', 400, `No video with id '${after}' to list after.`, { param: 'after', code: 'invalid_value' });
+  if (after && start === 0)
+    return sendProviderError(res, 'openai', 400, `No video with id '${after}' to list after.`, { param: 'after', code: 'invalid_value' });
   const page = all.slice(start, start + limit);
   sendJson(res, 200, {
     object: 'list',
@@ -116,7 +129,8 @@ const listVideos: Handler = async (ctx, req, res) => {
 
 function found(ctx: EmulatorContext, res: ServerResponse, id: string): Generation | undefined {
   const g = ctx.store.get(id);
-  if (!g || g.api !== 'openai') sendProviderError(res, 'openai', 404, `Video with id '${id}' not found.`, { param: 'video_id', code: 'not_found' });
+  if (!g || g.api !== 'openai')
+    sendProviderError(res, 'openai', 404, `Video with id '${id}' not found.`, { param: 'video_id', code: 'not_found' });
   return g?.api === 'openai' ? g : undefined;
 }
 
@@ -131,7 +145,9 @@ const downloadContent: Handler = async (ctx, req, res, [id]) => {
   const g = found(ctx, res, id);
   if (!g) return;
   if (g.state !== 'completed' || !g.video) {
-    return sendProviderError(res, 'openai', 400, `Video '${id}' is not ready: its status is ${videoObject(ctx, g).status}.`, { code: 'video_not_ready' });
+    return sendProviderError(res, 'openai', 400, `Video '${id}' is not ready: its status is ${videoObject(ctx, g).status}.`, {
+      code: 'video_not_ready',
+    });
   }
   sendBytes(res, g.video, 'video/mp4');
 };

@@ -97,7 +97,13 @@ async function handle(ctx: EmulatorContext, req: http.IncomingMessage, res: http
   sendJson(res, 404, { error: { message: `no emulated route for ${method} ${path}`, type: 'invalid_request_error' } });
 }
 
-async function control(ctx: EmulatorContext, method: string, path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function control(
+  ctx: EmulatorContext,
+  method: string,
+  path: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   if (method === 'GET' && path === '/_emulator/stats') return sendJson(res, 200, ctx.store.counters);
   if (method === 'POST' && path === '/_emulator/faults') {
     const rule = (await readFields(req)) as FaultRule;

@@ -62,7 +62,11 @@ export async function fetchHtml(rawUrl: string, options: FetchHtmlOptions): Prom
   const mediaType = rawType.split(';')[0].trim().toLowerCase();
   if (!(HTML_CONTENT_TYPES as readonly string[]).includes(mediaType)) {
     dropBody(res.body);
-    throw new OutboundError('unsupported-content', `unsupported content type "${mediaType || 'none'}" at ${res.url}; expected ${HTML_CONTENT_TYPES.join(' or ')}`, res.url);
+    throw new OutboundError(
+      'unsupported-content',
+      `unsupported content type "${mediaType || 'none'}" at ${res.url}; expected ${HTML_CONTENT_TYPES.join(' or ')}`,
+      res.url,
+    );
   }
   if (Number(res.headers['content-length']) > options.maxBytes) {
     dropBody(res.body);
@@ -78,7 +82,15 @@ export async function fetchHtml(rawUrl: string, options: FetchHtmlOptions): Prom
     throw e instanceof OutboundError && e.kind === 'too-large' ? pageTooLarge(res.url, options.maxBytes) : e;
   }
   const charset = charsetOf(rawType, body);
-  return { url: res.url, status: res.status, contentType: mediaType, charset, html: decode(body, charset), bytes: body.length, redirects: res.redirects };
+  return {
+    url: res.url,
+    status: res.status,
+    contentType: mediaType,
+    charset,
+    html: decode(body, charset),
+    bytes: body.length,
+    redirects: res.redirects,
+  };
 }
 
 function pageTooLarge(url: string, maxBytes: number): OutboundError {

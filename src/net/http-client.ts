@@ -96,9 +96,11 @@ export async function sendRequest(rawUrl: string, options: OutboundRequest): Pro
       if (maxRedirects > 0 && REDIRECT_STATUSES.has(res.statusCode) && typeof location === 'string') {
         discardBody(res.body, res.headers);
         redirects.push(url.href);
-        if (redirects.length > maxRedirects) throw new OutboundError('too-many-redirects', `more than ${maxRedirects} redirects (started at ${rawUrl})`, url.href);
+        if (redirects.length > maxRedirects)
+          throw new OutboundError('too-many-redirects', `more than ${maxRedirects} redirects (started at ${rawUrl})`, url.href);
         const next = exchange.guard(location, url.href);
-        if (next.href === url.href || redirects.includes(next.href)) throw new OutboundError('too-many-redirects', `redirect loop: ${url.href} → ${next.href}`, url.href);
+        if (next.href === url.href || redirects.includes(next.href))
+          throw new OutboundError('too-many-redirects', `redirect loop: ${url.href} → ${next.href}`, url.href);
         // As browsers do: a 303, or a 301/302 after a POST, continues as a GET without the body.
         if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
           method = 'GET';
@@ -273,11 +275,18 @@ class Exchange {
     }
     if (e instanceof errors.HeadersTimeoutError) return timeout();
     if (e instanceof errors.BodyTimeoutError) {
-      return new OutboundError('timeout', `no data from ${new URL(url).host} for ${this.options.idleTimeoutMs ?? this.options.timeoutMs} ms`, url);
+      return new OutboundError(
+        'timeout',
+        `no data from ${new URL(url).host} for ${this.options.idleTimeoutMs ?? this.options.timeoutMs} ms`,
+        url,
+      );
     }
     const code = e?.code ?? (e?.cause as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
     const cause = e?.cause instanceof Error ? e.cause.message : '';
-    const what = code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `host ${new URL(url).hostname} not found` : [e?.message, cause].filter(Boolean).join(': ');
+    const what =
+      code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? `host ${new URL(url).hostname} not found`
+        : [e?.message, cause].filter(Boolean).join(': ');
     return new OutboundError('network', `network error requesting ${url}: ${what} (${code})`, url, { code });
   }
 }

@@ -78,13 +78,16 @@ export function checkUrl(raw: string, policy: OutboundPolicy): URL {
   } catch {
     throw new BlockedTargetError(`"${raw}" is not a valid URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedTargetError(`only http and https URLs are allowed, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new BlockedTargetError(`only http and https URLs are allowed, not ${url.protocol}`);
   if (url.username || url.password) throw new BlockedTargetError('URLs with credentials are not allowed');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isAllowedHost(host, policy)) return url;
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   if (!isAllowedPort(port)) {
-    throw new BlockedTargetError(`refused target ${url.host}: port ${port} is not allowed (only 80, 443 and 1024-65535, unless the host is in OUTBOUND_ALLOW_HOSTS)`);
+    throw new BlockedTargetError(
+      `refused target ${url.host}: port ${port} is not allowed (only 80, 443 and 1024-65535, unless the host is in OUTBOUND_ALLOW_HOSTS)`,
+    );
   }
   if (net.isIP(host)) {
     const reason = blockedReason(host);

@@ -51,7 +51,13 @@ export function createDownloadActivity(deps: ActivityDeps) {
             head = Buffer.concat([head, chunk]).subarray(0, 8);
             // An MP4 opens with its ftyp box; anything else (an HTML error page…) is not a video.
             if (head.length === 8 && head.toString('latin1', 4, 8) !== 'ftyp') {
-              return done(ApplicationFailure.create({ type: 'ProviderBadVideo', message: `${input.provider} download: the file is not an MP4 (no ftyp box)`, nonRetryable: true }));
+              return done(
+                ApplicationFailure.create({
+                  type: 'ProviderBadVideo',
+                  message: `${input.provider} download: the file is not an MP4 (no ftyp box)`,
+                  nonRetryable: true,
+                }),
+              );
             }
           }
           bytes += chunk.length;
@@ -71,9 +77,17 @@ export function createDownloadActivity(deps: ActivityDeps) {
         throw toProviderFailure(e, input.provider, 'download');
       }
       if (download.contentLength !== undefined && download.contentLength !== bytes) {
-        throw ApplicationFailure.create({ type: 'ProviderNetworkError', message: `${input.provider} download: got ${bytes} of ${download.contentLength} bytes` });
+        throw ApplicationFailure.create({
+          type: 'ProviderNetworkError',
+          message: `${input.provider} download: got ${bytes} of ${download.contentLength} bytes`,
+        });
       }
-      if (bytes < 8) throw ApplicationFailure.create({ type: 'ProviderBadVideo', message: `${input.provider} download: the file is empty`, nonRetryable: true });
+      if (bytes < 8)
+        throw ApplicationFailure.create({
+          type: 'ProviderBadVideo',
+          message: `${input.provider} download: the file is empty`,
+          nonRetryable: true,
+        });
       ctx.heartbeat({ bytes });
       return { file, bytes, downloadUrl: jobFileUrl(deps.config.publicUrl, input.jobId, file) };
     },

@@ -42,7 +42,11 @@ export function toProviderFailure(err: unknown, provider: string, action: string
   }
   if (err instanceof OutboundError) {
     if (err.kind === 'blocked' || err.kind === 'invalid-url') {
-      return ApplicationFailure.create({ type: VIDEO_FAILURE_TYPES.blocked, message: `${provider} ${action}: ${err.message}`, nonRetryable: true });
+      return ApplicationFailure.create({
+        type: VIDEO_FAILURE_TYPES.blocked,
+        message: `${provider} ${action}: ${err.message}`,
+        nonRetryable: true,
+      });
     }
     // Timeouts, broken connections, redirect trouble and oversized answers: worth another attempt.
     return ApplicationFailure.create({ type: VIDEO_FAILURE_TYPES.network, message: `${provider} ${action}: ${err.message}` });

@@ -29,10 +29,14 @@ export function createVideoStartActivities(deps: ActivityDeps) {
       // An earlier attempt may have created the generation and lost the answer (timeout, 5xx,
       // dropped connection); a provider that ignores Idempotency-Key would then bill a second one.
       if (attempt > 1 && provider.findGenerations) {
-        const adopted = await providerCall(input.provider, 'start', () => adoptEarlierGeneration(provider, input, attempt - 1, scheduledTimestampMs));
+        const adopted = await providerCall(input.provider, 'start', () =>
+          adoptEarlierGeneration(provider, input, attempt - 1, scheduledTimestampMs),
+        );
         if (adopted) return adopted;
       }
-      const started = await providerCall(input.provider, 'start', () => provider.start(input.request, { idempotencyKey: input.idempotencyKey }));
+      const started = await providerCall(input.provider, 'start', () =>
+        provider.start(input.request, { idempotencyKey: input.idempotencyKey }),
+      );
       log.info('video generation started', { jobId: input.jobId, provider: input.provider, providerJobId: started.providerJobId });
       return started;
     },
@@ -59,6 +63,10 @@ async function adoptEarlierGeneration(
     const outcome = await provider.cancel(extra.providerJobId);
     log.warn('stopped a second generation an earlier attempt created', { jobId: input.jobId, providerJobId: extra.providerJobId, outcome });
   }
-  log.info('video generation found from an earlier attempt', { jobId: input.jobId, provider: input.provider, providerJobId: kept.providerJobId });
+  log.info('video generation found from an earlier attempt', {
+    jobId: input.jobId,
+    provider: input.provider,
+    providerJobId: kept.providerJobId,
+  });
   return { providerJobId: kept.providerJobId, state: kept.state };
 }

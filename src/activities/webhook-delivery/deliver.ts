@@ -15,7 +15,8 @@ export function createWebhookDeliveryActivities(deps: ActivityDeps) {
   const secrets = () => {
     const list = deps.config.WEBHOOK_SECRET;
     // A worker bug, not the receiver's fault: fail the activity loudly.
-    if (!list?.length) throw ApplicationFailure.create({ type: 'WebhookSecretMissing', message: 'WEBHOOK_SECRET is not set on this worker' });
+    if (!list?.length)
+      throw ApplicationFailure.create({ type: 'WebhookSecretMissing', message: 'WEBHOOK_SECRET is not set on this worker' });
     return list;
   };
 
@@ -33,7 +34,11 @@ export function createWebhookDeliveryActivities(deps: ActivityDeps) {
     /** One signed POST. HTTP and network failures are returned as outcomes; only worker-side problems throw. */
     async deliverWebhookAttempt(input: WebhookAttemptInput): Promise<WebhookAttemptOutcome> {
       const startedAt = deps.now();
-      const headers = signWebhook(secrets(), { id: input.deliveryId, timestampSeconds: Math.floor(startedAt.getTime() / 1000), body: input.body });
+      const headers = signWebhook(secrets(), {
+        id: input.deliveryId,
+        timestampSeconds: Math.floor(startedAt.getTime() / 1000),
+        body: input.body,
+      });
       const log = deps.logger.child({ deliveryId: input.deliveryId, attempt: input.attempt });
       const began = performance.now();
       const record = (fields: { httpStatus?: number; error?: string }) => ({

@@ -21,7 +21,9 @@ export function providerHttpError(status: number, headers: IncomingHttpHeaders, 
   let code: string | undefined;
   let retryDelay: string | undefined;
   try {
-    const body = JSON.parse(text) as { error?: { message?: unknown; code?: unknown; status?: unknown; details?: { retryDelay?: string }[] } };
+    const body = JSON.parse(text) as {
+      error?: { message?: unknown; code?: unknown; status?: unknown; details?: { retryDelay?: string }[] };
+    };
     const err = body.error;
     if (typeof err?.message === 'string') message = err.message;
     if (typeof err?.code === 'string') code = err.code;
@@ -31,5 +33,10 @@ export function providerHttpError(status: number, headers: IncomingHttpHeaders, 
     // not JSON: fall back to the status line
   }
   const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? parseRetryDelay(retryDelay);
-  return new ProviderHttpError(status, message ?? `HTTP ${status} from ${new URL(url).host}${text ? `: ${text.slice(0, 200)}` : ''}`, code, retryAfterMs);
+  return new ProviderHttpError(
+    status,
+    message ?? `HTTP ${status} from ${new URL(url).host}${text ? `: ${text.slice(0, 200)}` : ''}`,
+    code,
+    retryAfterMs,
+  );
 }

@@ -36,9 +36,13 @@ const OPERATION_NAME = /^models\/[\w.-]+\/operations\/[\w-]+$/;
 export function createGeminiVideoClient(o: GeminiClientOptions): VideoProvider {
   const base = o.baseUrl.replace(/\/+$/, '');
   // The key goes to GEMINI_BASE_URL's origin only: a file URI naming another origin is fetched without it.
-  const connection: ProviderConnection = { ...o.http, credentials: { origin: new URL(base).origin, headers: { 'x-goog-api-key': o.apiKey } } };
+  const connection: ProviderConnection = {
+    ...o.http,
+    credentials: { origin: new URL(base).origin, headers: { 'x-goog-api-key': o.apiKey } },
+  };
   const operationUrl = (name: string) => {
-    if (!OPERATION_NAME.test(name)) throw new ProviderHttpError(400, `"${name}" is not a Veo operation name`, 'bad_operation_name', undefined);
+    if (!OPERATION_NAME.test(name))
+      throw new ProviderHttpError(400, `"${name}" is not a Veo operation name`, 'bad_operation_name', undefined);
     return `${base}/${name}`;
   };
   const getOperation = async (name: string, signal?: AbortSignal) =>
@@ -95,9 +99,14 @@ function stateOf(op: Operation): ProviderJobState {
   }
   const result = op.response?.generateVideoResponse;
   if (result?.generatedSamples?.[0]?.video?.uri) return { status: 'completed', percent: 100 };
-  const reasons = Array.isArray(result?.raiMediaFilteredReasons) ? result!.raiMediaFilteredReasons.filter((r) => typeof r === 'string') : [];
+  const reasons = Array.isArray(result?.raiMediaFilteredReasons)
+    ? result!.raiMediaFilteredReasons.filter((r) => typeof r === 'string')
+    : [];
   if (reasons.length || Number(result?.raiMediaFilteredCount) > 0) {
-    return { status: 'failed', error: { code: 'RAI_FILTERED', message: reasons.join(' ') || 'the video was filtered by the provider\'s safety system' } };
+    return {
+      status: 'failed',
+      error: { code: 'RAI_FILTERED', message: reasons.join(' ') || "the video was filtered by the provider's safety system" },
+    };
   }
   return { status: 'failed', error: { code: 'NO_VIDEO', message: 'the operation finished without a video' } };
 }

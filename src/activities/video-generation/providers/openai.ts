@@ -47,14 +47,22 @@ const STATUSES: ProviderJobStatus[] = ['queued', 'in_progress', 'completed', 'fa
 
 export function createOpenAiVideoClient(o: OpenAiClientOptions): VideoProvider {
   const base = o.baseUrl.replace(/\/+$/, '');
-  const connection: ProviderConnection = { ...o.http, credentials: { origin: new URL(base).origin, headers: { Authorization: `Bearer ${o.apiKey}` } } };
+  const connection: ProviderConnection = {
+    ...o.http,
+    credentials: { origin: new URL(base).origin, headers: { Authorization: `Bearer ${o.apiKey}` } },
+  };
   const videoUrl = (id: string) => `${base}/videos/${encodeURIComponent(id)}`;
 
   return {
     name: o.name,
 
     async start(request: VideoRequest, { idempotencyKey, signal }): Promise<StartedGeneration> {
-      const form = multipart({ model: request.model, prompt: request.prompt, seconds: String(request.seconds), ...(request.size ? { size: request.size } : {}) });
+      const form = multipart({
+        model: request.model,
+        prompt: request.prompt,
+        seconds: String(request.seconds),
+        ...(request.size ? { size: request.size } : {}),
+      });
       const video = (await callJson(connection, {
         method: 'POST',
         url: `${base}/videos`,
@@ -86,7 +94,12 @@ export function createOpenAiVideoClient(o: OpenAiClientOptions): VideoProvider {
         const videos = (Array.isArray(list.data) ? list.data : []) as VideoObject[];
         for (const v of videos) {
           const createdAtMs = typeof v.created_at === 'number' ? v.created_at * 1000 : Number.NaN;
-          if (createdAtMs >= sinceMs && typeof v.id === 'string' && isSameRequest(v, request) && STATUSES.includes(v.status as ProviderJobStatus)) {
+          if (
+            createdAtMs >= sinceMs &&
+            typeof v.id === 'string' &&
+            isSameRequest(v, request) &&
+            STATUSES.includes(v.status as ProviderJobStatus)
+          ) {
             found.push({ providerJobId: v.id, createdAtMs, state: stateOf(v) });
           }
         }
@@ -125,7 +138,8 @@ function stateOf(video: VideoObject): ProviderJobState {
   const state: ProviderJobState = { status };
   if (typeof video.progress === 'number') state.percent = Math.max(0, Math.min(100, video.progress));
   if (status === 'failed') {
-    const message = typeof video.error?.message === 'string' ? video.error.message : 'the provider reported the generation as failed without a message';
+    const message =
+      typeof video.error?.message === 'string' ? video.error.message : 'the provider reported the generation as failed without a message';
     state.error = { message, code: typeof video.error?.code === 'string' ? video.error.code : undefined };
   }
   return state;
@@ -138,6 +152,8 @@ function malformed(what: string): ProviderHttpError {
 /** multipart/form-data with text fields, as OpenAI's reference shows for POST /videos. */
 function multipart(fields: Record<string, string>): { body: Buffer; contentType: string } {
   const boundary = `----durable-jobs-${randomBytes(12).toString('hex')}`;
-  const parts = Object.entries(fields).map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+  const parts = Object.entries(fields).map(
+    ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+  );
   return { body: Buffer.from(`${parts.join('')}--${boundary}--\r\n`, 'utf8'), contentType: `multipart/form-data; boundary=${boundary}` };
 }
