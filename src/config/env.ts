@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { JOB_ENV } from '../worker/job-registry';
 import { bool, byteSize, duration, durationList, hostList, int, list, optionalString, optionalUrl, url } from './schema';
@@ -36,19 +37,39 @@ const apiKeys = z
     return entries;
   });
 
+/** Standard Webhooks secrets carry 24 to 64 random bytes; shorter keys are guessable. */
+const MIN_WEBHOOK_KEY_BYTES = 24;
+
 const webhookSecrets = z
   .string()
   .optional()
   .transform((v, ctx) => {
     if (!v || !v.trim()) return undefined;
     const secrets = v.trim().split(/\s+/);
-    const bad = secrets.find((s) => !/^whsec_[A-Za-z0-9+/=]+$/.test(s));
-    if (bad) {
-      ctx.addIssue({ code: 'custom', message: 'each secret must look like whsec_<base64>' });
-      return z.NEVER;
+    for (const [i, s] of secrets.entries()) {
+      const problem = webhookSecretProblem(s);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: `secret ${i + 1} of ${secrets.length} ${problem}` });
+        return z.NEVER;
+      }
     }
     return secrets;
   });
+
+function webhookSecretProblem(secret: string): string | undefined {
+  const base64 = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret)?.[1];
+  if (!base64) return 'must look like whsec_<base64>';
+  const key = Buffer.from(base64, 'base64');
+  // Strict base64: what decodes must encode back to the same text (padding aside).
+  if (key.toString('base64').replace(/=+$/, '') !== base64.replace(/=+$/, '')) return 'is not valid base64 after whsec_';
+  try {
+    new Webhook(secret); // the signer decodes it the same way, so a secret that passes here signs
+  } catch (e) {
+    return `is not usable: ${(e as Error).message}`;
+  }
+  if (key.length < MIN_WEBHOOK_KEY_BYTES) return `decodes to ${key.length} bytes; use at least ${MIN_WEBHOOK_KEY_BYTES} random bytes (whsec_ + base64 of 32 random bytes is usual)`;
+  return undefined;
+}
 
 export const platformEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),

@@ -1,5 +1,6 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { fetchHtml, FetchFailure, FetchHtmlOptions } from '../../net/safe-fetch';
+import { fetchHtml, FetchHtmlOptions } from '../../net/fetch-html';
+import { OutboundError } from '../../net/http-client';
 import {
   CONVERSION_CONTENT_TYPES,
   CONVERSION_ERRORS,
@@ -53,7 +54,7 @@ export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput)
       page = await fetchHtml(url, { ...fetchOptions, signal });
     } catch (e) {
       if (signal?.aborted) throw cancelled(signal);
-      if (e instanceof FetchFailure) throw failureFromFetch(e);
+      if (e instanceof OutboundError) throw failureFromFetch(e);
       throw e;
     }
 
@@ -81,7 +82,7 @@ function cancelled(signal: AbortSignal): Error {
 }
 
 /** Maps a fetch failure to the ApplicationFailure the chunk activity records or retries. */
-export function failureFromFetch(e: FetchFailure): ApplicationFailure {
+export function failureFromFetch(e: OutboundError): ApplicationFailure {
   const details = [{ url: e.url, ...(e.details.status ? { httpStatus: e.details.status } : {}) }];
   const permanent = (type: string) => ApplicationFailure.create({ type, message: e.message, nonRetryable: true, details });
   const transient = (type: string) =>
