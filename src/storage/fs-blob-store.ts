@@ -257,20 +257,21 @@ async function writeSynced(file: string, body: Readable | Buffer | string): Prom
       return data.length;
     }
   }
-  const handle = await fsp.open(file, 'w');
+  let bytes: number;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    await fsp.writeFile(file, body);
+    bytes = Buffer.byteLength(body);
+  } else {
+    const out = fs.createWriteStream(file);
+    await pipeline(body, out);
+    bytes = out.bytesWritten;
+  }
+  // fsync flushes the file, whichever descriptor asks (a stream's own descriptor is closed by now).
+  const handle = await fsp.open(file, 'r');
   try {
-    let bytes: number;
-    if (typeof body === 'string' || Buffer.isBuffer(body)) {
-      await handle.writeFile(body);
-      bytes = Buffer.byteLength(body);
-    } else {
-      const out = handle.createWriteStream({ autoClose: false });
-      await pipeline(body, out);
-      bytes = out.bytesWritten;
-    }
     await handle.sync();
-    return bytes;
   } finally {
     await handle.close();
   }
+  return bytes;
 }

@@ -30,6 +30,7 @@ export interface S3BlobStoreOptions {
 /** Bytes per multipart part; a streamed upload holds at most QUEUE_SIZE parts in memory. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
+const GENERIC_TYPES = new Set(['application/octet-stream', 'binary/octet-stream']);
 /** DeleteObjects takes at most 1,000 keys; listings return at most 1,000 per page. */
 const PAGE = 1000;
 
@@ -61,7 +62,8 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.bucket}/${this.prefix}${this.options.endpoint ? ` at ${this.options.endpoint}` : ''}`;
   }
 
-  private objectKey(key: string): string {
+  /** The object's key in the bucket. */
+  objectKey(key: string): string {
     assertValidKey(key);
     return this.prefix + key;
   }
@@ -119,7 +121,9 @@ export class S3BlobStore implements BlobStore {
   async stat(key: string): Promise<BlobInfo | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
-      return { key, bytes: out.ContentLength ?? 0, contentType: out.ContentType, modifiedAt: out.LastModified };
+      // S3 reports octet-stream for objects stored without a type; the fs store reports no type for those.
+      const contentType = out.ContentType && !GENERIC_TYPES.has(out.ContentType) ? out.ContentType : undefined;
+      return { key, bytes: out.ContentLength ?? 0, contentType, modifiedAt: out.LastModified };
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;

@@ -11,7 +11,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNR
 export function explainS3Failure(e: unknown, where: Where): string {
   const err = e as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
   const name = err?.name ?? 'Error';
-  const code = err?.code ?? err?.cause?.code;
+  // Under some runtimes (jest's vm realms) the SDK rewraps socket errors as text: read the code from it then.
+  const code = err?.code ?? err?.cause?.code ?? /\b(E[A-Z]{4,}|CERT_[A-Z_]+)\b/.exec(err?.message ?? '')?.[1];
   const status = err?.$metadata?.httpStatusCode;
   const endpoint = where.endpoint ?? `AWS S3 in ${where.region}`;
   const bucket = `S3_BUCKET "${where.bucket}"`;
@@ -27,7 +28,8 @@ export function explainS3Failure(e: unknown, where: Where): string {
     return `access denied to ${bucket} at ${endpoint}: the credentials lack permission to list, write or delete objects there`;
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301)
     return `${bucket} lives in another region than S3_REGION "${where.region}": set S3_REGION to the bucket's region`;
-  if (status && !/^[A-Z][A-Za-z]+$/.test(name))
+  // A real S3 server answers a listing with an XML error naming its code; anything else is another kind of server.
+  if (status && (err?.message === 'UnknownError' || name === 'Unknown' || name === 'NotFound' || !/^[A-Z][A-Za-z]+$/.test(name)))
     return `${endpoint} answered HTTP ${status} without an S3 error: is S3_ENDPOINT an S3 server (and S3_FORCE_PATH_STYLE right for it)?`;
   return `S3 check of ${bucket} at ${endpoint} failed: ${name}: ${err?.message ?? String(e)}`;
 }
