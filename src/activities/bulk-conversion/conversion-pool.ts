@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
+import type { AppConfig } from '../../config/env';
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import type { ConvertedPage, PageTask, PageTaskResult } from './convert-page';
 import { WaitQueue } from './wait-queue';
@@ -40,6 +41,10 @@ export interface ConversionPool {
   convert(html: string, url: string, format: ConversionFormat, signal?: AbortSignal): Promise<PoolOutcome>;
   stats(): PoolStats;
   close(): Promise<void>;
+}
+
+export function poolOptionsFrom(config: AppConfig): ConversionPoolOptions {
+  return { threads: config.CONVERSION_THREADS, heapBytes: config.CONVERSION_THREAD_HEAP, pageTimeoutMs: config.CONVERSION_PAGE_TIMEOUT };
 }
 
 const THREAD_ENTRY = path.join(__dirname, 'page-thread.cjs');
@@ -91,7 +96,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
       const result = await piscina().run({ html, url, format, slot }, { signal: abort.signal });
       stats.pages += 1;
       if (result.heapBytes > (stats.peakHeapBytes[result.thread] ?? 0)) stats.peakHeapBytes[result.thread] = result.heapBytes;
-      if (!result.ok) return { kind: 'unparseable', message: result.unparseable };
+      if (!result.ok) return { kind: result.failure, message: result.message };
       return { kind: 'converted', title: result.title, body: result.body };
     } catch (e) {
       if (signal?.aborted) throw signal.reason;

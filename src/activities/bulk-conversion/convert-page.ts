@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { threadId, workerData } from 'node:worker_threads';
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
-import { extractArticle, UnparseableContentError } from './extract';
+import { ContentTooComplexError, extractArticle, UnparseableContentError } from './extract';
 import { buildH5pPackage } from './h5p';
 import { toMarkdown } from './markdown';
 
@@ -17,7 +17,8 @@ export interface ConvertedPage {
 /** Converts fetched HTML into the artifact's bytes; throws UnparseableContentError for pages without text. */
 export function convertPage(html: string, url: string, format: ConversionFormat): ConvertedPage {
   const article = extractArticle(html, url);
-  const body = format === 'h5p' ? buildH5pPackage(article) : new TextEncoder().encode(toMarkdown(article));
+  // Fresh, exactly sized arrays: a pooled Buffer would carry its whole 8 KB slab across the thread boundary.
+  const body = format === 'h5p' ? new Uint8Array(buildH5pPackage(article)) : new TextEncoder().encode(toMarkdown(article));
   return { title: article.title, body };
 }
 
@@ -29,7 +30,9 @@ export interface PageTask {
   slot: number;
 }
 
-export type PageTaskResult = (({ ok: true } & ConvertedPage) | { ok: false; unparseable: string }) & {
+export type PageFailure = { ok: false; failure: 'unparseable' | 'too-complex'; message: string };
+
+export type PageTaskResult = (({ ok: true } & ConvertedPage) | PageFailure) & {
   thread: number;
   /** V8 heap of the thread after the task (committed bytes). */
   heapBytes: number;
@@ -42,12 +45,19 @@ const startTimes: BigInt64Array | undefined = (workerData as { startTimes?: BigI
 export default function runPageTask(task: PageTask): PageTaskResult {
   // The page's time budget counts from here, not from when the task was queued or the thread was still loading.
   if (startTimes) Atomics.store(startTimes, task.slot, BigInt(Date.now()));
-  let result: ({ ok: true } & ConvertedPage) | { ok: false; unparseable: string };
+  let result: ({ ok: true } & ConvertedPage) | PageFailure;
   try {
     result = { ok: true, ...convertPage(task.html, task.url, task.format) };
   } catch (e) {
-    if (!(e instanceof UnparseableContentError)) throw e;
-    result = { ok: false, unparseable: e.message };
+    result = pageFailure(e, task.url);
   }
   return { ...result, thread: threadId, heapBytes: getHeapStatistics().total_heap_size };
+}
+
+function pageFailure(e: unknown, url: string): PageFailure {
+  if (e instanceof UnparseableContentError) return { ok: false, failure: 'unparseable', message: e.message };
+  if (e instanceof ContentTooComplexError) return { ok: false, failure: 'too-complex', message: e.message };
+  // Stack overflow or an array/string past V8's size limits: the page's structure, not a passing fault.
+  if (e instanceof RangeError) return { ok: false, failure: 'too-complex', message: `the page at ${url} is beyond the converter's limits: ${e.message}` };
+  throw e;
 }
