@@ -5,6 +5,7 @@ import { chunkInputPath, chunkProgressSignal, chunkResultsPath, ChunkProgress, U
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
+import { createConversionPool, poolOptionsFrom } from './conversion-pool';
 import { createUrlConverter, ConvertUrlInput, ConvertUrlOutput } from './convert-url';
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
 import { slidingWindow } from './sliding-window';
@@ -51,7 +52,8 @@ export interface ChunkActivityOptions {
 }
 
 export function createChunkActivities(deps: ActivityDeps, options: ChunkActivityOptions = {}) {
-  const convertUrl = options.convertUrl ?? createUrlConverter(deps);
+  const pool = createConversionPool(poolOptionsFrom(deps.config));
+  const convertUrl = options.convertUrl ?? createUrlConverter(deps, pool);
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
   const progressEveryMs = options.progressEveryMs ?? 2000;
   const retryPolicy: UrlRetryPolicy = {
@@ -148,7 +150,14 @@ export function createChunkActivities(deps: ActivityDeps, options: ChunkActivity
         throw signal.reason;
       }
       await writeJsonLines(deps.store, resultsKey, merged);
-      return summarize(input.chunk, merged, todo.length);
+      const summary = summarize(input.chunk, merged, todo.length);
+      const { threads, peakHeapBytes } = pool.stats();
+      deps.logger.info('chunk converted', {
+        jobId: input.jobId,
+        ...summary,
+        conversionPool: { threads, peakHeapMb: Object.values(peakHeapBytes).map((b) => Math.round(b / 1024 / 1024)) },
+      });
+      return summary;
     },
   };
 }
