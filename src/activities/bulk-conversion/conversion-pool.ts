@@ -73,6 +73,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
           // A small young generation keeps a busy thread near 35 MB of heap instead of ~75 MB, at the same speed.
           resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
           workerData: { startTimes },
+          execArgv: threadExecArgv(),
         }),
     ));
 
@@ -129,6 +130,17 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
       await (await closing)?.destroy();
     },
   };
+}
+
+/** The process's Node flags minus module loaders (tsx): the thread script is plain JavaScript. */
+function threadExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    if (/^--(import|require|loader|experimental-loader)$/.test(args[i]) || args[i] === '-r') i++;
+    else if (!/^--(import|require|loader|experimental-loader)=/.test(args[i])) out.push(args[i]);
+  }
+  return out;
 }
 
 /** Keeps the highest heap per thread, for the most recent threads only (replaced threads get new ids). */
