@@ -107,11 +107,11 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
       if (signal?.aborted) throw signal.reason;
       if (timedOut) {
         stats.timedOut += 1;
-        return { kind: 'too-complex', message: `converting the page at ${url} took longer than ${budget / 1000} s` };
+        return { kind: 'too-complex', message: `the page at ${url} is too complex to convert: it needed more than ${budget / 1000} s` };
       }
       if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         stats.outOfMemory += 1;
-        return { kind: 'too-large', message: `converting the page at ${url} needed more than ${heapMb} MB of memory` };
+        return { kind: 'too-large', message: `the page at ${url} is too large to convert: it needed more than ${heapMb} MB of memory` };
       }
       throw e;
     } finally {

@@ -98,7 +98,7 @@ function parseDocument(html: string): ParsedDocument {
 }
 
 export function extractArticle(html: string, pageUrl: string): ExtractedArticle {
-  if (nestingExceeds(html, MAX_NESTING)) throw new ContentTooComplexError(`the page at ${pageUrl} nests elements more than ${MAX_NESTING} deep`);
+  if (nestingExceeds(html, MAX_NESTING)) throw new ContentTooComplexError(`the page at ${pageUrl} is too complex to convert: it nests elements more than ${MAX_NESTING} deep`);
   const document = parseDocument(html);
   const title = pageTitle(document) || pageUrl;
   const language = pageLanguage(document);
