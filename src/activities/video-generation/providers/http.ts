@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { BlockedTargetError, checkUrl, guardedLookup, OutboundPolicy } from '../../../net/ssrf-guard';
 
 // HTTP for the provider clients: JSON calls and streamed downloads, every connection through
@@ -41,10 +42,11 @@ export class ProviderNetworkError extends Error {
 }
 
 export interface RequestSpec {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers: Record<string, string>;
-  body?: Buffer;
+  /** A buffer, or a stream of known length (uploads). */
+  body?: Buffer | { stream: Readable; length: number };
 }
 
 export async function callJson(spec: RequestSpec, options: HttpOptions): Promise<unknown> {
@@ -113,7 +115,10 @@ function send(spec: RequestSpec, options: HttpOptions, signal: AbortSignal | und
     if (idleTimeoutMs) req.setTimeout(idleTimeoutMs, () => req.destroy(new ProviderNetworkError(`no data from ${target.host} for ${idleTimeoutMs} ms`)));
     req.once('response', resolve);
     req.once('error', (err: NodeJS.ErrnoException) => reject(toNetworkError(err, spec, signal)));
-    req.end(spec.body);
+    if (spec.body && !Buffer.isBuffer(spec.body)) {
+      spec.body.stream.once('error', (e) => req.destroy(e));
+      spec.body.stream.pipe(req);
+    } else req.end(spec.body);
   });
 }
 
@@ -143,14 +148,22 @@ function readCapped(res: http.IncomingMessage, max: number, url: string): Promis
   });
 }
 
-/** Reads the provider's own message and code from OpenAI-style or Google-style error bodies. */
+/** Reads the provider's own message and code from OpenAI-, Google- or JSON:API-style (App Store Connect) error bodies. */
 function httpError(res: http.IncomingMessage, text: string, url: string): ProviderHttpError {
   const status = res.statusCode ?? 0;
   let message: string | undefined;
   let code: string | undefined;
   let retryDelay: string | undefined;
   try {
-    const body = JSON.parse(text) as { error?: { message?: unknown; code?: unknown; status?: unknown; details?: { retryDelay?: string }[] } };
+    const body = JSON.parse(text) as {
+      error?: { message?: unknown; code?: unknown; status?: unknown; details?: { retryDelay?: string }[] };
+      errors?: { code?: unknown; title?: unknown; detail?: unknown }[];
+    };
+    const first = body.errors?.[0];
+    if (first) {
+      message = [first.title, first.detail].filter((p) => typeof p === 'string' && p).join(' ') || undefined;
+      if (typeof first.code === 'string') code = first.code;
+    }
     const err = body.error;
     if (typeof err?.message === 'string') message = err.message;
     if (typeof err?.code === 'string') code = err.code;
