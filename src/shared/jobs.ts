@@ -1,7 +1,6 @@
 // Job-level contracts shared by the API and every job workflow. Pure module.
 
-// Publishing builds (DESIGN §4.3) are not built yet; add their type here with their workflow.
-export const JOB_TYPES = ['bulk-conversion', 'video-generation'] as const;
+export const JOB_TYPES = ['bulk-conversion', 'video-generation', 'publishing-build'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 export const JOB_OUTCOMES = ['completed', 'completed_with_errors', 'failed', 'cancelled'] as const;

@@ -9,6 +9,10 @@ export const TASK_QUEUES = {
   videoStarts: 'video-starts',
   /** Scheduled upkeep (storage cleanup), started by Temporal Schedules. */
   maintenance: 'maintenance',
+  /** Publishing builds' workflows and store steps. */
+  builds: 'builds',
+  /** The build step itself: rate-limited for the whole queue, concurrency-capped per worker. */
+  buildRuns: 'build-runs',
 } as const;
 
 export type TaskQueueKey = keyof typeof TASK_QUEUES;

@@ -3,6 +3,7 @@ import { createWebhookActivities } from '../activities/webhook-delivery';
 import { createConversionActivities } from '../activities/bulk-conversion/index';
 import { createVideoActivities, createVideoStartActivities } from '../activities/video-generation';
 import { createMaintenanceActivities } from '../activities/storage-cleanup';
+import { createBuildActivities, createStoreActivities } from '../activities/publishing-build';
 import { TASK_QUEUES, type TaskQueueBase } from '../shared/task-queues';
 
 type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
@@ -20,6 +21,10 @@ export function activitiesForQueue(queue: TaskQueueBase, deps: ActivityDeps): Ac
       return createVideoStartActivities(deps);
     case TASK_QUEUES.maintenance:
       return createMaintenanceActivities(deps);
+    case TASK_QUEUES.builds:
+      return createStoreActivities(deps);
+    case TASK_QUEUES.buildRuns:
+      return createBuildActivities(deps);
     default:
       return {};
   }

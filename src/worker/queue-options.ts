@@ -16,6 +16,9 @@ export function queueOptions(queue: TaskQueueBase, config: AppConfig): Partial<W
       return { maxConcurrentActivityTaskExecutions: 50 };
     case TASK_QUEUES.videoStarts:
       return { maxTaskQueueActivitiesPerSecond: config.VIDEO_STARTS_PER_MINUTE / 60 };
+    case TASK_QUEUES.buildRuns:
+      // Builds per minute across all workers (server-side), builds at once in this process.
+      return { maxConcurrentActivityTaskExecutions: config.BUILD_CONCURRENCY, maxTaskQueueActivitiesPerSecond: config.BUILDS_PER_MINUTE / 60 };
     default:
       return {};
   }

@@ -5,3 +5,4 @@ export * from './bulk-conversion/workflow';
 export * from './video-generation/workflow';
 export * from './video-generation/video-slots';
 export * from './storage-cleanup/workflow';
+export * from './publishing-build';
