@@ -222,6 +222,34 @@ describe('starting a job', () => {
     expect(bobs.jobId).not.toBe(first.jobId);
     await waitForJobEnd(app, KEYS.bob, bobs.jobId);
   });
+
+  test('the same Idempotency-Key with a different body is refused with 422 naming the key, and the first job is untouched', async () => {
+    const key = `idem-diff-${Date.now()}`;
+    const first = await startViaApi({ urls: [site.url('/good/6')], format: 'markdown' }, KEYS.alice, { 'Idempotency-Key': key });
+    const other = await post({ urls: [site.url('/good/7')], format: 'markdown' }, { 'Idempotency-Key': key });
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe('idempotency_key_reused');
+    expect(other.body.error.message).toContain(key);
+    expect(other.body.error.fields).toEqual([{ field: 'Idempotency-Key', message: 'already used with a different request' }]);
+    const job = await waitForJobEnd(app, KEYS.alice, first.jobId);
+    expect(job.result!.results!.map((r) => r.url)).toEqual([site.url('/good/6')]);
+  });
+
+  test('two concurrent requests with one key and different lists of over 1,000 URLs: one job, converting exactly one of the lists', async () => {
+    const key = `idem-big-${Date.now()}`;
+    const list = (tag: string) => Array.from({ length: 1_100 }, (_, i) => site.url(`/page/${tag}-${i}`));
+    const [a, b] = await Promise.all([
+      post({ urls: list('a'), format: 'markdown', concurrency: 50 }, { 'Idempotency-Key': key }),
+      post({ urls: list('b'), format: 'markdown', concurrency: 50 }, { 'Idempotency-Key': key }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([202, 422]);
+    const winner = a.status === 202 ? 'a' : 'b';
+    const jobId = (a.status === 202 ? a : b).body.jobId as string;
+    const job = await waitForJobEnd(app, KEYS.alice, jobId, 120_000);
+    expect(job.result!.total).toBe(1_100);
+    const urls = (await readResults(config, jobId)).map((r) => r.url);
+    expect(new Set(urls)).toEqual(new Set(list(winner)));
+  });
 });
 
 describe('markdown, owners and listing', () => {
@@ -288,7 +316,7 @@ describe('retrying failed URLs', () => {
     site.setBroken('/page/retry-*', false);
     const retry = await request(app).post(`/api/v1/jobs/${jobId}/retry`).set(auth(KEYS.alice));
     expect(retry.status).toBe(202);
-    expect(retry.body).toEqual({ jobId, status: 'retrying' });
+    expect(retry.body).toEqual({ jobId, status: 'retrying', retrying: broken.length });
     gate.open();
 
     const job = await waitForJobEnd(app, KEYS.alice, jobId);

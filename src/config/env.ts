@@ -1,47 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseDuration, parseDurationList } from '../shared/duration';
-import { parseQueueList, TaskQueueBase } from '../shared/task-queues';
-import { assertCron } from './cron';
+import { JOB_ENV } from '../worker/job-registry';
+import { bool, byteSize, duration, durationList, hostList, int, list, optionalString, optionalUrl, url } from './schema';
 
-// One zod-validated view of the environment. Every process reads config through here,
-// so a bad value stops startup with a message naming the variable.
-
-const optionalString = z.string().trim().min(1).optional().catch(undefined);
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      try {
-        return parseDuration(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    });
-const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const url = (fallback: string) => z.url().default(fallback);
-const optionalUrl = () => z.url().optional();
-const byteSize = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const m = /^\s*(\d+)\s*(b|kb|mb|gb)?\s*$/i.exec(v);
-      if (!m) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (examples: 512kb, 1mb)` });
-        return z.NEVER;
-      }
-      const mult = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
-      return Number(m[1]) * mult;
-    });
+// One zod-validated view of the environment: the platform's variables here, each job type's in its
+// src/activities/<job>/config.ts, merged through the job registry. Every process reads config
+// through here, so a bad value stops startup with a message naming the variable.
 
 export interface ApiKeyEntry {
   owner: string;
@@ -71,23 +36,6 @@ const apiKeys = z
     return entries;
   });
 
-const queueList = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    try {
-      return parseQueueList(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-
-const hostList = z
-  .string()
-  .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
-
 const webhookSecrets = z
   .string()
   .optional()
@@ -102,33 +50,7 @@ const webhookSecrets = z
     return secrets;
   });
 
-const retrySchedule = z
-  .string()
-  .default('0s,5s,5m,30m,2h,5h,10h,14h,20h,24h')
-  .transform((v, ctx) => {
-    try {
-      return parseDurationList(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-
-const cron = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      try {
-        assertCron(v);
-        return v.trim();
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    });
-
-export const envSchema = z.object({
+export const platformEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   DATA_DIR: z.string().default('.data'),
@@ -147,7 +69,7 @@ export const envSchema = z.object({
   TEMPORAL_DB_FILE: z.string().default('.temporal/dev.db'),
   TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default(''),
 
-  WORKER_TASK_QUEUES: queueList,
+  WORKER_TASK_QUEUES: list(),
   WORKER_SHUTDOWN_GRACE: duration('30s'),
   METRICS_BIND_ADDRESS: optionalString,
 
@@ -156,93 +78,34 @@ export const envSchema = z.object({
   API_KEYS: apiKeys,
   BODY_LIMIT: byteSize('1mb'),
 
-  OUTBOUND_ALLOW_HOSTS: hostList,
+  OUTBOUND_ALLOW_HOSTS: hostList(),
   FETCH_TIMEOUT: duration('15s'),
   FETCH_CONNECT_TIMEOUT: duration('5s'),
   FETCH_MAX_BYTES: byteSize('10mb'),
-  /** Attempts per URL inside a bulk conversion chunk (transient failures only). */
-  CONVERSION_URL_ATTEMPTS: int(3, 1, 10),
-  /** First backoff between a URL's attempts; doubles each time. */
-  CONVERSION_RETRY_INTERVAL: duration('1s'),
-  /** Request body limit of POST /api/v1/jobs/bulk-conversions (100,000 URLs); other routes keep BODY_LIMIT. */
-  BULK_CONVERSION_BODY_LIMIT: byteSize('16mb'),
 
   WEBHOOK_SECRET: webhookSecrets,
-  WEBHOOK_RETRY_SCHEDULE: retrySchedule,
+  WEBHOOK_RETRY_SCHEDULE: durationList('0s,5s,5m,30m,2h,5h,10h,14h,20h,24h'),
   WEBHOOK_TIMEOUT: duration('15s'),
   ALERT_WEBHOOK_URL: optionalUrl(),
 
-  OPENAI_API_KEY: optionalString,
-  OPENAI_BASE_URL: url('https://api.openai.com/v1'),
-  GEMINI_API_KEY: optionalString,
-  GEMINI_BASE_URL: url('https://generativelanguage.googleapis.com/v1beta'),
   EMULATOR_URL: optionalUrl(),
   EMULATOR_PORT: int(4010, 0, 65535),
   EMULATOR_GENERATION_TIME: duration('20s'),
-  VIDEO_MAX_IN_FLIGHT: int(2, 1, 100),
-  VIDEO_STARTS_PER_MINUTE: int(10, 1, 10_000),
-  VIDEO_POLL_DEADLINE: duration('10m'),
-  VIDEO_POLL_INTERVAL: duration('5s'),
-  VIDEO_POLL_MAX_INTERVAL: duration('60s'),
-
-  /** When the storage-cleanup schedule runs (cron, UTC). */
-  CLEANUP_SCHEDULE: cron('0 3 * * *'),
-  /** Job files are deleted once the newest file of the job is older than this. */
-  ARTIFACT_RETENTION: duration('30d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
-
-  // Publishing builds (moves to src/activities/publishing-build/config.ts with the job registry).
-  /** Where build workspaces are made (default <DATA_DIR>/workspaces). */
-  BUILD_WORKSPACE_DIR: optionalString,
-  BUILD_GIT_ALLOW_HOSTS: hostList.default(['github.com', 'gitlab.com', 'bitbucket.org']),
-  /** Absolute directories `path` sources and file:// git URLs must be under; none by default. */
-  BUILD_SOURCE_ROOTS: z
-    .string()
-    .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p))),
-  BUILD_COMMAND_IOS: z.string().trim().min(1).default('npm run build:ios'),
-  BUILD_COMMAND_ANDROID: z.string().trim().min(1).default('npm run build:android'),
-  /** Names of worker environment variables a build may see (everything else is withheld). */
-  BUILD_ENV_PASS: z
-    .string()
-    .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
-  BUILD_TIMEOUT: duration('30m'),
-  BUILD_KILL_GRACE: duration('10s'),
-  BUILD_LOG_MAX_BYTES: byteSize('10mb'),
-  BUILD_CLONE_TIMEOUT: duration('5m'),
-  BUILDS_PER_MINUTE: int(5, 1, 10_000),
-  BUILD_CONCURRENCY: int(1, 1, 64),
-  STORE_POLL_INTERVAL: duration('30s'),
-  STORE_POLL_MAX_INTERVAL: duration('5m'),
-  STORE_PROCESSING_DEADLINE: duration('6h'),
-  REVIEW_POLL_INTERVAL: duration('1m'),
-  REVIEW_POLL_MAX_INTERVAL: duration('1h'),
-  STORE_REVIEW_DEADLINE: duration('14d'),
-  ASC_BASE_URL: url('https://api.appstoreconnect.apple.com'),
-  ASC_KEY_ID: optionalString,
-  ASC_ISSUER_ID: optionalString,
-  ASC_PRIVATE_KEY: optionalString,
-  ASC_PRIVATE_KEY_PATH: optionalString,
-  ASC_APP_ID: optionalString,
-  PLAY_BASE_URL: url('https://androidpublisher.googleapis.com'),
-  PLAY_SERVICE_ACCOUNT_JSON: optionalString,
-  PLAY_SERVICE_ACCOUNT_JSON_PATH: optionalString,
-  PLAY_PACKAGE_NAME: optionalString,
-  STORE_EMULATOR_PORT: int(4011, 0, 65535),
-  STORE_EMULATOR_PROCESSING_TIME: duration('10s'),
-  STORE_EMULATOR_REVIEW_TIME: duration('30s'),
 });
 
-export type RawEnv = z.input<typeof envSchema>;
-type Parsed = z.output<typeof envSchema>;
 
-export interface AppConfig extends Omit<Parsed, 'WORKER_TASK_QUEUES'> {
-  WORKER_TASK_QUEUES: TaskQueueBase[];
+type PlatformParsed = z.output<typeof platformEnvSchema>;
+
+export interface PlatformConfig extends PlatformParsed {
   /** DATA_DIR resolved to an absolute path. */
   dataDir: string;
   /** Base URL clients use to reach the API (download links, status URLs). */
   publicUrl: string;
 }
+
+/** Every variable: the platform's and every registered job type's. */
+export type AppConfig = PlatformConfig & z.output<typeof JOB_ENV>;
+export type RawEnv = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -254,16 +117,15 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty strings mean "unset" so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = platformEnvSchema.extend(JOB_ENV.shape).safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
     );
   }
-  const c = parsed.data;
+  const c = parsed.data as z.output<typeof platformEnvSchema> & z.output<typeof JOB_ENV>;
   return {
     ...c,
-    WORKER_TASK_QUEUES: c.WORKER_TASK_QUEUES,
     dataDir: path.resolve(c.DATA_DIR),
     publicUrl: (c.API_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
   };

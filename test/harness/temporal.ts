@@ -8,7 +8,7 @@ import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities/deps';
 import { AppConfig, loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/observability/logger';
-import { ALL_TASK_QUEUES, TaskQueueBase } from '../../src/shared/task-queues';
+import { ALL_TASK_QUEUES } from '../../src/worker/job-registry';
 import { FsBlobStore } from '../../src/storage/fs-blob-store';
 import { PROJECT_ROOT } from '../../src/start/provision-cli';
 import { createWorkers, loadWorkflowBundle } from '../../src/worker/workers';
@@ -56,7 +56,7 @@ export const KEYS = {
   admin: 'root-key-0123456789abcdef',
 } as const;
 
-export function testDeps(config: AppConfig, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+export function testDeps(config: AppConfig, overrides: Partial<ActivityDeps<AppConfig>> = {}): ActivityDeps<AppConfig> {
   return {
     config,
     store: new FsBlobStore(path.join(config.dataDir, 'blobs')),
@@ -76,7 +76,7 @@ export interface RunningWorkers {
 }
 
 /** Real Workers, in this process, on the config's prefixed task queues. */
-export async function startWorkers(config: AppConfig, opts: { queues?: TaskQueueBase[]; deps?: ActivityDeps } = {}): Promise<RunningWorkers> {
+export async function startWorkers(config: AppConfig, opts: { queues?: string[]; deps?: ActivityDeps<AppConfig> } = {}): Promise<RunningWorkers> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await createWorkers({

@@ -5,6 +5,7 @@ import { chunkInputPath, chunkProgressSignal, chunkResultsPath, ChunkProgress, U
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
+import type { BulkConversionConfig } from './config';
 import { createUrlConverter, ConvertUrlInput, ConvertUrlOutput } from './convert-url';
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
 import { slidingWindow } from './sliding-window';
@@ -50,7 +51,7 @@ export interface ChunkActivityOptions {
   progressEveryMs?: number;
 }
 
-export function createChunkActivities(deps: ActivityDeps, options: ChunkActivityOptions = {}) {
+export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, options: ChunkActivityOptions = {}) {
   const convertUrl = options.convertUrl ?? createUrlConverter(deps);
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
   const progressEveryMs = options.progressEveryMs ?? 2000;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps';
+import type { PublishingBuildConfig } from './config';
 import { jobFileKey } from '../../shared/urls';
 import {
   BUILD_LOG_FILE,
@@ -41,7 +42,7 @@ export interface BuildArtifactInput {
   buildNumber: number;
 }
 
-export function createBuildActivities(deps: ActivityDeps) {
+export function createBuildActivities(deps: ActivityDeps<PublishingBuildConfig>) {
   const { config, store } = deps;
   const workspaceRoot = path.resolve(config.BUILD_WORKSPACE_DIR ?? path.join(config.dataDir, 'workspaces'));
 

@@ -1,5 +1,7 @@
-import type { ActivityDeps } from '../deps';
+import type { JobWorker } from '../../worker/job-definition';
+import { PUBLISHING_QUEUES } from '../../workflows/publishing-build/contract';
 import { createBuildActivities } from './build-artifact';
+import { publishingBuildEnv, PublishingBuildConfig } from './config';
 import { createStoreActivities } from './store-activities';
 
 export { createBuildActivities, createStoreActivities };
@@ -8,3 +10,21 @@ export type { AppStoreUploadInput, AppReviewInput, PlayPublishInput, ProcessingO
 
 export type BuildActivities = ReturnType<typeof createBuildActivities>;
 export type StoreActivities = ReturnType<typeof createStoreActivities>;
+
+export const publishingBuildWorker: JobWorker<typeof publishingBuildEnv.shape> = {
+  env: publishingBuildEnv,
+  queues: [
+    // The workflow and the store steps (uploads, polls, submissions).
+    { name: PUBLISHING_QUEUES.builds, activities: createStoreActivities, options: () => ({ maxConcurrentActivityTaskExecutions: 20 }) },
+    {
+      // The build step: builds per minute across all workers (enforced by the server for the
+      // whole queue) and builds at once in this worker process.
+      name: PUBLISHING_QUEUES.buildRuns,
+      activities: createBuildActivities,
+      options: (config: PublishingBuildConfig) => ({
+        maxConcurrentActivityTaskExecutions: config.BUILD_CONCURRENCY,
+        maxTaskQueueActivitiesPerSecond: config.BUILDS_PER_MINUTE / 60,
+      }),
+    },
+  ],
+};

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps';
+import type { PublishingBuildConfig } from './config';
 import { jobFileKey } from '../../shared/urls';
 import type { BuiltArtifact, PlayResult, PlayTrack } from '../../workflows/publishing-build/contract';
 import { localCopy } from './artifact-file';
@@ -44,7 +45,7 @@ export interface PlayPublishInput {
 
 const previous = <T>(): Partial<T> => (activityInfo().heartbeatDetails as Partial<T> | undefined) ?? {};
 
-export function createStoreActivities(deps: ActivityDeps) {
+export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>) {
   const { config, store } = deps;
   const asc = () => ascClientFrom(config, Context.current().cancellationSignal);
 

@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import { videoFilePath } from '../../workflows/video-generation/contract';
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
+import type { VideoGenerationConfig } from './config';
 import type { ProviderJobRef } from './poll-status';
 import { providerCall, toProviderFailure } from './provider-failure';
 import { createVideoProvider } from './providers';
@@ -21,7 +22,7 @@ export interface DownloadVideoOutput {
 
 const HEARTBEAT_EVERY_MS = 1_000;
 
-export function createDownloadActivity(deps: ActivityDeps) {
+export function createDownloadActivity(deps: ActivityDeps<VideoGenerationConfig>) {
   return {
     /** Streams the finished video from the provider into blob storage, heartbeating the bytes copied. */
     async downloadVideo(input: DownloadVideoInput): Promise<DownloadVideoOutput> {

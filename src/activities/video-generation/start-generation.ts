@@ -1,6 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { ProviderJobState, VideoProviderName, VideoRequest } from '../../workflows/video-generation/contract';
 import type { ActivityDeps } from '../deps';
+import type { VideoGenerationConfig } from './config';
 import { providerCall } from './provider-failure';
 import { createVideoProvider } from './providers';
 
@@ -18,7 +19,7 @@ export interface StartVideoOutput {
 }
 
 /** Hosted on the `video-starts` queue, whose server-side rate limit caps paid starts per minute. */
-export function createVideoStartActivities(deps: ActivityDeps) {
+export function createVideoStartActivities(deps: ActivityDeps<VideoGenerationConfig>) {
   return {
     async startVideoGeneration(input: StartVideoInput): Promise<StartVideoOutput> {
       const provider = createVideoProvider(input.provider, deps.config);

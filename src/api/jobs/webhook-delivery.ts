@@ -1,6 +1,7 @@
 import { WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
 import { jobWebhookWorkflowId, WEBHOOK_STATUS_MEMO, WebhookAttempt, WebhookDeliveryState, WebhookDeliveryStatus } from '../../workflows/webhook-delivery/contract';
 import type { ApiContext } from '../context';
+import type { JobTypeApi } from './job-types';
 
 export interface JobWebhookView {
   /** `none` until the job has handed an event to webhook delivery (still running, or no webhook asked for). */
@@ -46,3 +47,10 @@ async function describeIfExists(ctx: ApiContext, workflowId: string): Promise<Wo
     throw e;
   }
 }
+
+/** Every job's status view shows the state of its end-of-job webhook. */
+export const webhookDeliveryApi: JobTypeApi = {
+  async fieldsForEveryJob(ctx, job) {
+    return { webhook: await webhookState(ctx, job.jobId) };
+  },
+};

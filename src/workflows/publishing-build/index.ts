@@ -1,1 +1,2 @@
-export * from './workflow';
+// The workflows this job's workers host.
+export { publishingBuild } from './workflow';

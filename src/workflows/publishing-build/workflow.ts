@@ -13,6 +13,7 @@ import {
 import type { BuildActivities, StoreActivities } from '../../activities/publishing-build';
 import type { JobOutcome } from '../../shared/jobs';
 import { JOB_OUTCOME } from '../../shared/search-attributes';
+import { siblingQueue } from '../../shared/task-queues';
 import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
 import {
   AppStoreResult,
@@ -64,10 +65,8 @@ class JobFailed extends Error {
 export async function publishingBuild(input: PublishingBuildInput): Promise<PublishingBuildResult> {
   const timings: StoreTimings = { ...DEFAULT_STORE_TIMINGS, ...input.timings };
   const buildTimeoutMs = input.buildTimeoutMs ?? 30 * 60_000;
-  const ownQueue = workflowInfo().taskQueue;
-  const prefix = ownQueue.endsWith(PUBLISHING_QUEUES.builds) ? ownQueue.slice(0, -PUBLISHING_QUEUES.builds.length) : '';
   const builds = proxyActivities<BuildActivities>({
-    taskQueue: `${prefix}${PUBLISHING_QUEUES.buildRuns}`,
+    taskQueue: siblingQueue(workflowInfo().taskQueue, PUBLISHING_QUEUES.builds, PUBLISHING_QUEUES.buildRuns),
     startToCloseTimeout: buildTimeoutMs + BUILD_MARGIN_MS,
     heartbeatTimeout: '30s',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3 },
@@ -93,6 +92,7 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
       await sendJobWebhook({
         jobId: input.jobId,
         url: input.webhookUrl,
+        fromQueue: PUBLISHING_QUEUES.builds,
         payload: { jobId: input.jobId, type: 'publishing-build', status: outcome, projectId: input.projectId, platform: input.platform, version: input.version, buildNumber: input.buildNumber, store: asc ?? play, ...extra },
       });
     }

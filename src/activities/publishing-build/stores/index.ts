@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AppConfig } from '../../../config/env';
+import type { PublishingBuildConfig } from '../config';
 import { AscClient, createAscClient } from './asc-client';
 import { createPlayClient, parseServiceAccount, PlayClient } from './play-client';
 import { STORE_FAILURE_TYPES } from './store-failure';
@@ -12,7 +12,7 @@ export type { AscClient, PlayClient };
 
 const hostOf = (url: string) => new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
 
-function httpFor(config: AppConfig, urls: string[]) {
+function httpFor(config: PublishingBuildConfig, urls: string[]) {
   return {
     policy: { allowHosts: [...config.OUTBOUND_ALLOW_HOSTS, ...urls.map(hostOf)] },
     timeoutMs: Math.max(config.FETCH_TIMEOUT, 60_000),
@@ -24,7 +24,7 @@ function notConfigured(what: string): ApplicationFailure {
   return ApplicationFailure.create({ type: STORE_FAILURE_TYPES.notConfigured, message: `the worker has no ${what}`, nonRetryable: true });
 }
 
-export function ascClientFrom(config: AppConfig, signal?: AbortSignal): AscClient {
+export function ascClientFrom(config: PublishingBuildConfig, signal?: AbortSignal): AscClient {
   if (!config.ASC_KEY_ID || !config.ASC_ISSUER_ID) throw notConfigured('App Store Connect API key: set ASC_KEY_ID and ASC_ISSUER_ID');
   let pem = config.ASC_PRIVATE_KEY;
   if (!pem && config.ASC_PRIVATE_KEY_PATH) {
@@ -38,7 +38,7 @@ export function ascClientFrom(config: AppConfig, signal?: AbortSignal): AscClien
   return createAscClient({ baseUrl: config.ASC_BASE_URL, keyId: config.ASC_KEY_ID, issuerId: config.ASC_ISSUER_ID, privateKeyPem: pem, http: httpFor(config, [config.ASC_BASE_URL]), signal });
 }
 
-export function playClientFrom(config: AppConfig, signal?: AbortSignal): PlayClient {
+export function playClientFrom(config: PublishingBuildConfig, signal?: AbortSignal): PlayClient {
   let text = config.PLAY_SERVICE_ACCOUNT_JSON;
   if (!text && config.PLAY_SERVICE_ACCOUNT_JSON_PATH) {
     try {

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { AppConfig } from '../../../config/env';
+import type { VideoGenerationConfig } from '../config';
 import type { VideoProviderName } from '../../../workflows/video-generation/contract';
 import { createGeminiVideoClient } from './gemini';
 import { createOpenAiVideoClient } from './openai';
@@ -8,7 +8,7 @@ import type { VideoProvider } from './types';
 export type { VideoProvider, VideoDownload, StartedGeneration, CancelOutcome } from './types';
 
 /** Where the `emulator` provider lives: EMULATOR_URL (set by `npm start`), else the `npm run emulator` default. */
-export function emulatorOrigin(config: AppConfig): string {
+export function emulatorOrigin(config: VideoGenerationConfig): string {
   return (config.EMULATOR_URL ?? `http://127.0.0.1:${config.EMULATOR_PORT}`).replace(/\/+$/, '').replace(/\/v1$/, '');
 }
 
@@ -17,7 +17,7 @@ export function emulatorOrigin(config: AppConfig): string {
  * (the operator chose it), so a loopback emulator works without OUTBOUND_ALLOW_HOSTS; any
  * other host a provider sends us to (e.g. a download redirect) must pass the SSRF guard.
  */
-export function createVideoProvider(name: VideoProviderName, config: AppConfig): VideoProvider {
+export function createVideoProvider(name: VideoProviderName, config: VideoGenerationConfig): VideoProvider {
   const httpFor = (baseUrl: string) => ({
     policy: { allowHosts: [...config.OUTBOUND_ALLOW_HOSTS, new URL(baseUrl).hostname.replace(/^\[|\]$/g, '').toLowerCase()] },
     timeoutMs: config.FETCH_TIMEOUT,
