@@ -24,6 +24,8 @@ export const publishingBuildWorker: JobWorker<typeof publishingBuildEnv.shape> =
       options: (config: PublishingBuildConfig) => ({
         maxConcurrentActivityTaskExecutions: config.BUILD_CONCURRENCY,
         maxTaskQueueActivitiesPerSecond: config.BUILDS_PER_MINUTE / 60,
+        // Heartbeats reach the server within seconds, and with them a cancellation reaches the build.
+        maxHeartbeatThrottleInterval: '2s',
       }),
     },
   ],
