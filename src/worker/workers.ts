@@ -17,8 +17,10 @@ const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
  * resolves the SDK's modules from it.
  */
 export function writeWorkflowsEntry(): string {
-  const dir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
-  fs.mkdirSync(dir, { recursive: true });
+  const linked = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
+  fs.mkdirSync(linked, { recursive: true });
+  // The real path: the bundler resolves symlinks (a worktree's node_modules may be one) and must find the entry where it looks.
+  const dir = fs.realpathSync(linked);
   const lines = JOBS.map((j) => `export * from ${JSON.stringify(path.join(WORKFLOWS_DIR, j.type))};`);
   const entry = path.join(dir, `workflows-entry-${process.pid}.ts`);
   fs.writeFileSync(entry, `${lines.join('\n')}\n`);
