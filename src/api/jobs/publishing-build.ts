@@ -6,7 +6,6 @@ import { BlockedTargetError, checkUrl } from '../../net/ssrf-guard';
 import { jobFileUrl } from '../../shared/urls';
 import { publishingBuild } from '../../workflows/publishing-build';
 import {
-  BUILD_LOG_FILE,
   PLATFORMS,
   PLAY_TRACKS,
   progressQuery,
