@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { ProviderHttpError } from '../../video-generation/providers/errors';
+import { providerHttpError, ProviderHttpError } from '../../video-generation/providers/errors';
 
 export { ProviderHttpError };
 import { BlockedTargetError, checkUrl, guardedLookup, OutboundPolicy } from '../../../net/ssrf-guard';
@@ -11,7 +11,6 @@ import { BlockedTargetError, checkUrl, guardedLookup, OutboundPolicy } from '../
 // redirects followed for downloads only, and credentials never sent to another origin.
 
 const MAX_JSON_BYTES = 2 * 1024 * 1024;
-const MAX_RETRY_AFTER_MS = 10 * 60_000;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export interface HttpOptions {
@@ -44,7 +43,7 @@ export async function callJson(spec: RequestSpec, options: HttpOptions): Promise
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const res = await send(spec, options, signal);
   const text = (await readCapped(res, MAX_JSON_BYTES, spec.url)).toString('utf8');
-  if (res.statusCode! < 200 || res.statusCode! > 299) throw httpError(res, text, spec.url);
+  if (res.statusCode! < 200 || res.statusCode! > 299) throw providerHttpError(res.statusCode ?? 0, res.headers, text, spec.url);
   if (!text.trim()) return {};
   try {
     return JSON.parse(text) as unknown;
@@ -73,7 +72,7 @@ export async function openDownload(url: string, headers: Record<string, string>,
       current = new URL(res.headers.location, current).href;
       continue;
     }
-    if (status < 200 || status > 299) throw httpError(res, (await readCapped(res, 64 * 1024, current)).toString('utf8'), current);
+    if (status < 200 || status > 299) throw providerHttpError(status, res.headers, (await readCapped(res, 64 * 1024, current)).toString('utf8'), current);
     const length = Number(res.headers['content-length']);
     return { body: res, contentType: String(res.headers['content-type'] ?? 'application/octet-stream'), contentLength: Number.isFinite(length) ? length : undefined };
   }
@@ -136,46 +135,4 @@ function readCapped(res: http.IncomingMessage, max: number, url: string): Promis
     res.once('end', () => resolve(Buffer.concat(chunks)));
     res.once('error', (e) => reject(new ProviderNetworkError(`reading the response from ${new URL(url).host} failed: ${e.message}`)));
   });
-}
-
-/** Reads the provider's own message and code from OpenAI-, Google- or JSON:API-style (App Store Connect) error bodies. */
-function httpError(res: http.IncomingMessage, text: string, url: string): ProviderHttpError {
-  const status = res.statusCode ?? 0;
-  let message: string | undefined;
-  let code: string | undefined;
-  let retryDelay: string | undefined;
-  try {
-    const body = JSON.parse(text) as {
-      error?: { message?: unknown; code?: unknown; status?: unknown; details?: { retryDelay?: string }[] };
-      errors?: { code?: unknown; title?: unknown; detail?: unknown }[];
-    };
-    const first = body.errors?.[0];
-    if (first) {
-      message = [first.title, first.detail].filter((p) => typeof p === 'string' && p).join(' ') || undefined;
-      if (typeof first.code === 'string') code = first.code;
-    }
-    const err = body.error;
-    if (typeof err?.message === 'string') message = err.message;
-    if (typeof err?.code === 'string') code = err.code;
-    else if (typeof err?.status === 'string') code = err.status;
-    retryDelay = err?.details?.find((d) => typeof d?.retryDelay === 'string')?.retryDelay;
-  } catch {
-    // not JSON: fall back to the status line
-  }
-  const retryAfterMs = parseRetryAfter(res.headers['retry-after']) ?? parseGoogleDelay(retryDelay);
-  return new ProviderHttpError(status, message ?? `HTTP ${status} from ${new URL(url).host}${text ? `: ${text.slice(0, 200)}` : ''}`, code, retryAfterMs);
-}
-
-/** Retry-After in seconds or as an HTTP date, in ms, capped. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (!v) return undefined;
-  const ms = /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1000 : Date.parse(v) - now;
-  if (!Number.isFinite(ms)) return undefined;
-  return Math.min(Math.max(Math.round(ms), 0), MAX_RETRY_AFTER_MS);
-}
-
-function parseGoogleDelay(value: string | undefined): number | undefined {
-  const m = value ? /^(\d+(?:\.\d+)?)s$/.exec(value) : null;
-  return m ? Math.min(Math.round(Number(m[1]) * 1000), MAX_RETRY_AFTER_MS) : undefined;
 }

@@ -15,7 +15,7 @@ export class ProviderHttpError extends Error {
   }
 }
 
-/** Reads the provider's own message and code from OpenAI-style or Google-style error bodies. */
+/** Reads the provider's own message and code from OpenAI-, Google- or JSON:API-style (App Store Connect) error bodies. */
 export function providerHttpError(status: number, headers: IncomingHttpHeaders, text: string, url: string): ProviderHttpError {
   let message: string | undefined;
   let code: string | undefined;
@@ -23,7 +23,13 @@ export function providerHttpError(status: number, headers: IncomingHttpHeaders, 
   try {
     const body = JSON.parse(text) as {
       error?: { message?: unknown; code?: unknown; status?: unknown; details?: { retryDelay?: string }[] };
+      errors?: { code?: unknown; title?: unknown; detail?: unknown }[];
     };
+    const first = body.errors?.[0];
+    if (first) {
+      message = [first.title, first.detail].filter((p) => typeof p === 'string' && p).join(' ') || undefined;
+      if (typeof first.code === 'string') code = first.code;
+    }
     const err = body.error;
     if (typeof err?.message === 'string') message = err.message;
     if (typeof err?.code === 'string') code = err.code;
