@@ -96,7 +96,13 @@ const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, {
     cwd,
     stdio: 'pipe',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'Sample', GIT_AUTHOR_EMAIL: 'sample@example.com', GIT_COMMITTER_NAME: 'Sample', GIT_COMMITTER_EMAIL: 'sample@example.com' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Sample',
+      GIT_AUTHOR_EMAIL: 'sample@example.com',
+      GIT_COMMITTER_NAME: 'Sample',
+      GIT_COMMITTER_EMAIL: 'sample@example.com',
+    },
   });
 
 /** Creates (or re-creates) the sample app repository in `dir`; returns `dir`. */
@@ -104,8 +110,12 @@ export function createSampleApp(dir: string, options: SampleAppOptions = {}): st
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const write = (file: string, text: string) => fs.writeFileSync(path.join(dir, file), text);
-  const config = (mode: string, lines: number, stepMs: number) => write('build-config.json', `${JSON.stringify({ mode, lines, stepMs })}\n`);
-  write('package.json', `${JSON.stringify({ name: 'sample-app', private: true, scripts: { 'build:ios': 'node build.js ios', 'build:android': 'node build.js android' } }, null, 2)}\n`);
+  const config = (mode: string, lines: number, stepMs: number) =>
+    write('build-config.json', `${JSON.stringify({ mode, lines, stepMs })}\n`);
+  write(
+    'package.json',
+    `${JSON.stringify({ name: 'sample-app', private: true, scripts: { 'build:ios': 'node build.js ios', 'build:android': 'node build.js android' } }, null, 2)}\n`,
+  );
   write('build.js', BUILD_SCRIPT);
   write('.gitignore', 'dist/\n');
   config('ok', options.lines ?? 3, options.stepMs ?? 100);
