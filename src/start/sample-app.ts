@@ -105,6 +105,19 @@ const git = (cwd: string, ...args: string[]) =>
     },
   });
 
+/** The sample app in `dir`, created when missing; undefined when it cannot be (no git). */
+export function ensureSampleApp(dir: string, say: (msg: string) => void): string | undefined {
+  if (fs.existsSync(path.join(dir, '.git'))) return dir;
+  try {
+    createSampleApp(dir);
+    say(`created a sample app repository for publishing builds in ${dir}`);
+    return dir;
+  } catch (e) {
+    say(`could not create the sample app (${(e as Error).message.split('\n')[0]}); publishing builds need BUILD_SOURCE_ROOTS or a git URL`);
+    return undefined;
+  }
+}
+
 /** Creates (or re-creates) the sample app repository in `dir`; returns `dir`. */
 export function createSampleApp(dir: string, options: SampleAppOptions = {}): string {
   fs.rmSync(dir, { recursive: true, force: true });
