@@ -11,6 +11,7 @@
 // child process, started with the same V8 flags as `npm start` uses (WORKER_NODE_ARGS; more
 // with BENCH_WORKER_NODE_ARGS), so its memory can be sampled from /proc.
 import { ChildProcess, spawn } from 'node:child_process';
+import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,10 +42,10 @@ const { values: args } = parseArgs({
     'chunk-size': { type: 'string' },
     'chunk-parallelism': { type: 'string' },
     workers: { type: 'string', default: '1' },
-    // Where the worker stores artifacts (default: inside the run's temp folder). On ext4 mounted
-    // without a journal, creating files right after many were deleted (a previous run's cleanup)
-    // costs up to ~0.6 ms of kernel CPU each for a minute or more; a tmpfs here avoids that.
-    'data-dir': { type: 'string' },
+    // Where the worker stores artifacts (default: /dev/shm when it exists, else the run's temp
+    // folder). On ext4, creating files right after many were deleted (a previous run's cleanup)
+    // costs up to ~0.6 ms of kernel CPU each for a minute or more and swings figures by ±40%.
+    'data-dir': { type: 'string', default: fs.existsSync('/dev/shm') ? '/dev/shm' : undefined },
   },
 });
 
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
     const jobId = `bench-${Date.now()}`;
     const urls = Array.from({ length: urlCount }, (_, i) => site.url(`/page/${i}`));
     const store = new FsBlobStore(path.join(dataDir, 'blobs'));
-    log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es)`);
+    log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es), data in ${path.dirname(dataDir)}`);
 
     const workersCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!), 0);
     const cpuBefore = workersCpu();
@@ -145,13 +146,25 @@ async function main(): Promise<void> {
     console.log(`throughput        ${((urlCount / wallMs) * 1000).toFixed(0)} URLs/s`);
     console.log(`efficiency        ${latencyMs ? (ideal / wallMs).toFixed(2) : 'n/a (latency 0)'}  (ideal ${(ideal / 1000).toFixed(1)} s)`);
     console.log(`peak worker RSS   ${rss.map((r) => mb(r.peak())).join(', ')}${workerCount > 1 ? ' (per worker process)' : ''}`);
-    console.log(`worker CPU        ${workerCpu.toFixed(1)} s (${((workerCpu * 1000) / wallMs * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL)`);
+    console.log(`worker CPU        ${workerCpu.toFixed(1)} s (${((workerCpu * 1000) / wallMs * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL, conversion threads included)`);
+    for (const w of workers) {
+      const pool = poolReports.get(w.pid!);
+      const threadPeaks = pool?.peakHeapMb.length ? pool.peakHeapMb.map((m) => `${m} MB`).join(', ') : 'n/a';
+      console.log(`conversion pool   ${pool?.threads ?? '?'} threads (worker pid ${w.pid}: ${osThreads(w.pid!)} OS threads at the end), peak heap per thread ${threadPeaks}`);
+    }
     console.log(`workflow runs     ${runs.count} (continue-as-new ${runs.count - 1}×)`);
     console.log(`machine           ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await cleanup();
   }
 }
+
+interface PoolReport {
+  threads: number;
+  peakHeapMb: number[];
+}
+/** The conversion pool figures each worker logged with its latest finished chunk. */
+const poolReports = new Map<number, PoolReport>();
 
 function spawnWorker(o: { address: string; prefix: string; dataDir: string; bundlePath: string }): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -173,11 +186,11 @@ function spawnWorker(o: { address: string; prefix: string; dataDir: string; bund
   });
   let output = '';
   return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      if (output.length < 100_000) output += d.toString();
-      if (output.includes('"worker ready"')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (output.length < 100_000) output += `${line}\n`;
+      if (line.includes('"worker ready"')) resolve(child);
+      if (line.includes('"chunk converted"')) poolReports.set(child.pid!, (JSON.parse(line) as { conversionPool: PoolReport }).conversionPool);
+    });
     child.stderr!.on('data', (d: Buffer) => {
       output += d.toString();
       process.stderr.write(d);
@@ -213,6 +226,15 @@ function sampleRss(pid: number) {
   read();
   const timer = setInterval(read, 200);
   return { peak: () => peak, current: () => current, stop: () => clearInterval(timer) };
+}
+
+/** Threads of a process (V8, libuv, Temporal core and conversion threads), from /proc. */
+function osThreads(pid: number): string {
+  try {
+    return /Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
 }
 
 /** User + system CPU time a process has used so far, from /proc/<pid>/stat. */

@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { AppConfig } from '../src/config/env';
-import { BulkConversionProgress, progressQuery } from '../src/workflows/bulk-conversion/contract';
+import { BulkConversionInput, BulkConversionProgress, progressQuery } from '../src/workflows/bulk-conversion/contract';
 import { JOB_OUTCOME } from '../src/shared/search-attributes';
 import { jobWebhookWorkflowId, WebhookDeliveryInput } from '../src/workflows/webhook-delivery/contract';
 import { auth, getJob, readResults, waitForJobEnd } from './fixtures/bulk-jobs';
@@ -50,6 +50,12 @@ async function webhookInput(jobId: string, sequence = 1): Promise<WebhookDeliver
   const history = await client.workflow.getHandle(jobWebhookWorkflowId(jobId, sequence)).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as WebhookDeliveryInput;
+}
+
+async function jobStartInput(jobId: string): Promise<BulkConversionInput> {
+  const history = await client.workflow.getHandle(jobId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as BulkConversionInput;
 }
 
 describe('per-URL outcomes', () => {
@@ -221,6 +227,16 @@ describe('starting a job', () => {
     const bobs = await startViaApi(body, KEYS.bob, { 'Idempotency-Key': key });
     expect(bobs.jobId).not.toBe(first.jobId);
     await waitForJobEnd(app, KEYS.bob, bobs.jobId);
+  });
+
+  test('1,000 URLs of 2,000 CJK characters (over 2 MB inline) start as a stored manifest, not a 5xx', async () => {
+    const long = '文'.repeat(2_000);
+    const urls = Array.from({ length: 1_000 }, (_, i) => `${site.url('/page/cjk')}-${i}?q=${long}`);
+    const res = await post({ urls, format: 'markdown' });
+    expect(res.status).toBe(202);
+    const started = await jobStartInput(res.body.jobId);
+    expect(started.source).toMatchObject({ count: 1_000, manifestPath: expect.stringMatching(/^input\/urls-[0-9a-f]{32}\.jsonl$/) });
+    await client.workflow.getHandle(res.body.jobId).cancel();
   });
 
   test('the same Idempotency-Key with a different body is refused with 422 naming the key, and the first job is untouched', async () => {

@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Webhook } from 'standardwebhooks';
 import { createWebhookDeliveryActivities } from '../src/activities/webhook-delivery/deliver';
-import { parseRetryAfter } from '../src/activities/webhook-delivery/response-policy';
+import { parseRetryAfter } from '../src/net/retry-after';
 import { signWebhook } from '../src/activities/webhook-delivery/sign';
 import type { WebhookAttemptInput, WebhookAttemptOutcome, WebhookDeliveryPolicy } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, verifies, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { JOB_ENV } from '../worker/job-registry';
 import { bool, byteSize, duration, durationList, hostList, int, list, optionalString, optionalUrl, url } from './schema';
@@ -36,19 +37,39 @@ const apiKeys = z
     return entries;
   });
 
+/** Standard Webhooks secrets carry 24 to 64 random bytes; shorter keys are guessable. */
+const MIN_WEBHOOK_KEY_BYTES = 24;
+
 const webhookSecrets = z
   .string()
   .optional()
   .transform((v, ctx) => {
     if (!v || !v.trim()) return undefined;
     const secrets = v.trim().split(/\s+/);
-    const bad = secrets.find((s) => !/^whsec_[A-Za-z0-9+/=]+$/.test(s));
-    if (bad) {
-      ctx.addIssue({ code: 'custom', message: 'each secret must look like whsec_<base64>' });
-      return z.NEVER;
+    for (const [i, s] of secrets.entries()) {
+      const problem = webhookSecretProblem(s);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: `secret ${i + 1} of ${secrets.length} ${problem}` });
+        return z.NEVER;
+      }
     }
     return secrets;
   });
+
+function webhookSecretProblem(secret: string): string | undefined {
+  const base64 = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret)?.[1];
+  if (!base64) return 'must look like whsec_<base64>';
+  const key = Buffer.from(base64, 'base64');
+  // Strict base64: what decodes must encode back to the same text (padding aside).
+  if (key.toString('base64').replace(/=+$/, '') !== base64.replace(/=+$/, '')) return 'is not valid base64 after whsec_';
+  try {
+    new Webhook(secret); // the signer decodes it the same way, so a secret that passes here signs
+  } catch (e) {
+    return `is not usable: ${(e as Error).message}`;
+  }
+  if (key.length < MIN_WEBHOOK_KEY_BYTES) return `decodes to ${key.length} bytes; use at least ${MIN_WEBHOOK_KEY_BYTES} random bytes (whsec_ + base64 of 32 random bytes is usual)`;
+  return undefined;
+}
 
 export const platformEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -91,8 +112,19 @@ export const platformEnvSchema = z.object({
   EMULATOR_URL: optionalUrl(),
   EMULATOR_PORT: int(4010, 0, 65535),
   EMULATOR_GENERATION_TIME: duration('20s'),
+  /** Where job files live: `fs` (DATA_DIR, one host) or `s3` (any number of hosts). */
+  BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
+  S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name (3-63 lowercase letters, digits, "." and "-")').optional(),
+  S3_PREFIX: z.string().trim().regex(/^[^\\\0]*$/, 'no backslashes').default(''),
+  /** For S3-compatible servers (MinIO, R2, Ceph); unset for AWS. */
+  S3_ENDPOINT: optionalUrl(),
+  S3_REGION: optionalString,
+  /** bucket-in-path URLs; defaults to true when S3_ENDPOINT is set (MinIO needs it). */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional().transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
+  /** Downloads answer 302 to a presigned S3 URL instead of streaming through the API. */
+  S3_PRESIGN_DOWNLOADS: bool(false),
+  S3_PRESIGN_EXPIRY: duration('5m').refine((ms) => ms >= 1000 && ms <= 7 * 86_400_000, 'must be between 1s and 7d'),
 });
-
 
 type PlatformParsed = z.output<typeof platformEnvSchema>;
 
@@ -117,7 +149,13 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty strings mean "unset" so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = platformEnvSchema.extend(JOB_ENV.shape).safeParse(cleaned);
+  const parsed = platformEnvSchema
+    .extend(JOB_ENV.shape)
+    .superRefine((e, ctx) => {
+      if (e.BLOB_STORE === 's3' && !e.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when BLOB_STORE=s3' });
+      if (e.S3_PRESIGN_DOWNLOADS && e.BLOB_STORE !== 's3') ctx.addIssue({ code: 'custom', path: ['S3_PRESIGN_DOWNLOADS'], message: 'needs BLOB_STORE=s3' });
+    })
+    .safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),

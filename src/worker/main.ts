@@ -2,7 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config/env';
 import { ensureDevSecrets } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
-import { createBlobStore } from '../storage';
+import { checkBlobStore, createBlobStore } from '../storage';
 import { prefixedQueue } from '../shared/task-queues';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -51,6 +51,8 @@ async function main(): Promise<void> {
   }
   await client.connection.close();
 
+  const store = createBlobStore(config);
+  await checkBlobStore(store, logger);
   const connection = await connectWorker(config);
   const workflowBundle = await loadWorkflowBundle();
   const workers = await createWorkers({
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     prefix: config.TASK_QUEUE_PREFIX,
     queues: served,
-    deps: { config, store: createBlobStore(config), logger, now: () => new Date() },
+    deps: { config, store, logger, now: () => new Date() },
     workflowBundle,
   });
   const queues = served.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));

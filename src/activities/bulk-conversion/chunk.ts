@@ -6,6 +6,7 @@ import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
 import type { BulkConversionConfig } from './config';
+import { createConversionPool, poolOptionsFrom } from './conversion-pool';
 import { createUrlConverter, ConvertUrlInput, ConvertUrlOutput } from './convert-url';
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
 import { slidingWindow } from './sliding-window';
@@ -52,9 +53,12 @@ export interface ChunkActivityOptions {
 }
 
 export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, options: ChunkActivityOptions = {}) {
-  const convertUrl = options.convertUrl ?? createUrlConverter(deps);
+  const pool = createConversionPool(poolOptionsFrom(deps.config));
+  const convertUrl = options.convertUrl ?? createUrlConverter(deps, pool);
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
-  const progressEveryMs = options.progressEveryMs ?? 2000;
+  // Chunk completions move `progress` already; live reports only matter for long chunks, and each
+  // one costs a workflow task and two history events, so they are rare.
+  const progressEveryMs = options.progressEveryMs ?? 10_000;
   const retryPolicy: UrlRetryPolicy = {
     attempts: deps.config.CONVERSION_URL_ATTEMPTS,
     initialIntervalMs: deps.config.CONVERSION_RETRY_INTERVAL,
@@ -85,22 +89,26 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
       const todo = input.mode === 'convert' ? base : base.filter((r) => r.status !== 'success');
 
       const finished = new Map<number, UrlResult>();
+      // The heartbeat checkpoint grows by one compact row per finished URL; rows are built once, not per heartbeat.
+      const rows: Finished[] = [];
+      let succeeded = 0;
+      const finish = (result: UrlResult, row: Finished) => {
+        finished.set(result.index, result);
+        rows.push(row);
+        if (result.status === 'success') succeeded += 1;
+      };
       const checkpoint = ctx.info.heartbeatDetails as ChunkCheckpoint | undefined;
       const byIndex = new Map(base.map((r) => [r.index, r]));
       if (checkpoint?.taskId === input.taskId) {
         for (const f of checkpoint.finished) {
           const item = byIndex.get(f[0]);
-          if (item) finished.set(item.index, fromCheckpoint(item.url, f));
+          if (item && !finished.has(item.index)) finish(fromCheckpoint(item.url, f), f);
         }
       }
 
       let inFlight = 0;
-      const live = (): ChunkProgress => {
-        let succeeded = 0;
-        for (const r of finished.values()) if (r.status === 'success') succeeded += 1;
-        return { taskId: input.taskId, succeeded, failed: finished.size - succeeded, inFlight };
-      };
-      const heartbeat = () => ctx.heartbeat({ taskId: input.taskId, finished: [...finished.values()].map(toCheckpoint) } satisfies ChunkCheckpoint);
+      const live = (): ChunkProgress => ({ taskId: input.taskId, succeeded, failed: finished.size - succeeded, inFlight });
+      const heartbeat = () => ctx.heartbeat({ taskId: input.taskId, finished: rows } satisfies ChunkCheckpoint);
       const reporter = progressReporter(ctx, live);
       heartbeat();
       const heartbeats = setInterval(heartbeat, heartbeatEveryMs);
@@ -121,12 +129,10 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
                 retryPolicy,
                 signal,
               );
-              finished.set(
-                item.index,
-                outcome.ok
-                  ? { index: item.index, url: item.url, status: 'success', artifactPath: outcome.value.artifactPath, bytes: outcome.value.bytes, title: outcome.value.title, attempts: outcome.attempts }
-                  : { index: item.index, url: item.url, status: 'failed', errorType: outcome.errorType, error: outcome.error, attempts: outcome.attempts },
-              );
+              const result: UrlResult = outcome.ok
+                ? { index: item.index, url: item.url, status: 'success', artifactPath: outcome.value.artifactPath, bytes: outcome.value.bytes, title: outcome.value.title, attempts: outcome.attempts }
+                : { index: item.index, url: item.url, status: 'failed', errorType: outcome.errorType, error: outcome.error, attempts: outcome.attempts };
+              finish(result, toCheckpoint(result));
             } finally {
               inFlight -= 1;
             }
@@ -149,7 +155,14 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
         throw signal.reason;
       }
       await writeJsonLines(deps.store, resultsKey, merged);
-      return summarize(input.chunk, merged, todo.length);
+      const summary = summarize(input.chunk, merged, todo.length);
+      const { threads, peakHeapBytes } = pool.stats();
+      deps.logger.info('chunk converted', {
+        jobId: input.jobId,
+        ...summary,
+        conversionPool: { threads, peakHeapMb: Object.values(peakHeapBytes).map((b) => Math.round(b / 1024 / 1024)) },
+      });
+      return summary;
     },
   };
 }

@@ -9,6 +9,14 @@ export const bulkConversionEnv = z.object({
   CONVERSION_RETRY_INTERVAL: duration('1s'),
   /** Request body limit of POST /api/v1/jobs/bulk-conversions (100,000 URLs); other routes keep BODY_LIMIT. */
   BULK_CONVERSION_BODY_LIMIT: byteSize('16mb'),
+  /** Worker threads that parse and convert fetched pages (0 = one per core). */
+  CONVERSION_THREADS: int(0, 0, 64),
+  /** Heap cap of each conversion thread; a page that exhausts it fails as content_too_large. */
+  CONVERSION_THREAD_HEAP: byteSize('256mb'),
+  /** Thread time one page may take; past it the thread is replaced and the page fails as content_too_complex. */
+  CONVERSION_PAGE_TIMEOUT: duration('10s'),
+  /** Bytes of fetched pages waiting for or in conversion per worker; new fetches wait for room. */
+  CONVERSION_MAX_BYTES_IN_FLIGHT: byteSize('128mb'),
 });
 
 export type BulkConversionConfig = PlatformConfig & z.output<typeof bulkConversionEnv>;

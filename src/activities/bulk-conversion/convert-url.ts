@@ -1,5 +1,6 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { fetchHtml, FetchFailure, FetchHtmlOptions } from '../../net/safe-fetch';
+import { fetchHtml, FetchHtmlOptions } from '../../net/fetch-html';
+import { OutboundError } from '../../net/http-client';
 import {
   CONVERSION_CONTENT_TYPES,
   CONVERSION_ERRORS,
@@ -8,13 +9,14 @@ import {
 } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
-import { extractArticle, UnparseableContentError } from './extract';
-import { buildH5pPackage } from './h5p';
-import { toMarkdown } from './markdown';
+import type { BulkConversionConfig } from './config';
+import { ByteBudget, ByteReservation } from './byte-budget';
+import { ConversionPool, createConversionPool, poolOptionsFrom, PoolOutcome } from './conversion-pool';
 
 // One URL → one stored artifact. Not an activity itself: the chunk activity calls it for
 // each URL it owns, so failures come back as ApplicationFailures whose `type` and
-// `nonRetryable` say whether trying the URL again can help.
+// `nonRetryable` say whether trying the URL again can help. The page is fetched on this
+// event loop and converted in the conversion thread pool.
 
 export type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 export { CONVERSION_ERRORS, isPermanentConversionError, conversionArtifactPath } from '../../workflows/bulk-conversion/formats';
@@ -36,8 +38,9 @@ export interface ConvertUrlOutput {
   title: string;
 }
 
-export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
+export function createUrlConverter(deps: ActivityDeps<BulkConversionConfig>, pool: ConversionPool = createConversionPool(poolOptionsFrom(deps.config))): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
   const { config } = deps;
+  const pageBytes = new ByteBudget(config.CONVERSION_MAX_BYTES_IN_FLIGHT);
   const fetchOptions: Omit<FetchHtmlOptions, 'signal'> = {
     policy: { allowHosts: config.OUTBOUND_ALLOW_HOSTS },
     timeoutMs: config.FETCH_TIMEOUT,
@@ -46,34 +49,49 @@ export function createUrlConverter(deps: ActivityDeps): (input: ConvertUrlInput)
     maxRedirects: 5,
   };
 
-  return async function convertUrl({ jobId, index, url, format, signal }: ConvertUrlInput): Promise<ConvertUrlOutput> {
-    if (!Number.isInteger(index) || index < 0) throw new TypeError(`index must be a non-negative integer, got ${index}`);
+  async function fetchAndConvert({ jobId, index, url, format, signal }: ConvertUrlInput, room: ByteReservation): Promise<ConvertUrlOutput> {
     let page;
     try {
       page = await fetchHtml(url, { ...fetchOptions, signal });
     } catch (e) {
       if (signal?.aborted) throw cancelled(signal);
-      if (e instanceof FetchFailure) throw failureFromFetch(e);
+      if (e instanceof OutboundError) throw failureFromFetch(e);
       throw e;
     }
-
-    let article;
-    try {
-      article = extractArticle(page.html, page.url);
-    } catch (e) {
-      if (e instanceof UnparseableContentError) {
-        throw ApplicationFailure.create({ type: CONVERSION_ERRORS.unparseable, message: e.message, nonRetryable: true, details: [{ url: page.url }] });
-      }
-      throw e;
+    room.settle(page.bytes);
+    const outcome = await pool.convert(page.html, page.url, format, signal).catch((e) => {
+      throw signal?.aborted ? cancelled(signal) : e;
+    });
+    room.release();
+    if (outcome.kind !== 'converted') {
+      throw ApplicationFailure.create({ type: FAILURE_TYPES[outcome.kind], message: outcome.message, nonRetryable: true, details: [{ url: page.url }] });
     }
-
-    const body = format === 'h5p' ? buildH5pPackage(article) : Buffer.from(toMarkdown(article), 'utf8');
     if (signal?.aborted) throw cancelled(signal);
     const artifactPath = conversionArtifactPath(index, format);
+    const body = Buffer.from(outcome.body.buffer, outcome.body.byteOffset, outcome.body.byteLength);
     const stored = await deps.store.put(jobFileKey(jobId, artifactPath), body, { contentType: CONVERSION_CONTENT_TYPES[format] });
-    return { artifactPath, bytes: stored.bytes, title: article.title };
+    return { artifactPath, bytes: stored.bytes, title: outcome.title };
+  }
+
+  return async function convertUrl(input: ConvertUrlInput): Promise<ConvertUrlOutput> {
+    if (!Number.isInteger(input.index) || input.index < 0) throw new TypeError(`index must be a non-negative integer, got ${input.index}`);
+    // Room for the page is held from before its fetch until its conversion ends.
+    const room = await pageBytes.reserve(input.signal).catch((e) => {
+      throw input.signal?.aborted ? cancelled(input.signal) : e;
+    });
+    try {
+      return await fetchAndConvert(input, room);
+    } finally {
+      room.release();
+    }
   };
 }
+
+const FAILURE_TYPES: Record<Exclude<PoolOutcome['kind'], 'converted'>, string> = {
+  unparseable: CONVERSION_ERRORS.unparseable,
+  'too-complex': CONVERSION_ERRORS.tooComplex,
+  'too-large': CONVERSION_ERRORS.contentTooLarge,
+};
 
 function cancelled(signal: AbortSignal): Error {
   // Temporal's cancellation signal carries a CancelledFailure as its reason; pass it on.
@@ -81,7 +99,7 @@ function cancelled(signal: AbortSignal): Error {
 }
 
 /** Maps a fetch failure to the ApplicationFailure the chunk activity records or retries. */
-export function failureFromFetch(e: FetchFailure): ApplicationFailure {
+export function failureFromFetch(e: OutboundError): ApplicationFailure {
   const details = [{ url: e.url, ...(e.details.status ? { httpStatus: e.details.status } : {}) }];
   const permanent = (type: string) => ApplicationFailure.create({ type, message: e.message, nonRetryable: true, details });
   const transient = (type: string) =>

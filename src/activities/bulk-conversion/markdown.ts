@@ -122,8 +122,11 @@ function inlineMarkdown(nodes: SafeNode[]): string {
 
 /** Emphasis markers must hug the text, so surrounding spaces move outside them. */
 function wrap(text: string, marker: string): string {
-  const m = /^(\s*)([\s\S]*?)(\s*)$/.exec(text)!;
-  return m[2] ? `${m[1]}${marker}${m[2]}${marker}${m[3]}` : text;
+  // trimStart/trimEnd, not a regex: a lazy middle before /\s*$/ backtracks quadratically on long space runs.
+  const core = text.trim();
+  if (!core) return text;
+  const lead = text.length - text.trimStart().length;
+  return `${text.slice(0, lead)}${marker}${core}${marker}${text.slice(lead + core.length)}`;
 }
 
 function destination(url: string): string {

@@ -95,7 +95,7 @@ function collectBlocks(container: DomNode, base: string, out: SafeElement[], dep
     const tag = tagOf(child);
     if (DROP.has(tag)) continue;
     if (INLINE.has(tag)) {
-      run.push(...inline(child, base, depth + 1));
+      append(run, inline(child, base, depth + 1));
       continue;
     }
     flush();
@@ -123,7 +123,9 @@ function blockOf(node: DomNode, tag: string, base: string, depth: number): SafeE
       return { tag, children: items, ...(tag === 'ol' && Number.isInteger(start) && start !== 1 ? { attrs: { start: String(start) } } : {}) };
     }
     case 'pre': {
-      const text = (node.textContent ?? '').replace(/^\n/, '').replace(/\s+$/, '');
+      // trimEnd, not /\s+$/: the regex retries from every space of a long run that is not at the end (quadratic).
+      const raw = node.textContent ?? '';
+      const text = (raw.startsWith('\n') ? raw.slice(1) : raw).trimEnd();
       return text ? { tag: 'pre', children: [{ tag: 'code', children: [text] }] } : null;
     }
     case 'blockquote': {
@@ -161,7 +163,7 @@ function listItems(list: DomNode, base: string, depth: number): SafeElement[] {
       const trimmed = trimInline(text);
       if (hasContent(trimmed)) {
         if (children.length) children.push(' ');
-        children.push(...trimmed);
+        append(children, trimmed);
       }
       text = [];
     };
@@ -174,7 +176,7 @@ function listItems(list: DomNode, base: string, depth: number): SafeElement[] {
       } else if (part.nodeType === ELEMENT && DROP.has(partTag)) {
         continue;
       } else if (part.nodeType === ELEMENT) {
-        text.push(...inline(part, base, depth + 2));
+        append(text, inline(part, base, depth + 2));
       } else if (part.nodeType === TEXT || part.nodeType === CDATA) {
         text.push(collapse(part.nodeValue ?? ''));
       }
@@ -213,7 +215,7 @@ function inlineChildren(node: DomNode, base: string, depth: number): SafeNode[] 
   const out: SafeNode[] = [];
   for (const child of Array.from(node.childNodes)) {
     if (child.nodeType === TEXT || child.nodeType === CDATA) out.push(collapse(child.nodeValue ?? ''));
-    else if (child.nodeType === ELEMENT) out.push(...inline(child, base, depth + 1));
+    else if (child.nodeType === ELEMENT) append(out, inline(child, base, depth + 1));
   }
   return out;
 }
@@ -245,18 +247,33 @@ function paragraph(run: SafeNode[]): SafeElement | null {
   return hasContent(children) ? { tag: 'p', children } : null;
 }
 
+/** push(...items) passes every item as an argument and overflows the stack past ~100,000 of them. */
+function append(target: SafeNode[], items: SafeNode[]): void {
+  for (const item of items) target.push(item);
+}
+
 function collapse(text: string): string {
   return text.replace(/\s+/g, ' ');
 }
 
 /** Merges adjacent strings, collapses doubled spaces and trims both ends. */
 function trimInline(nodes: SafeNode[]): SafeNode[] {
+  // Runs of adjacent strings are joined once each: joining them one by one re-scans the
+  // growing string per piece (quadratic on a paragraph of 100,000 tiny spans).
   const merged: SafeNode[] = [];
+  let run: string[] = [];
+  const flush = () => {
+    if (run.length) merged.push(run.length === 1 ? run[0] : run.join('').replace(/ {2,}/g, ' '));
+    run = [];
+  };
   for (const n of nodes) {
-    const last = merged.at(-1);
-    if (typeof n === 'string' && typeof last === 'string') merged[merged.length - 1] = (last + n).replace(/ {2,}/g, ' ');
-    else merged.push(n);
+    if (typeof n === 'string') run.push(n);
+    else {
+      flush();
+      merged.push(n);
+    }
   }
+  flush();
   // Leading/trailing whitespace and <br>s carry no content.
   while (merged.length && (isBlank(merged[0]) || isBr(merged[0]))) merged.shift();
   while (merged.length && (isBlank(merged.at(-1)!) || isBr(merged.at(-1)!))) merged.pop();

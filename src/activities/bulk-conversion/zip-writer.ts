@@ -1,10 +1,9 @@
 import zlib from 'node:zlib';
 
 // A minimal synchronous zip writer (PKWARE APPNOTE 6.3: local headers, central directory,
-// end record; no ZIP64, no encryption). Bulk jobs build thousands of small packages a
-// second: a general zip library's async generation yields to the event loop dozens of
-// times per package, which delays every other URL in flight. This builds one in a few
-// synchronous steps instead.
+// end record; no ZIP64, no encryption). Kept over fflate's zipSync because it deflates with
+// native zlib: `npx tsx bench/zip-writer.ts` measures 1.7× faster on a typical page's package
+// and 2.7× on long articles, with the same bytes out.
 
 export interface ZipEntry {
   /** Path inside the archive, `/`-separated; non-ASCII names are stored as UTF-8. */
@@ -45,7 +44,7 @@ export function buildZip(entries: readonly ZipEntry[], options: ZipOptions = {})
     const body = useDeflate ? deflated : data;
     const method = useDeflate ? METHOD_DEFLATE : METHOD_STORE;
     const flags = isAscii(entry.name) ? 0 : FLAG_UTF8_NAME;
-    const crc = crc32(data);
+    const crc = zlib.crc32(data) >>> 0;
     if (data.length > MAX_32 || offset > MAX_32) throw new RangeError('zip too large without ZIP64');
 
     const local = Buffer.alloc(30);
@@ -107,31 +106,4 @@ function dosDateTime(d: Date): { time: number; date: number } {
     time: (d.getHours() << 11) | (d.getMinutes() << 5) | (d.getSeconds() >> 1),
     date: ((d.getFullYear() - 1980) << 9) | ((d.getMonth() + 1) << 5) | d.getDate(),
   };
-}
-
-// zlib.crc32 exists from Node 20.15 / 22.2; older runtimes use the table below.
-const nativeCrc32 = (zlib as { crc32?: (data: Buffer) => number }).crc32;
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE 802.3, as zip uses), unsigned. */
-export function crc32(data: Buffer): number {
-  return nativeCrc32 ? nativeCrc32(data) >>> 0 : tableCrc32(data);
-}
-
-/** CRC-32 computed in JavaScript, for runtimes without zlib.crc32. */
-export function tableCrc32(data: Buffer): number {
-  crcTable ??= makeCrcTable();
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function makeCrcTable(): Uint32Array {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
 }

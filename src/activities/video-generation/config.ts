@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PlatformConfig } from '../../config/env';
-import { duration, int, optionalString, url } from '../../config/schema';
+import { byteSize, duration, int, optionalString, url } from '../../config/schema';
 
 export const videoGenerationEnv = z.object({
   OPENAI_API_KEY: optionalString,
@@ -12,6 +12,8 @@ export const videoGenerationEnv = z.object({
   VIDEO_POLL_DEADLINE: duration('10m'),
   VIDEO_POLL_INTERVAL: duration('5s'),
   VIDEO_POLL_MAX_INTERVAL: duration('60s'),
+  /** A provider's video larger than this fails the job instead of filling the disk. */
+  VIDEO_MAX_BYTES: byteSize('512mb'),
 });
 
 export type VideoGenerationConfig = PlatformConfig & z.output<typeof videoGenerationEnv>;

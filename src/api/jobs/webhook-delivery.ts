@@ -10,20 +10,22 @@ export interface JobWebhookView {
   lastAttempt?: WebhookAttempt;
 }
 
-/** A job re-finished by retries sends event 2, 3, …; looking further than this is not worth the round trips. */
-const MAX_SEQUENCE = 20;
-
 /**
  * The delivery state of a job's latest end-of-job webhook. Read from the delivery workflow's
  * description and memo (no query), so it answers even while no webhooks worker is running.
+ * One visibility lookup finds the latest event's delivery (retries re-finish a job as event
+ * 2, 3, …); the first delivery is described directly in case visibility has not caught up.
  */
 export async function webhookState(ctx: ApiContext, jobId: string): Promise<JobWebhookView> {
-  let latest: WorkflowExecutionDescription | undefined;
-  for (let sequence = 1; sequence <= MAX_SEQUENCE; sequence++) {
-    const description = await describeIfExists(ctx, jobWebhookWorkflowId(jobId, sequence));
-    if (!description) break;
-    latest = description;
+  const first = jobWebhookWorkflowId(jobId, 1);
+  const quoted = first.replace(/["\\]/g, '');
+  let latestId = first;
+  let latestSequence = 1;
+  for await (const execution of ctx.client.workflow.list({ query: `WorkflowId STARTS_WITH "${quoted}-"` })) {
+    const sequence = Number(execution.workflowId.slice(quoted.length + 1));
+    if (Number.isInteger(sequence) && sequence > latestSequence) [latestId, latestSequence] = [execution.workflowId, sequence];
   }
+  const latest = await describeIfExists(ctx, latestId);
   if (!latest) return { state: 'none', attempts: 0 };
   const status = latest.memo?.[WEBHOOK_STATUS_MEMO] as WebhookDeliveryStatus | undefined;
   const attempts = status?.attempts ?? 0;

@@ -26,6 +26,10 @@ export const CONVERSION_ERRORS = {
   tooManyRedirects: 'TooManyRedirects',
   invalidUrl: 'InvalidUrl',
   unparseable: 'UnparseableContent',
+  /** The page needed more than CONVERSION_PAGE_TIMEOUT of thread time. */
+  tooComplex: 'content_too_complex',
+  /** Converting the page needed more than CONVERSION_THREAD_HEAP. */
+  contentTooLarge: 'content_too_large',
 
   httpServerError: 'HttpServerError',
   httpRetryable: 'HttpRetryableStatus',
@@ -42,6 +46,8 @@ const PERMANENT: ReadonlySet<string> = new Set<string>([
   CONVERSION_ERRORS.tooManyRedirects,
   CONVERSION_ERRORS.invalidUrl,
   CONVERSION_ERRORS.unparseable,
+  CONVERSION_ERRORS.tooComplex,
+  CONVERSION_ERRORS.contentTooLarge,
 ]);
 
 /** True for failure types that retrying cannot fix. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createPrivateKey, KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { callJson, HttpOptions, ProviderHttpError } from '../../video-generation/providers/http';
+import { callJson, HttpOptions, ProviderHttpError } from './http';
 
 // App Store Connect API client (JSON:API over HTTPS, ES256 JWT per request):
 //   POST  /v1/buildUploads                         create the upload for (app, version, build number)

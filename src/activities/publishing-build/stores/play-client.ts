@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createPrivateKey, KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { callJson, HttpOptions, ProviderHttpError } from '../../video-generation/providers/http';
+import { callJson, HttpOptions, ProviderHttpError } from './http';
 
 // Google Play Developer API client (androidpublisher v3) with a service account:
 //   POST {token_uri}  grant_type=jwt-bearer, assertion = RS256 JWT {iss, scope, aud, iat, exp}

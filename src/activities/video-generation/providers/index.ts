@@ -5,7 +5,7 @@ import { createGeminiVideoClient } from './gemini';
 import { createOpenAiVideoClient } from './openai';
 import type { VideoProvider } from './types';
 
-export type { VideoProvider, VideoDownload, StartedGeneration, CancelOutcome } from './types';
+export type { VideoProvider, VideoDownload, StartedGeneration, CancelOutcome, FoundGeneration } from './types';
 
 /** Where the `emulator` provider lives: EMULATOR_URL (set by `npm start`), else the `npm run emulator` default. */
 export function emulatorOrigin(config: VideoGenerationConfig): string {
@@ -25,13 +25,22 @@ export function createVideoProvider(name: VideoProviderName, config: VideoGenera
   });
   switch (name) {
     case 'sora':
-      return createOpenAiVideoClient({ name, baseUrl: config.OPENAI_BASE_URL, apiKey: required(config.OPENAI_API_KEY, 'OPENAI_API_KEY', name), http: httpFor(config.OPENAI_BASE_URL) });
+      return createOpenAiVideoClient({
+        name,
+        baseUrl: config.OPENAI_BASE_URL,
+        apiKey: required(config.OPENAI_API_KEY, 'OPENAI_API_KEY', name),
+        http: httpFor(config.OPENAI_BASE_URL),
+      });
     case 'emulator': {
       const baseUrl = `${emulatorOrigin(config)}/v1`;
       return createOpenAiVideoClient({ name, baseUrl, apiKey: 'emulator-key', http: httpFor(baseUrl) });
     }
     case 'veo':
-      return createGeminiVideoClient({ baseUrl: config.GEMINI_BASE_URL, apiKey: required(config.GEMINI_API_KEY, 'GEMINI_API_KEY', name), http: httpFor(config.GEMINI_BASE_URL) });
+      return createGeminiVideoClient({
+        baseUrl: config.GEMINI_BASE_URL,
+        apiKey: required(config.GEMINI_API_KEY, 'GEMINI_API_KEY', name),
+        http: httpFor(config.GEMINI_BASE_URL),
+      });
   }
 }
 

@@ -1,6 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { ProviderHttpError } from '../../video-generation/providers/errors';
+
+export { ProviderHttpError };
 import { BlockedTargetError, checkUrl, guardedLookup, OutboundPolicy } from '../../../net/ssrf-guard';
 
 // HTTP for the provider clients: JSON calls and streamed downloads, every connection through
@@ -20,19 +23,6 @@ export interface HttpOptions {
 }
 
 /** A provider answered with a non-2xx status. */
-export class ProviderHttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /** The provider's error code (OpenAI `error.code`, Google `error.status`). */
-    readonly code: string | undefined,
-    readonly retryAfterMs: number | undefined,
-  ) {
-    super(message);
-    this.name = 'ProviderHttpError';
-  }
-}
-
 /** The provider could not be reached or the connection broke. */
 export class ProviderNetworkError extends Error {
   constructor(message: string) {

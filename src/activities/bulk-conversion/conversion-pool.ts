@@ -1,0 +1,171 @@
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import type { BulkConversionConfig } from './config';
+import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
+import type { ConvertedPage, PageTask, PageTaskResult } from './convert-page';
+import { pageThreadScript } from './page-thread-script';
+import { WaitQueue } from './wait-queue';
+
+// Untrusted pages are parsed and converted in a pool of worker threads. Each thread has a
+// heap cap and each page a time budget, so a page that would block an event loop for
+// minutes or exhaust a heap costs one thread, which is terminated and replaced; the
+// worker's event loop (fetches, heartbeats, other jobs) never waits on page content.
+
+export interface ConversionPoolOptions {
+  /** Threads; 0 = one per core. */
+  threads: number;
+  heapBytes: number;
+  /** Thread time one page may take, counted from when its thread starts on it. */
+  pageTimeoutMs: number;
+  /** Idle threads exit after this (a fresh one starts on the next page). */
+  idleTimeoutMs?: number;
+}
+
+export type PoolOutcome =
+  | ({ kind: 'converted' } & ConvertedPage)
+  | { kind: 'unparseable'; message: string }
+  | { kind: 'too-complex'; message: string }
+  | { kind: 'too-large'; message: string };
+
+export interface PoolStats {
+  threads: number;
+  pages: number;
+  timedOut: number;
+  outOfMemory: number;
+  /** Highest V8 heap seen per thread id (committed bytes, after each page). */
+  peakHeapBytes: Record<number, number>;
+}
+
+export interface ConversionPool {
+  /** Converts one page in a thread; rejects with `signal.reason` when the signal aborts first. */
+  convert(html: string, url: string, format: ConversionFormat, signal?: AbortSignal): Promise<PoolOutcome>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
+export function poolOptionsFrom(config: BulkConversionConfig): ConversionPoolOptions {
+  return { threads: config.CONVERSION_THREADS, heapBytes: config.CONVERSION_THREAD_HEAP, pageTimeoutMs: config.CONVERSION_PAGE_TIMEOUT };
+}
+
+const YOUNG_GENERATION_MB = 8;
+/** How often a queued task is checked for having started in its thread. */
+const START_POLL_MS = 100;
+
+export function createConversionPool(options: ConversionPoolOptions): ConversionPool {
+  const threads = options.threads > 0 ? options.threads : os.availableParallelism();
+  const budget = options.pageTimeoutMs;
+  const heapMb = Math.max(16, Math.floor(options.heapBytes / 1024 / 1024));
+  // One cell per slot: the thread stamps when it starts the slot's task.
+  const startTimes = new BigInt64Array(new SharedArrayBuffer(8 * threads));
+  const slots = new SlotGate(threads);
+  const stats: PoolStats = { threads, pages: 0, timedOut: 0, outOfMemory: 0, peakHeapBytes: {} };
+  let pool: Promise<Piscina<PageTask, PageTaskResult>> | undefined;
+
+  // Threads start on first use, so processes that never convert a page hold none.
+  const piscina = () =>
+    (pool ??= pageThreadScript().then(
+      (filename) =>
+        new Piscina<PageTask, PageTaskResult>({
+          filename,
+          minThreads: 0,
+          maxThreads: threads,
+          idleTimeout: options.idleTimeoutMs ?? 60_000,
+          // A small young generation keeps a busy thread near 35 MB of heap instead of ~75 MB, at the same speed.
+          resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+          workerData: { startTimes },
+          execArgv: threadExecArgv(),
+        }),
+    ));
+
+  async function convert(html: string, url: string, format: ConversionFormat, signal?: AbortSignal): Promise<PoolOutcome> {
+    // At most one page per thread is handed to the pool, so no page queues there behind a slow one.
+    if (signal?.aborted) throw signal.reason;
+    const slot = await slots.acquire(signal);
+    Atomics.store(startTimes, slot, 0n);
+    const abort = new AbortController();
+    const onCancel = () => abort.abort(signal?.reason);
+    signal?.addEventListener('abort', onCancel, { once: true });
+    let timedOut = false;
+    const check = () => {
+      const started = Number(Atomics.load(startTimes, slot));
+      const elapsed = started ? Date.now() - started : 0;
+      if (started && elapsed >= budget) {
+        timedOut = true;
+        abort.abort(); // terminates the thread; the pool starts a replacement
+      } else {
+        timer = setTimeout(check, started ? budget - elapsed : START_POLL_MS);
+      }
+    };
+    let timer = setTimeout(check, budget);
+    try {
+      const result = await (await piscina()).run({ html, url, format, slot }, { signal: abort.signal });
+      stats.pages += 1;
+      recordHeap(stats.peakHeapBytes, result.thread, result.heapBytes);
+      if (!result.ok) return { kind: result.failure, message: result.message };
+      return { kind: 'converted', title: result.title, body: result.body };
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) {
+        stats.timedOut += 1;
+        return { kind: 'too-complex', message: `the page at ${url} is too complex to convert: it needed more than ${budget / 1000} s` };
+      }
+      if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        stats.outOfMemory += 1;
+        return { kind: 'too-large', message: `the page at ${url} is too large to convert: it needed more than ${heapMb} MB of memory` };
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCancel);
+      slots.release(slot);
+    }
+  }
+
+  return {
+    convert,
+    stats: () => ({ ...stats, peakHeapBytes: { ...stats.peakHeapBytes } }),
+    close: async () => {
+      const closing = pool;
+      pool = undefined;
+      await (await closing)?.destroy();
+    },
+  };
+}
+
+/** The process's Node flags minus module loaders (tsx): the thread script is plain JavaScript. */
+function threadExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    if (/^--(import|require|loader|experimental-loader)$/.test(args[i]) || args[i] === '-r') i++;
+    else if (!/^--(import|require|loader|experimental-loader)=/.test(args[i])) out.push(args[i]);
+  }
+  return out;
+}
+
+/** Keeps the highest heap per thread, for the most recent threads only (replaced threads get new ids). */
+function recordHeap(peaks: Record<number, number>, thread: number, bytes: number): void {
+  if (bytes <= (peaks[thread] ?? 0)) return;
+  peaks[thread] = bytes;
+  const ids = Object.keys(peaks);
+  if (ids.length > 64) delete peaks[Number(ids[0])];
+}
+
+/** Hands out `size` numbered slots, first come first served. */
+class SlotGate {
+  private readonly free: number[];
+  private readonly queue = new WaitQueue<number>();
+
+  constructor(size: number) {
+    this.free = Array.from({ length: size }, (_, i) => size - 1 - i);
+  }
+
+  acquire(signal?: AbortSignal): Promise<number> {
+    const slot = this.queue.length ? undefined : this.free.pop();
+    return slot === undefined ? this.queue.wait(signal) : Promise.resolve(slot);
+  }
+
+  release(slot: number): void {
+    if (!this.queue.wakeOne(slot)) this.free.push(slot);
+  }
+}
