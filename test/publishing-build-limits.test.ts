@@ -22,7 +22,13 @@ afterAll(async () => {
 test('six builds queued at once: at most the partition burst starts at once, the rest wait for the rate', async () => {
   const ids = await Promise.all(
     Array.from({ length: 6 }, (_, i) =>
-      startBuild(stack.app, KEYS.alice, { projectId: `p${i}`, platform: 'android', source: { git: `file://${stack.repo}` }, version: '2.0.0', buildNumber: 500 + i }),
+      startBuild(stack.app, KEYS.alice, {
+        projectId: `p${i}`,
+        platform: 'android',
+        source: { git: `file://${stack.repo}` },
+        version: '2.0.0',
+        buildNumber: 500 + i,
+      }),
     ),
   );
   for (const id of ids) expect((await waitForBuildEnd(stack.app, KEYS.alice, id, 180_000)).status).toBe('completed');
@@ -35,7 +41,8 @@ test('six builds queued at once: at most the partition burst starts at once, the
       const s = e.activityTaskScheduledEventAttributes;
       if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
       const started = e.activityTaskStartedEventAttributes;
-      if (started && scheduled.get(String(started.scheduledEventId)) === 'buildArtifact') starts.push(Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6));
+      if (started && scheduled.get(String(started.scheduledEventId)) === 'buildArtifact')
+        starts.push(Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6));
     }
   }
   starts.sort((a, b) => a - b);

@@ -17,7 +17,8 @@ const worker = async (extra: Record<string, string> = {}) => {
   running.push(w);
   return w;
 };
-const exited = (w: ChildProcess) => new Promise<number | null>((r) => (w.exitCode !== null ? r(w.exitCode) : w.once('exit', (code) => r(code))));
+const exited = (w: ChildProcess) =>
+  new Promise<number | null>((r) => (w.exitCode !== null ? r(w.exitCode) : w.once('exit', (code) => r(code))));
 
 beforeAll(async () => {
   client = await testClient();
@@ -31,8 +32,18 @@ afterAll(async () => {
 
 test('a worker SIGKILLed during review: the next worker resumes the wait, with one submission at the store', async () => {
   const first = await worker();
-  const jobId = await startBuild(stack.app, KEYS.alice, { projectId: 'p', platform: 'ios', source: { git: `file://${stack.repo}` }, version: '3.0.0', buildNumber: 1 });
-  await waitFor(async () => (await getBuildJob(stack.app, KEYS.alice, jobId)).progress?.phase === 'in_review', 'the review to start', 90_000);
+  const jobId = await startBuild(stack.app, KEYS.alice, {
+    projectId: 'p',
+    platform: 'ios',
+    source: { git: `file://${stack.repo}` },
+    version: '3.0.0',
+    buildNumber: 1,
+  });
+  await waitFor(
+    async () => (await getBuildJob(stack.app, KEYS.alice, jobId)).progress?.phase === 'in_review',
+    'the review to start',
+    90_000,
+  );
   first.kill('SIGKILL');
   await exited(first);
   await worker();
@@ -45,7 +56,13 @@ test('a worker SIGKILLed during review: the next worker resumes the wait, with o
 test('a worker SIGTERMed mid-build lets the build finish inside the grace period, then exits 0', async () => {
   for (const w of running) if (w.exitCode === null) w.kill('SIGKILL');
   const first = await worker({ WORKER_SHUTDOWN_GRACE: '30s' });
-  const jobId = await startBuild(stack.app, KEYS.alice, { projectId: 'p', platform: 'android', source: { git: `file://${stack.repo}`, ref: 'slow' }, version: '3.0.0', buildNumber: 2 });
+  const jobId = await startBuild(stack.app, KEYS.alice, {
+    projectId: 'p',
+    platform: 'android',
+    source: { git: `file://${stack.repo}`, ref: 'slow' },
+    version: '3.0.0',
+    buildNumber: 2,
+  });
   await waitFor(async () => /step 3\/30/.test(await buildLog(stack.app, KEYS.alice, jobId)), 'the build to be under way', 90_000);
   first.kill('SIGTERM');
   expect(await exited(first)).toBe(0);

@@ -6,7 +6,16 @@ import { temporal } from '@temporalio/proto';
 import { JOB_OUTCOME } from '../src/shared/search-attributes';
 import { KEYS, testClient, waitFor } from './harness/temporal';
 import { startWebhookReceiver, WebhookReceiver } from './fixtures/webhook-receiver';
-import { auth, buildLog, getBuildJob, processRunning, PublishingStack, startBuild, startPublishingStack, waitForBuildEnd } from './fixtures/publishing-jobs';
+import {
+  auth,
+  buildLog,
+  getBuildJob,
+  processRunning,
+  PublishingStack,
+  startBuild,
+  startPublishingStack,
+  waitForBuildEnd,
+} from './fixtures/publishing-jobs';
 import { TEST_PACKAGE } from './fixtures/store-stack';
 
 // The publishing build job end to end: the real API and workers on a real dev server, real git
@@ -32,8 +41,22 @@ beforeEach(() => stack.stores.emulator.reset());
 const outcomeOf = async (jobId: string) => (await client.workflow.getHandle(jobId).describe()).typedSearchAttributes.get(JOB_OUTCOME);
 const gitSource = (ref?: string) => ({ git: `file://${stack.repo}`, ...(ref ? { ref } : {}) });
 let nextBuild = 100;
-const android = (extra: Record<string, unknown> = {}) => ({ projectId: 'sample', platform: 'android', source: gitSource(), version: '1.4.0', buildNumber: (nextBuild += 10), ...extra });
-const ios = (extra: Record<string, unknown> = {}) => ({ projectId: 'sample', platform: 'ios', source: gitSource(), version: '1.4.0', buildNumber: (nextBuild += 10), ...extra });
+const android = (extra: Record<string, unknown> = {}) => ({
+  projectId: 'sample',
+  platform: 'android',
+  source: gitSource(),
+  version: '1.4.0',
+  buildNumber: (nextBuild += 10),
+  ...extra,
+});
+const ios = (extra: Record<string, unknown> = {}) => ({
+  projectId: 'sample',
+  platform: 'ios',
+  source: gitSource(),
+  version: '1.4.0',
+  buildNumber: (nextBuild += 10),
+  ...extra,
+});
 
 describe('happy paths', () => {
   test('android: cloned, built, stored with its SHA-256, committed to the beta track as a staged rollout; log, artifact and webhook', async () => {
@@ -45,11 +68,25 @@ describe('happy paths', () => {
       platform: 'android',
       version: '1.4.0',
       buildNumber: body.buildNumber,
-      store: { store: 'google-play', packageName: TEST_PACKAGE, versionCode: body.buildNumber, track: 'beta', status: 'inProgress', userFraction: 0.25 },
+      store: {
+        store: 'google-play',
+        packageName: TEST_PACKAGE,
+        versionCode: body.buildNumber,
+        track: 'beta',
+        status: 'inProgress',
+        userFraction: 0.25,
+      },
       artifact: { file: 'artifacts/sample.aab', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     });
     const committed = stack.stores.emulator.state().playTracks.get(TEST_PACKAGE)!.get('beta')!;
-    expect(committed).toEqual([expect.objectContaining({ versionCodes: [String(body.buildNumber)], status: 'inProgress', userFraction: 0.25, releaseNotes: [{ language: 'en-US', text: 'Faster sync' }] })]);
+    expect(committed).toEqual([
+      expect.objectContaining({
+        versionCodes: [String(body.buildNumber)],
+        status: 'inProgress',
+        userFraction: 0.25,
+        releaseNotes: [{ language: 'en-US', text: 'Faster sync' }],
+      }),
+    ]);
     expect(stack.stores.emulator.stats()).toMatchObject({ editsCommitted: 1, bundlesUploaded: 1 });
 
     const artifact = await request(stack.app).get(new URL(job.result!.artifact.downloadUrl).pathname).set(auth(KEYS.alice)).buffer(true);
@@ -66,7 +103,12 @@ describe('happy paths', () => {
     expect(await outcomeOf(jobId)).toBe('completed');
 
     const hook = await waitFor(() => receiver.received.find((r) => r.path === '/android'), 'the webhook');
-    expect(JSON.parse(hook.body)).toMatchObject({ jobId, type: 'publishing-build', status: 'completed', store: { editId: expect.any(String), versionCode: body.buildNumber } });
+    expect(JSON.parse(hook.body)).toMatchObject({
+      jobId,
+      type: 'publishing-build',
+      status: 'completed',
+      store: { editId: expect.any(String), versionCode: body.buildNumber },
+    });
   });
 
   test('ios: upload in parts, processing to VALID, App Review on durable timers to approval', async () => {
@@ -78,7 +120,12 @@ describe('happy paths', () => {
     if (reviewing.status === 'running') expect(reviewing.progress!.store.state).toMatch(/WAITING_FOR_REVIEW|IN_REVIEW/);
     const job = await waitForBuildEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('completed');
-    expect(job.result!.store).toMatchObject({ store: 'app-store-connect', reviewState: 'COMPLETE', buildId: expect.any(String), reviewSubmissionId: expect.any(String) });
+    expect(job.result!.store).toMatchObject({
+      store: 'app-store-connect',
+      reviewState: 'COMPLETE',
+      buildId: expect.any(String),
+      reviewSubmissionId: expect.any(String),
+    });
     expect(stack.stores.emulator.stats()).toMatchObject({ buildUploads: 1, submissionsSubmitted: 1, buildsProcessed: 1 });
     // The wait is timers in history, not a sleeping activity.
     const history = await client.workflow.getHandle(jobId).fetchHistory();
@@ -101,7 +148,10 @@ describe('build failures', () => {
 
   test('a build that hangs past BUILD_TIMEOUT is killed with its whole process group', async () => {
     const jobId = await startBuild(stack.app, KEYS.alice, android({ source: gitSource('hang') }));
-    const helper = await waitFor(async () => Number(/helper pid (\d+)/.exec(await buildLog(stack.app, KEYS.alice, jobId))?.[1]), 'the helper process');
+    const helper = await waitFor(
+      async () => Number(/helper pid (\d+)/.exec(await buildLog(stack.app, KEYS.alice, jobId))?.[1]),
+      'the helper process',
+    );
     expect(processRunning(helper)).toBe(true);
     const job = await waitForBuildEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('failed');
@@ -123,7 +173,10 @@ describe('cancel', () => {
   test('cancel mid-build kills the process group', async () => {
     const app = stack.app;
     const jobId = await startBuild(app, KEYS.alice, android({ source: gitSource('hang') }));
-    const helper = await waitFor(async () => Number(/helper pid (\d+)/.exec(await buildLog(app, KEYS.alice, jobId))?.[1]), 'the helper process');
+    const helper = await waitFor(
+      async () => Number(/helper pid (\d+)/.exec(await buildLog(app, KEYS.alice, jobId))?.[1]),
+      'the helper process',
+    );
     expect((await request(app).post(`/api/v1/jobs/${jobId}/cancel`).set(auth(KEYS.alice))).status).toBe(202);
     const job = await waitForBuildEnd(app, KEYS.alice, jobId);
     expect(job.status).toBe('cancelled');
@@ -147,14 +200,17 @@ describe('cancel', () => {
 });
 
 describe('store outcomes', () => {
-  test('a rejected review fails the job with App Review\'s words', async () => {
+  test("a rejected review fails the job with App Review's words", async () => {
     stack.stores.emulator.behave({ nextReview: { outcome: 'REJECTED', reason: 'Guideline 2.1 - App Completeness' } });
     const jobId = await startBuild(stack.app, KEYS.alice, ios({ webhookUrl: receiver.url('/rejected') }));
     const job = await waitForBuildEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/App Review rejected version 1\.4\.0 .*Guideline 2\.1 - App Completeness/);
     const hook = await waitFor(() => receiver.received.find((r) => r.path === '/rejected'), 'the webhook');
-    expect(JSON.parse(hook.body)).toMatchObject({ status: 'failed', store: { reviewState: 'UNRESOLVED_ISSUES', rejectionReason: 'Guideline 2.1 - App Completeness' } });
+    expect(JSON.parse(hook.body)).toMatchObject({
+      status: 'failed',
+      store: { reviewState: 'UNRESOLVED_ISSUES', rejectionReason: 'Guideline 2.1 - App Completeness' },
+    });
   });
 
   test('processing INVALID fails the job with the reason, without a review submission', async () => {
@@ -191,12 +247,16 @@ test('the log endpoint follows a running build until the build step ends', async
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {
       http
-        .get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/jobs/${jobId}/logs?follow=1`, { headers: auth(KEYS.alice) }, (res) => {
-          expect(res.statusCode).toBe(200);
-          res.setEncoding('utf8');
-          res.on('data', (text: string) => chunks.push({ at: Date.now() - started, text }));
-          res.once('end', resolve);
-        })
+        .get(
+          `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/jobs/${jobId}/logs?follow=1`,
+          { headers: auth(KEYS.alice) },
+          (res) => {
+            expect(res.statusCode).toBe(200);
+            res.setEncoding('utf8');
+            res.on('data', (text: string) => chunks.push({ at: Date.now() - started, text }));
+            res.once('end', resolve);
+          },
+        )
         .once('error', reject);
     });
     const text = chunks.map((c) => c.text).join('');
@@ -211,9 +271,20 @@ test('the log endpoint follows a running build until the build step ends', async
 });
 
 describe('bad input', () => {
-  const post = (body: unknown) => request(stack.app).post('/api/v1/jobs/publishing-builds').set(auth(KEYS.alice)).send(body as object);
-  const base = { projectId: 'sample', platform: 'android', source: { git: 'https://github.com/example/app.git' }, version: '1.4.0', buildNumber: 5 };
-  const fieldsOf = (res: request.Response) => (res.body.error.fields as { field: string; message: string }[]).map((f) => `${f.field}: ${f.message}`).join('\n');
+  const post = (body: unknown) =>
+    request(stack.app)
+      .post('/api/v1/jobs/publishing-builds')
+      .set(auth(KEYS.alice))
+      .send(body as object);
+  const base = {
+    projectId: 'sample',
+    platform: 'android',
+    source: { git: 'https://github.com/example/app.git' },
+    version: '1.4.0',
+    buildNumber: 5,
+  };
+  const fieldsOf = (res: request.Response) =>
+    (res.body.error.fields as { field: string; message: string }[]).map((f) => `${f.field}: ${f.message}`).join('\n');
 
   test.each([
     [{ ...base, projectId: undefined }, /projectId: is required/],

@@ -6,7 +6,14 @@ import { createAscClient } from '../src/activities/publishing-build/stores/asc-c
 import { STORE_FAILURE_TYPES, storeCall } from '../src/activities/publishing-build/stores/store-failure';
 import { ProviderHttpError } from '../src/activities/publishing-build/stores/http';
 import { testConfig, waitFor } from './harness/temporal';
-import { buildSampleArtifact, makeSampleRepo, startStoreFixture, StoreFixture, TEST_ASC_APP_ID, TEST_PACKAGE } from './fixtures/store-stack';
+import {
+  buildSampleArtifact,
+  makeSampleRepo,
+  startStoreFixture,
+  StoreFixture,
+  TEST_ASC_APP_ID,
+  TEST_PACKAGE,
+} from './fixtures/store-stack';
 
 // The real App Store Connect and Google Play clients against the store emulator: signed
 // requests, uploads checked byte for byte, state machines, and the store errors users meet.
@@ -61,13 +68,18 @@ describe('App Store Connect', () => {
     }, 'review');
     expect(done.reason).toBeUndefined();
 
-    const dup = await storeCall('App Store Connect', 'create the build upload', () => asc.createBuildUpload(TEST_ASC_APP_ID, '1.4.0', 7), 7).catch((e: unknown) => e);
+    const dup = await storeCall(
+      'App Store Connect',
+      'create the build upload',
+      () => asc.createBuildUpload(TEST_ASC_APP_ID, '1.4.0', 7),
+      7,
+    ).catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(ApplicationFailure);
     expect(dup).toMatchObject({ type: STORE_FAILURE_TYPES.duplicateBuild, nonRetryable: true });
     expect((dup as Error).message).toMatch(/build number 7 was already used/);
   });
 
-  test('processing INVALID carries the reason; a rejected review carries App Review\'s words; a submitted review can be cancelled', async () => {
+  test("processing INVALID carries the reason; a rejected review carries App Review's words; a submitted review can be cancelled", async () => {
     stores.emulator.behave({ nextProcessing: { state: 'INVALID', reason: 'Missing required icon file.' } });
     const { asc, uploadId } = await uploadIpa('1.5.0', 1);
     const invalid = await waitFor(async () => {
@@ -96,7 +108,7 @@ describe('App Store Connect', () => {
     expect(stores.emulator.stats().submissionsCanceled).toBe(1);
   });
 
-  test('a zip without Payload/*.app fails processing with the store\'s reason; a bad checksum is refused at commit', async () => {
+  test("a zip without Payload/*.app fails processing with the store's reason; a bad checksum is refused at commit", async () => {
     const asc = ascClientFrom(config());
     const notIpa = buildSampleArtifact(repo, 'android', '2.0.0', 3); // an .aab: a zip without Payload/
     const uploadId = await asc.createBuildUpload(TEST_ASC_APP_ID, '2.0.0', 3);
@@ -127,7 +139,9 @@ describe('App Store Connect', () => {
 
     stores.emulator.addFault({ api: 'asc', route: 'reviewSubmissions', status: 429, retryAfterSeconds: 3, times: 1 });
     const asc = ascClientFrom(config());
-    const limited = await storeCall('App Store Connect', 'open a review submission', () => asc.openReviewSubmission(TEST_ASC_APP_ID)).catch((e: unknown) => e);
+    const limited = await storeCall('App Store Connect', 'open a review submission', () => asc.openReviewSubmission(TEST_ASC_APP_ID)).catch(
+      (e: unknown) => e,
+    );
     expect(limited).toMatchObject({ type: 'ProviderRateLimited', nonRetryable: false, nextRetryDelay: 3000 });
   });
 });
@@ -139,14 +153,23 @@ describe('Google Play', () => {
     const editId = await play.insertEdit(TEST_PACKAGE);
     const bundle = await play.uploadBundle(TEST_PACKAGE, editId, aab, fs.statSync(aab).size);
     expect(bundle).toEqual({ versionCode: 12, sha256: sha256(aab) });
-    await play.updateTrack(TEST_PACKAGE, editId, 'beta', [{ versionCodes: ['12'], status: 'inProgress', userFraction: 0.2, releaseNotes: [{ language: 'en-US', text: 'Faster sync' }] }]);
+    await play.updateTrack(TEST_PACKAGE, editId, 'beta', [
+      { versionCodes: ['12'], status: 'inProgress', userFraction: 0.2, releaseNotes: [{ language: 'en-US', text: 'Faster sync' }] },
+    ]);
     await play.commitEdit(TEST_PACKAGE, editId);
     expect(stores.emulator.stats()).toMatchObject({ tokenExchanges: 1, editsCommitted: 1, bundlesUploaded: 1 });
     const tracks = stores.emulator.state().playTracks.get(TEST_PACKAGE)!;
-    expect(tracks.get('beta')).toEqual([{ versionCodes: ['12'], status: 'inProgress', userFraction: 0.2, releaseNotes: [{ language: 'en-US', text: 'Faster sync' }] }]);
+    expect(tracks.get('beta')).toEqual([
+      { versionCodes: ['12'], status: 'inProgress', userFraction: 0.2, releaseNotes: [{ language: 'en-US', text: 'Faster sync' }] },
+    ]);
 
     const again = await play.insertEdit(TEST_PACKAGE);
-    const dup = await storeCall('Google Play', 'upload the bundle', () => play.uploadBundle(TEST_PACKAGE, again, aab, fs.statSync(aab).size), 12).catch((e: unknown) => e);
+    const dup = await storeCall(
+      'Google Play',
+      'upload the bundle',
+      () => play.uploadBundle(TEST_PACKAGE, again, aab, fs.statSync(aab).size),
+      12,
+    ).catch((e: unknown) => e);
     expect(dup).toMatchObject({ type: STORE_FAILURE_TYPES.duplicateBuild, nonRetryable: true });
     expect((dup as Error).message).toMatch(/Version code 12 has already been used/);
   });
@@ -157,13 +180,17 @@ describe('Google Play', () => {
     const aab = buildSampleArtifact(repo, 'android', '1.0.0', 40);
     const editId = await play.insertEdit(TEST_PACKAGE);
     await play.uploadBundle(TEST_PACKAGE, editId, aab, fs.statSync(aab).size);
-    const err = await storeCall('Google Play', 'update the track', () => play.updateTrack(TEST_PACKAGE, editId, 'internal', [{ versionCodes: ['40'], status: 'completed' }])).catch((e: unknown) => e);
+    const err = await storeCall('Google Play', 'update the track', () =>
+      play.updateTrack(TEST_PACKAGE, editId, 'internal', [{ versionCodes: ['40'], status: 'completed' }]),
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: STORE_FAILURE_TYPES.draftApp, nonRetryable: true });
     expect((err as Error).message).toMatch(/Only releases with status draft may be created on draft app.*submitForReview: false/);
     await play.updateTrack(TEST_PACKAGE, editId, 'internal', [{ versionCodes: ['40'], status: 'draft' }]);
 
     const ipa = buildSampleArtifact(repo, 'ios', '1.0.0', 41);
-    await expect(play.uploadBundle(TEST_PACKAGE, editId, ipa, fs.statSync(ipa).size)).rejects.toThrow(/no base\/manifest\/AndroidManifest\.xml/);
+    await expect(play.uploadBundle(TEST_PACKAGE, editId, ipa, fs.statSync(ipa).size)).rejects.toThrow(
+      /no base\/manifest\/AndroidManifest\.xml/,
+    );
   });
 
   test('a service account the token endpoint does not know gets invalid_grant', async () => {
@@ -171,7 +198,11 @@ describe('Google Play', () => {
     const cfg = testConfig({
       ...stores.env,
       PLAY_SERVICE_ACCOUNT_JSON_PATH: undefined,
-      PLAY_SERVICE_ACCOUNT_JSON: JSON.stringify({ client_email: 'intruder@example.iam.gserviceaccount.com', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: stores.emulator.playTokenUrl }),
+      PLAY_SERVICE_ACCOUNT_JSON: JSON.stringify({
+        client_email: 'intruder@example.iam.gserviceaccount.com',
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        token_uri: stores.emulator.playTokenUrl,
+      }),
     });
     await expect(playClientFrom(cfg).insertEdit(TEST_PACKAGE)).rejects.toThrow(/invalid_grant/);
   });

@@ -7,6 +7,7 @@ import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
 import { ManagedProcess, spawnEntryPoint, startReaper, waitForHttpOk, WORKER_NODE_ARGS } from './supervisor';
 import { ProviderEmulator, startProviderEmulator } from '../emulator/server';
 import { DevStores, startDevStores, storesNeedEmulator } from '../emulator/stores/dev-setup';
+import { ensureSampleApp } from './sample-app';
 
 // `npm start`: the whole system on one machine with zero configuration —
 // Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API — and a clean stop on Ctrl-C.
@@ -107,6 +108,9 @@ async function main(): Promise<void> {
       stores = await startDevStores(config, (await portInUse(config.STORE_EMULATOR_PORT)) ? 0 : config.STORE_EMULATOR_PORT);
       Object.assign(env, stores.env);
     }
+    // With no source roots configured, a sample app under DATA_DIR is the one local source allowed.
+    const sampleApp = config.BUILD_SOURCE_ROOTS.length ? undefined : ensureSampleApp(path.join(config.dataDir, 'sample-app'), say);
+    if (sampleApp) env.BUILD_SOURCE_ROOTS = sampleApp;
 
     children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env, WORKER_NODE_ARGS));
     children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
@@ -128,6 +132,12 @@ async function main(): Promise<void> {
         `  API key      ${key}   (owner "${DEV_OWNER}", admin; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/dev-api-key)`,
         `  Webhook key  ${config.WEBHOOK_SECRET ? '(from WEBHOOK_SECRET)' : secrets.webhookSecret}   (signs webhooks; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/webhook-secret)`,
         `  try:  curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" ${apiUrl}/api/v1/jobs`,
+        ...(sampleApp
+          ? [
+              `  build: curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" -H 'Content-Type: application/json' ${apiUrl}/api/v1/jobs/publishing-builds \\`,
+              `          -d '{"projectId":"sample","platform":"ios","source":{"git":"file://${sampleApp}"},"version":"1.0.0","buildNumber":1}'`,
+            ]
+          : []),
         '  Ctrl-C stops everything.',
         '',
       ].join('\n') + '\n',

@@ -96,16 +96,39 @@ const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, {
     cwd,
     stdio: 'pipe',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'Sample', GIT_AUTHOR_EMAIL: 'sample@example.com', GIT_COMMITTER_NAME: 'Sample', GIT_COMMITTER_EMAIL: 'sample@example.com' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Sample',
+      GIT_AUTHOR_EMAIL: 'sample@example.com',
+      GIT_COMMITTER_NAME: 'Sample',
+      GIT_COMMITTER_EMAIL: 'sample@example.com',
+    },
   });
+
+/** The sample app in `dir`, created when missing; undefined when it cannot be (no git). */
+export function ensureSampleApp(dir: string, say: (msg: string) => void): string | undefined {
+  if (fs.existsSync(path.join(dir, '.git'))) return dir;
+  try {
+    createSampleApp(dir);
+    say(`created a sample app repository for publishing builds in ${dir}`);
+    return dir;
+  } catch (e) {
+    say(`could not create the sample app (${(e as Error).message.split('\n')[0]}); publishing builds need BUILD_SOURCE_ROOTS or a git URL`);
+    return undefined;
+  }
+}
 
 /** Creates (or re-creates) the sample app repository in `dir`; returns `dir`. */
 export function createSampleApp(dir: string, options: SampleAppOptions = {}): string {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const write = (file: string, text: string) => fs.writeFileSync(path.join(dir, file), text);
-  const config = (mode: string, lines: number, stepMs: number) => write('build-config.json', `${JSON.stringify({ mode, lines, stepMs })}\n`);
-  write('package.json', `${JSON.stringify({ name: 'sample-app', private: true, scripts: { 'build:ios': 'node build.js ios', 'build:android': 'node build.js android' } }, null, 2)}\n`);
+  const config = (mode: string, lines: number, stepMs: number) =>
+    write('build-config.json', `${JSON.stringify({ mode, lines, stepMs })}\n`);
+  write(
+    'package.json',
+    `${JSON.stringify({ name: 'sample-app', private: true, scripts: { 'build:ios': 'node build.js ios', 'build:android': 'node build.js android' } }, null, 2)}\n`,
+  );
   write('build.js', BUILD_SCRIPT);
   write('.gitignore', 'dist/\n');
   config('ok', options.lines ?? 3, options.stepMs ?? 100);

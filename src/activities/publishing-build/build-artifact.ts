@@ -84,7 +84,10 @@ export function createBuildActivities(deps: ActivityDeps<PublishingBuildConfig>)
         ctx.heartbeat(report());
         void tell();
       };
-      log.write(`=== attempt ${attempt} of the ${input.platform} build ${input.version} (${input.buildNumber}) · ${new Date().toISOString()} ===`, true);
+      log.write(
+        `=== attempt ${attempt} of the ${input.platform} build ${input.version} (${input.buildNumber}) · ${new Date().toISOString()} ===`,
+        true,
+      );
       setPhase('preparing');
       try {
         const ws = await prepareWorkspace({
@@ -111,7 +114,8 @@ export function createBuildActivities(deps: ActivityDeps<PublishingBuildConfig>)
           signal: ctx.cancellationSignal,
           onLine: (line) => log.write(line),
         });
-        if (result.leftRunning.length) deps.logger.error('build processes survived SIGKILL', { jobId: input.jobId, pids: result.leftRunning });
+        if (result.leftRunning.length)
+          deps.logger.error('build processes survived SIGKILL', { jobId: input.jobId, pids: result.leftRunning });
         if (result.cancelled) {
           log.write(`[build] cancelled: process group ${result.pid} stopped`, true);
           throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new CancelledFailure('build cancelled');
@@ -138,7 +142,9 @@ export function createBuildActivities(deps: ActivityDeps<PublishingBuildConfig>)
         const artifactPath = await findArtifact(path.join(ws.src, 'dist'), input.platform === 'ios' ? '.ipa' : '.aab');
         const file = `artifacts/${path.basename(artifactPath)}`;
         const sha256 = await hashFile(artifactPath);
-        const stored = await store.put(jobFileKey(input.jobId, file), fs.createReadStream(artifactPath), { contentType: 'application/octet-stream' });
+        const stored = await store.put(jobFileKey(input.jobId, file), fs.createReadStream(artifactPath), {
+          contentType: 'application/octet-stream',
+        });
         log.write(`[build] stored ${file} (${stored.bytes} bytes, sha256 ${sha256})`, true);
         return { file, bytes: stored.bytes, sha256, commit: ws.commit, logLines: log.lines };
       } finally {
@@ -165,7 +171,9 @@ async function findArtifact(dist: string, ext: '.ipa' | '.aab'): Promise<string>
   if (found.length !== 1) {
     throw ApplicationFailure.create({
       type: BUILD_FAILURES.artifactMissing,
-      message: found.length ? `the build left ${found.length} ${ext} files under dist/ (${found.map((f) => path.relative(dist, f)).join(', ')}); exactly one is expected` : `the build left no ${ext} file under dist/`,
+      message: found.length
+        ? `the build left ${found.length} ${ext} files under dist/ (${found.map((f) => path.relative(dist, f)).join(', ')}); exactly one is expected`
+        : `the build left no ${ext} file under dist/`,
       nonRetryable: true,
     });
   }

@@ -35,13 +35,15 @@ function underRoots(p: string, policy: SourcePolicy, field: string): string {
   if (!policy.roots.length) throw new SourceNotAllowed(field, 'local sources are disabled (BUILD_SOURCE_ROOTS is empty on this server)');
   const resolved = path.resolve(p);
   if (!path.isAbsolute(p)) throw new SourceNotAllowed(field, 'must be an absolute path');
-  if (!policy.roots.some((r) => isUnder(r, resolved))) throw new SourceNotAllowed(field, `must be under one of the source roots: ${policy.roots.join(', ')}`);
+  if (!policy.roots.some((r) => isUnder(r, resolved)))
+    throw new SourceNotAllowed(field, `must be under one of the source roots: ${policy.roots.join(', ')}`);
   return resolved;
 }
 
 export function checkSource(source: BuildSource, policy: SourcePolicy): CheckedSource {
   if ('path' in source) return { kind: 'path', localPath: underRoots(source.path, policy, 'source.path') };
-  if (source.ref !== undefined && !REF.test(source.ref)) throw new SourceNotAllowed('source.ref', 'must be a branch or tag name (letters, digits, ".", "_", "/", "-")');
+  if (source.ref !== undefined && !REF.test(source.ref))
+    throw new SourceNotAllowed('source.ref', 'must be a branch or tag name (letters, digits, ".", "_", "/", "-")');
   let url: URL;
   try {
     url = new URL(source.git);
@@ -49,9 +51,14 @@ export function checkSource(source: BuildSource, policy: SourcePolicy): CheckedS
     throw new SourceNotAllowed('source.git', 'must be an https:// or file:// URL');
   }
   if (url.protocol === 'https:') {
-    if (url.username || url.password) throw new SourceNotAllowed('source.git', 'must not carry credentials (they would be stored in the job history)');
+    if (url.username || url.password)
+      throw new SourceNotAllowed('source.git', 'must not carry credentials (they would be stored in the job history)');
     const host = url.hostname.toLowerCase();
-    if (!policy.allowHosts.includes(host)) throw new SourceNotAllowed('source.git', `host ${host} is not allowed; allowed: ${policy.allowHosts.join(', ') || 'none'} (BUILD_GIT_ALLOW_HOSTS)`);
+    if (!policy.allowHosts.includes(host))
+      throw new SourceNotAllowed(
+        'source.git',
+        `host ${host} is not allowed; allowed: ${policy.allowHosts.join(', ') || 'none'} (BUILD_GIT_ALLOW_HOSTS)`,
+      );
     return { kind: 'git', url: url.href, ref: source.ref };
   }
   if (url.protocol === 'file:') {

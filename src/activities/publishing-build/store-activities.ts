@@ -23,7 +23,8 @@ export interface AppStoreUploadInput {
   artifact: BuiltArtifact;
 }
 
-export type ProcessingOutcome = { state: 'PROCESSING' } | { state: 'VALID'; buildId: string } | { state: 'INVALID' | 'FAILED'; reason: string; buildId?: string };
+export type ProcessingOutcome =
+  { state: 'PROCESSING' } | { state: 'VALID'; buildId: string } | { state: 'INVALID' | 'FAILED'; reason: string; buildId?: string };
 
 export interface AppReviewInput {
   appId: string;
@@ -59,12 +60,19 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
         const status = await storeCall(ASC, 'read the build upload', () => client.buildUploadStatus(buildUploadId!));
         if (status.state !== 'AWAITING_UPLOAD') return { buildUploadId };
       } else {
-        buildUploadId = await storeCall(ASC, 'create the build upload', () => client.createBuildUpload(input.appId, input.version, input.buildNumber), input.buildNumber);
+        buildUploadId = await storeCall(
+          ASC,
+          'create the build upload',
+          () => client.createBuildUpload(input.appId, input.version, input.buildNumber),
+          input.buildNumber,
+        );
         ctx.heartbeat({ buildUploadId });
       }
       const copy = await localCopy(store, jobFileKey(input.jobId, input.artifact.file));
       try {
-        const file = await storeCall(ASC, 'declare the upload file', () => client.createUploadFile(buildUploadId!, path.basename(input.artifact.file), copy.size));
+        const file = await storeCall(ASC, 'declare the upload file', () =>
+          client.createUploadFile(buildUploadId!, path.basename(input.artifact.file), copy.size),
+        );
         for (const [i, op] of file.operations.entries()) {
           await storeCall(ASC, `upload part ${i + 1} of ${file.operations.length}`, () => client.uploadPart(op, copy.file));
           ctx.heartbeat({ buildUploadId, parts: i + 1 });
@@ -78,10 +86,15 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
 
     async appStoreProcessing(input: { buildUploadId: string }): Promise<ProcessingOutcome> {
       const s = await storeCall(ASC, 'read the processing state', () => asc().buildUploadStatus(input.buildUploadId));
-      if (s.state === 'FAILED') return { state: 'FAILED', reason: s.errors.join('; ') || 'App Store Connect rejected the upload without a reason' };
+      if (s.state === 'FAILED')
+        return { state: 'FAILED', reason: s.errors.join('; ') || 'App Store Connect rejected the upload without a reason' };
       if (!s.buildId || !s.processingState || s.processingState === 'PROCESSING') return { state: 'PROCESSING' };
       if (s.processingState === 'VALID') return { state: 'VALID', buildId: s.buildId };
-      return { state: s.processingState, buildId: s.buildId, reason: s.reason ?? `App Store Connect processed the build as ${s.processingState}` };
+      return {
+        state: s.processingState,
+        buildId: s.buildId,
+        reason: s.reason ?? `App Store Connect processed the build as ${s.processingState}`,
+      };
     },
 
     /** Attaches the build to the version, puts the version into a review submission, and submits it. */
@@ -90,9 +103,12 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
       const before = previous<{ appStoreVersionId: string; reviewSubmissionId: string }>();
       if (before.reviewSubmissionId && before.appStoreVersionId) {
         const current = await storeCall(ASC, 'read the review submission', () => client.reviewSubmission(before.reviewSubmissionId!));
-        if (current.state !== 'READY_FOR_REVIEW') return { appStoreVersionId: before.appStoreVersionId, reviewSubmissionId: before.reviewSubmissionId, state: current.state };
+        if (current.state !== 'READY_FOR_REVIEW')
+          return { appStoreVersionId: before.appStoreVersionId, reviewSubmissionId: before.reviewSubmissionId, state: current.state };
       }
-      const appStoreVersionId = await storeCall(ASC, 'find or create the app store version', () => client.findOrCreateVersion(input.appId, input.version));
+      const appStoreVersionId = await storeCall(ASC, 'find or create the app store version', () =>
+        client.findOrCreateVersion(input.appId, input.version),
+      );
       await storeCall(ASC, 'attach the build to the version', () => client.attachBuild(appStoreVersionId, input.buildId));
       const reviewSubmissionId = await storeCall(ASC, 'open a review submission', () => client.openReviewSubmission(input.appId));
       Context.current().heartbeat({ appStoreVersionId, reviewSubmissionId });
@@ -110,7 +126,8 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
     async withdrawAppReview(input: { reviewSubmissionId: string }): Promise<{ state: string; withdrawn: boolean }> {
       const client = asc();
       const current = await storeCall(ASC, 'read the review submission', () => client.reviewSubmission(input.reviewSubmissionId));
-      if (!['WAITING_FOR_REVIEW', 'IN_REVIEW', 'UNRESOLVED_ISSUES'].includes(current.state)) return { state: current.state, withdrawn: false };
+      if (!['WAITING_FOR_REVIEW', 'IN_REVIEW', 'UNRESOLVED_ISSUES'].includes(current.state))
+        return { state: current.state, withdrawn: false };
       const state = await storeCall(ASC, 'cancel the review submission', () => client.cancelReview(input.reviewSubmissionId));
       return { state, withdrawn: true };
     },
@@ -125,7 +142,12 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
       const copy = await localCopy(store, jobFileKey(input.jobId, input.artifact.file));
       try {
         try {
-          const bundle = await storeCall(PLAY, 'upload the bundle', () => client.uploadBundle(pkg, editId, copy.file, copy.size), input.versionCode);
+          const bundle = await storeCall(
+            PLAY,
+            'upload the bundle',
+            () => client.uploadBundle(pkg, editId, copy.file, copy.size),
+            input.versionCode,
+          );
           if (bundle.versionCode !== input.versionCode) {
             throw ApplicationFailure.create({
               type: 'BuildNumberMismatch',
@@ -135,9 +157,20 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
           }
         } catch (e) {
           // A retry after a commit whose answer was lost finds its own version code already on the track.
-          if (activityInfo().attempt > 1 && (await client.track(pkg, editId, input.track).catch(() => [])).some((r) => r.versionCodes.includes(String(input.versionCode)))) {
+          if (
+            activityInfo().attempt > 1 &&
+            (await client.track(pkg, editId, input.track).catch(() => [])).some((r) => r.versionCodes.includes(String(input.versionCode)))
+          ) {
             await client.deleteEdit(pkg, editId).catch(() => undefined);
-            return { store: 'google-play', packageName: pkg, editId, versionCode: input.versionCode, track: input.track, status, ...(staged ? { userFraction: input.rollout } : {}) };
+            return {
+              store: 'google-play',
+              packageName: pkg,
+              editId,
+              versionCode: input.versionCode,
+              track: input.track,
+              status,
+              ...(staged ? { userFraction: input.rollout } : {}),
+            };
           }
           throw e;
         }
@@ -156,7 +189,15 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
       } finally {
         await copy.done();
       }
-      return { store: 'google-play', packageName: pkg, editId, versionCode: input.versionCode, track: input.track, status, ...(staged && status !== 'draft' ? { userFraction: input.rollout } : {}) };
+      return {
+        store: 'google-play',
+        packageName: pkg,
+        editId,
+        versionCode: input.versionCode,
+        track: input.track,
+        status,
+        ...(staged && status !== 'draft' ? { userFraction: input.rollout } : {}),
+      };
     },
   };
 }

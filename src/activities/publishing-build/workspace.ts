@@ -46,7 +46,8 @@ export async function prepareWorkspace(o: PrepareOptions): Promise<Workspace> {
   try {
     checked = checkSource(o.source, o.policy);
   } catch (e) {
-    if (e instanceof SourceNotAllowed) throw ApplicationFailure.create({ type: WORKSPACE_FAILURES.notAllowed, message: `${e.field} ${e.message}`, nonRetryable: true });
+    if (e instanceof SourceNotAllowed)
+      throw ApplicationFailure.create({ type: WORKSPACE_FAILURES.notAllowed, message: `${e.field} ${e.message}`, nonRetryable: true });
     throw e;
   }
   // Earlier attempts of this job on this machine leave nothing behind.
@@ -59,19 +60,43 @@ export async function prepareWorkspace(o: PrepareOptions): Promise<Workspace> {
   if (checked.localPath) {
     // Symlinks must not lead outside the roots.
     const real = await fs.promises.realpath(checked.localPath).catch(() => undefined);
-    if (!real) throw ApplicationFailure.create({ type: WORKSPACE_FAILURES.notFound, message: `${checked.kind === 'path' ? 'source.path' : 'source.git'} ${checked.localPath} does not exist`, nonRetryable: true });
-    if (!o.policy.roots.some((r) => isUnder(r, real))) throw ApplicationFailure.create({ type: WORKSPACE_FAILURES.notAllowed, message: `${checked.localPath} leads outside the source roots`, nonRetryable: true });
+    if (!real)
+      throw ApplicationFailure.create({
+        type: WORKSPACE_FAILURES.notFound,
+        message: `${checked.kind === 'path' ? 'source.path' : 'source.git'} ${checked.localPath} does not exist`,
+        nonRetryable: true,
+      });
+    if (!o.policy.roots.some((r) => isUnder(r, real)))
+      throw ApplicationFailure.create({
+        type: WORKSPACE_FAILURES.notAllowed,
+        message: `${checked.localPath} leads outside the source roots`,
+        nonRetryable: true,
+      });
   }
   if (checked.kind === 'path') {
     const stat = await fs.promises.stat(checked.localPath);
-    if (!stat.isDirectory()) throw ApplicationFailure.create({ type: WORKSPACE_FAILURES.notFound, message: `source.path ${checked.localPath} is not a directory`, nonRetryable: true });
+    if (!stat.isDirectory())
+      throw ApplicationFailure.create({
+        type: WORKSPACE_FAILURES.notFound,
+        message: `source.path ${checked.localPath} is not a directory`,
+        nonRetryable: true,
+      });
     o.log(`copying ${checked.localPath}`);
-    await fs.promises.cp(checked.localPath, ws.src, { recursive: true, verbatimSymlinks: true, filter: (p) => path.basename(p) !== 'node_modules' });
+    await fs.promises.cp(checked.localPath, ws.src, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (p) => path.basename(p) !== 'node_modules',
+    });
     return ws;
   }
 
   o.log(`git clone --depth 1${checked.ref ? ` --branch ${checked.ref}` : ''} ${checked.url}`);
-  await git(['clone', '--depth', '1', '--quiet', ...(checked.ref ? ['--branch', checked.ref] : []), '--', checked.url, ws.src], ws, checked.url.startsWith('file:') ? 'file' : 'https', o).catch((e: Error & { stderr?: string }) => {
+  await git(
+    ['clone', '--depth', '1', '--quiet', ...(checked.ref ? ['--branch', checked.ref] : []), '--', checked.url, ws.src],
+    ws,
+    checked.url.startsWith('file:') ? 'file' : 'https',
+    o,
+  ).catch((e: Error & { stderr?: string }) => {
     throw cloneFailure(e, checked.url, checked.ref);
   });
   ws.commit = (await git(['rev-parse', 'HEAD'], ws, 'file', o, ws.src)).trim();
@@ -91,7 +116,14 @@ function git(args: string[], ws: Workspace, protocol: 'https' | 'file', o: Prepa
         signal: o.signal,
         maxBuffer: 1024 * 1024,
         // No prompts, no system or user config, one protocol only.
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_ALLOW_PROTOCOL: protocol, LANG: 'C' },
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: ws.home,
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_ALLOW_PROTOCOL: protocol,
+          LANG: 'C',
+        },
       },
       (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr: String(stderr) })) : resolve(String(stdout))),
     );
@@ -103,10 +135,18 @@ function cloneFailure(e: Error & { stderr?: string; killed?: boolean; code?: unk
   const stderr = (e.stderr ?? '').trim();
   const said = stderr.split('\n').slice(-3).join(' ').slice(0, 500);
   if (ref && /Remote branch .* not found|couldn't find remote ref|not found in upstream/i.test(stderr)) {
-    return ApplicationFailure.create({ type: WORKSPACE_FAILURES.notFound, message: `source.ref "${ref}" does not exist in ${url} (${said})`, nonRetryable: true });
+    return ApplicationFailure.create({
+      type: WORKSPACE_FAILURES.notFound,
+      message: `source.ref "${ref}" does not exist in ${url} (${said})`,
+      nonRetryable: true,
+    });
   }
   if (/Repository not found|not found|does not appear to be a git repository|does not exist|not a git repository/i.test(stderr)) {
-    return ApplicationFailure.create({ type: WORKSPACE_FAILURES.notFound, message: `source.git repository ${url} was not found (${said})`, nonRetryable: true });
+    return ApplicationFailure.create({
+      type: WORKSPACE_FAILURES.notFound,
+      message: `source.git repository ${url} was not found (${said})`,
+      nonRetryable: true,
+    });
   }
   if (e.killed) return ApplicationFailure.create({ type: WORKSPACE_FAILURES.fetchFailed, message: `git clone of ${url} timed out` });
   return ApplicationFailure.create({ type: WORKSPACE_FAILURES.fetchFailed, message: `git clone of ${url} failed: ${said || e.message}` });

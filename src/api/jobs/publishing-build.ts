@@ -28,7 +28,15 @@ const MAX_BUILD_NUMBER = 2_100_000_000;
 
 const source = z.union(
   [
-    z.object({ git: z.string({ error: 'must be a URL string' }).max(2_000, 'must be at most 2,000 characters'), ref: z.string({ error: 'must be a branch or tag name' }).max(200).optional() }, { error: 'must be an object' }).strict(),
+    z
+      .object(
+        {
+          git: z.string({ error: 'must be a URL string' }).max(2_000, 'must be at most 2,000 characters'),
+          ref: z.string({ error: 'must be a branch or tag name' }).max(200).optional(),
+        },
+        { error: 'must be an object' },
+      )
+      .strict(),
     z.object({ path: z.string({ error: 'must be an absolute path' }).max(4_000, 'must be at most 4,000 characters') }).strict(),
   ],
   { error: 'must be {"git": "<https or file URL>", "ref"?: "<branch or tag>"} or {"path": "<absolute path>"}' },
@@ -37,16 +45,56 @@ const source = z.union(
 const startBody = z
   .object(
     {
-      projectId: z.string({ error: 'is required (a string)' }).trim().min(1, 'must not be empty').max(128, 'must be at most 128 characters').regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').describe('Your project id, carried into the build environment (PROJECT_ID) and the webhook'),
-      platform: z.enum(PLATFORMS, { error: `must be one of: ${PLATFORMS.join(', ')}` }).describe('ios (App Store Connect) or android (Google Play)'),
-      source: source.describe('{git: https URL on an allowed host or file:// URL under BUILD_SOURCE_ROOTS, ref?: branch or tag} or {path: directory under BUILD_SOURCE_ROOTS}'),
-      version: z.string({ error: 'must be a string such as 1.4.0' }).regex(/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/, 'must be MAJOR.MINOR.PATCH, e.g. 1.4.0').describe('CFBundleShortVersionString / versionName'),
-      buildNumber: z.number({ error: 'must be a positive whole number' }).int('must be a whole number').positive('must be positive').max(MAX_BUILD_NUMBER, `must be at most ${MAX_BUILD_NUMBER}`).describe('CFBundleVersion / versionCode; unique per version'),
-      track: z.enum(PLAY_TRACKS, { error: `must be one of: ${PLAY_TRACKS.join(', ')}` }).optional().describe('android only: internal (default), alpha, beta, production'),
-      rollout: z.number({ error: 'must be a number in (0, 1]' }).gt(0, 'must be more than 0').max(1, 'must be at most 1').optional().describe('android only: staged rollout fraction in (0, 1]; 1 = everyone'),
-      releaseNotes: z.string({ error: 'must be a string' }).max(500, 'must be at most 500 characters').optional().describe('android only: en-US release notes'),
-      appId: z.string({ error: 'must be a string' }).trim().min(1).max(200).regex(/^[A-Za-z0-9._]+$/, 'must be an App Store Connect app id or an Android package name').optional().describe('App Store Connect app id (ios) or package name (android); defaults to ASC_APP_ID / PLAY_PACKAGE_NAME'),
-      submitForReview: z.boolean({ error: 'must be true or false' }).default(true).describe('ios: submit to App Review and wait for its decision; android: false uploads a draft release'),
+      projectId: z
+        .string({ error: 'is required (a string)' })
+        .trim()
+        .min(1, 'must not be empty')
+        .max(128, 'must be at most 128 characters')
+        .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
+        .describe('Your project id, carried into the build environment (PROJECT_ID) and the webhook'),
+      platform: z
+        .enum(PLATFORMS, { error: `must be one of: ${PLATFORMS.join(', ')}` })
+        .describe('ios (App Store Connect) or android (Google Play)'),
+      source: source.describe(
+        '{git: https URL on an allowed host or file:// URL under BUILD_SOURCE_ROOTS, ref?: branch or tag} or {path: directory under BUILD_SOURCE_ROOTS}',
+      ),
+      version: z
+        .string({ error: 'must be a string such as 1.4.0' })
+        .regex(/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/, 'must be MAJOR.MINOR.PATCH, e.g. 1.4.0')
+        .describe('CFBundleShortVersionString / versionName'),
+      buildNumber: z
+        .number({ error: 'must be a positive whole number' })
+        .int('must be a whole number')
+        .positive('must be positive')
+        .max(MAX_BUILD_NUMBER, `must be at most ${MAX_BUILD_NUMBER}`)
+        .describe('CFBundleVersion / versionCode; unique per version'),
+      track: z
+        .enum(PLAY_TRACKS, { error: `must be one of: ${PLAY_TRACKS.join(', ')}` })
+        .optional()
+        .describe('android only: internal (default), alpha, beta, production'),
+      rollout: z
+        .number({ error: 'must be a number in (0, 1]' })
+        .gt(0, 'must be more than 0')
+        .max(1, 'must be at most 1')
+        .optional()
+        .describe('android only: staged rollout fraction in (0, 1]; 1 = everyone'),
+      releaseNotes: z
+        .string({ error: 'must be a string' })
+        .max(500, 'must be at most 500 characters')
+        .optional()
+        .describe('android only: en-US release notes'),
+      appId: z
+        .string({ error: 'must be a string' })
+        .trim()
+        .min(1)
+        .max(200)
+        .regex(/^[A-Za-z0-9._]+$/, 'must be an App Store Connect app id or an Android package name')
+        .optional()
+        .describe('App Store Connect app id (ios) or package name (android); defaults to ASC_APP_ID / PLAY_PACKAGE_NAME'),
+      submitForReview: z
+        .boolean({ error: 'must be true or false' })
+        .default(true)
+        .describe('ios: submit to App Review and wait for its decision; android: false uploads a draft release'),
       webhookUrl: z.string({ error: 'must be a URL string' }).optional().describe('Receives a signed job.finished event when the job ends'),
     },
     { error: 'must be a JSON object' },
@@ -79,7 +127,11 @@ export function parsePublishingRequest(body: unknown, config: PublishingBuildCon
     }
   }
   const appId = parsed.appId ?? (parsed.platform === 'ios' ? config.ASC_APP_ID : config.PLAY_PACKAGE_NAME);
-  if (!appId) throw badRequest('appId', `is required for ${parsed.platform} (this server has no ${parsed.platform === 'ios' ? 'ASC_APP_ID' : 'PLAY_PACKAGE_NAME'})`);
+  if (!appId)
+    throw badRequest(
+      'appId',
+      `is required for ${parsed.platform} (this server has no ${parsed.platform === 'ios' ? 'ASC_APP_ID' : 'PLAY_PACKAGE_NAME'})`,
+    );
   return {
     projectId: parsed.projectId,
     platform: parsed.platform,
@@ -95,7 +147,12 @@ export function parsePublishingRequest(body: unknown, config: PublishingBuildCon
   };
 }
 
-export function startPublishingBuild(ctx: ApiContext<PublishingBuildConfig>, owner: string, request: PublishingBuildRequest, idempotencyKey?: string): Promise<JobAccepted> {
+export function startPublishingBuild(
+  ctx: ApiContext<PublishingBuildConfig>,
+  owner: string,
+  request: PublishingBuildRequest,
+  idempotencyKey?: string,
+): Promise<JobAccepted> {
   const c = ctx.config;
   return startJob(ctx, {
     type: TYPE,
@@ -156,7 +213,8 @@ export const publishingBuildApi: JobTypeApi<PublishingBuildConfig> = {
   /** A failed or cancelled build: a new job with the same input; `?nextBuildNumber=1` bumps the build number. */
   async retry(ctx, job, _who, options) {
     if (job.executionStatus === 'RUNNING') throw new HttpError(409, 'not_retryable', 'the job is still running');
-    if (job.executionStatus === 'COMPLETED') throw new HttpError(409, 'not_retryable', 'the job completed; start a new one with a higher buildNumber for another build');
+    if (job.executionStatus === 'COMPLETED')
+      throw new HttpError(409, 'not_retryable', 'the job completed; start a new one with a higher buildNumber for another build');
     const bump = options?.query.nextBuildNumber;
     if (bump !== undefined && !['0', '1', 'true', 'false'].includes(String(bump))) throw badRequest('nextBuildNumber', 'must be 1 or 0');
     const next = bump === '1' || bump === 'true';

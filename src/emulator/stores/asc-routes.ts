@@ -59,14 +59,27 @@ function fileView(ctx: StoreContext, f: UploadFile) {
     ctx,
     'buildUploadFiles',
     f.id,
-    { assetType: 'ASSET', fileName: f.fileName, fileSize: f.fileSize, uti: f.uti, assetDeliveryState: { state: f.state, errors: [], warnings: [] }, uploadOperations: operations },
+    {
+      assetType: 'ASSET',
+      fileName: f.fileName,
+      fileSize: f.fileSize,
+      uti: f.uti,
+      assetDeliveryState: { state: f.state, errors: [], warnings: [] },
+      uploadOperations: operations,
+    },
     { buildUpload: { data: { type: 'buildUploads', id: f.uploadId } } },
   );
 }
 
 function buildView(ctx: StoreContext, id: string) {
   const b = ctx.state.builds.get(id)!;
-  return resource(ctx, 'builds', b.id, { version: b.buildNumber, processingState: b.processingState, expired: false }, { app: { data: { type: 'apps', id: b.appId } } });
+  return resource(
+    ctx,
+    'builds',
+    b.id,
+    { version: b.buildNumber, processingState: b.processingState, expired: false },
+    { app: { data: { type: 'apps', id: b.appId } } },
+  );
 }
 
 async function createBuildUpload(ctx: StoreContext, r: StoreRequest): Promise<void> {
@@ -79,7 +92,9 @@ async function createBuildUpload(ctx: StoreContext, r: StoreRequest): Promise<vo
   if (!appId) return invalid(r, "The relationship 'app' is required.");
   if (!version || !buildNumber) return invalid(r, 'cfBundleShortVersionString and cfBundleVersion are required.');
   if (!platform || !PLATFORMS.includes(platform)) return invalid(r, `platform must be one of ${PLATFORMS.join(', ')}.`);
-  const duplicate = [...ctx.state.uploads.values()].find((u) => u.appId === appId && u.version === version && u.buildNumber === buildNumber && u.state !== 'FAILED');
+  const duplicate = [...ctx.state.uploads.values()].find(
+    (u) => u.appId === appId && u.version === version && u.buildNumber === buildNumber && u.state !== 'FAILED',
+  );
   if (duplicate) {
     return sendAscError(
       r.res,
@@ -89,7 +104,16 @@ async function createBuildUpload(ctx: StoreContext, r: StoreRequest): Promise<vo
       `The build with the version '${buildNumber}' already exists for version ${version} of this app (build upload ${duplicate.id}).`,
     );
   }
-  const upload: AscBuildUpload = { id: newId('bu-'), appId, version, buildNumber, platform, createdAt: Date.now(), state: 'AWAITING_UPLOAD', errors: [] };
+  const upload: AscBuildUpload = {
+    id: newId('bu-'),
+    appId,
+    version,
+    buildNumber,
+    platform,
+    createdAt: Date.now(),
+    state: 'AWAITING_UPLOAD',
+    errors: [],
+  };
   ctx.state.uploads.set(upload.id, upload);
   ctx.state.counters.buildUploads++;
   sendJson(r.res, 201, document(ctx, uploadView(ctx, upload)));
@@ -109,14 +133,24 @@ async function createUploadFile(ctx: StoreContext, r: StoreRequest): Promise<voi
   const uploadId = relationshipId(body, 'buildUpload');
   const upload = uploadId ? ctx.state.uploads.get(uploadId) : undefined;
   if (!upload) return invalid(r, "The relationship 'buildUpload' must name an existing build upload.");
-  if (upload.state !== 'AWAITING_UPLOAD') return invalid(r, `The build upload is ${upload.state}; files can be added while it is AWAITING_UPLOAD only.`);
+  if (upload.state !== 'AWAITING_UPLOAD')
+    return invalid(r, `The build upload is ${upload.state}; files can be added while it is AWAITING_UPLOAD only.`);
   const fileName = str(a.fileName);
   const fileSize = typeof a.fileSize === 'number' && Number.isInteger(a.fileSize) ? a.fileSize : NaN;
   if (a.assetType !== 'ASSET') return invalid(r, 'assetType must be ASSET.');
   if (a.uti !== 'com.apple.ipa') return invalid(r, 'uti must be com.apple.ipa for an iOS build.');
   if (!fileName || !fileName.endsWith('.ipa')) return invalid(r, 'fileName must name an .ipa file.');
   if (!(fileSize >= 1 && fileSize <= MAX_UPLOAD_BYTES)) return invalid(r, `fileSize must be between 1 and ${MAX_UPLOAD_BYTES} bytes.`);
-  const file: UploadFile = { id: newId('buf-'), uploadId: upload.id, fileName, fileSize, uti: 'com.apple.ipa', partSize: ctx.partSize, parts: new Map(), state: 'AWAITING_UPLOAD' };
+  const file: UploadFile = {
+    id: newId('buf-'),
+    uploadId: upload.id,
+    fileName,
+    fileSize,
+    uti: 'com.apple.ipa',
+    partSize: ctx.partSize,
+    parts: new Map(),
+    state: 'AWAITING_UPLOAD',
+  };
   ctx.state.files.set(file.id, file);
   upload.fileId = file.id;
   sendJson(r.res, 201, document(ctx, fileView(ctx, file)));
@@ -126,13 +160,22 @@ async function uploadPart(ctx: StoreContext, r: StoreRequest): Promise<void> {
   const [fileId, partText] = r.params;
   const file = ctx.state.files.get(fileId);
   const part = Number(partText);
-  if (!file || file.state !== 'AWAITING_UPLOAD') return sendAscError(r.res, 404, 'NOT_FOUND', 'Upload operation not found', `no open upload for file ${fileId}`);
+  if (!file || file.state !== 'AWAITING_UPLOAD')
+    return sendAscError(r.res, 404, 'NOT_FOUND', 'Upload operation not found', `no open upload for file ${fileId}`);
   const offset = (part - 1) * file.partSize;
   const expected = Math.min(file.partSize, file.fileSize - offset);
-  if (!(part >= 1 && offset < file.fileSize)) return sendAscError(r.res, 400, 'PARAMETER_ERROR.INVALID', 'Invalid part', `part ${part} is outside the file`);
+  if (!(part >= 1 && offset < file.fileSize))
+    return sendAscError(r.res, 400, 'PARAMETER_ERROR.INVALID', 'Invalid part', `part ${part} is outside the file`);
   const bytes = await readBody(r.req, file.partSize + 1);
   if (ctx.state.behaviour.uploadDelayMs) await delay(ctx.state.behaviour.uploadDelayMs);
-  if (bytes.length !== expected) return sendAscError(r.res, 400, 'PARAMETER_ERROR.INVALID', 'Invalid part length', `part ${part} must be ${expected} bytes, got ${bytes.length}`);
+  if (bytes.length !== expected)
+    return sendAscError(
+      r.res,
+      400,
+      'PARAMETER_ERROR.INVALID',
+      'Invalid part length',
+      `part ${part} must be ${expected} bytes, got ${bytes.length}`,
+    );
   file.parts.set(part, bytes);
   ctx.state.counters.partsUploaded++;
   r.res.writeHead(200, { ETag: `"${createHash('md5').update(bytes).digest('hex')}"`, 'Content-Length': '0' });
@@ -154,7 +197,8 @@ async function commitUploadFile(ctx: StoreContext, r: StoreRequest): Promise<voi
   if (declared?.hash !== undefined) {
     const algorithm = declared.algorithm === 'MD5' ? 'md5' : 'sha256';
     const actual = createHash(algorithm).update(bytes).digest('hex');
-    if (String(declared.hash).toLowerCase() !== actual) return invalid(r, `The file checksum does not match: declared ${String(declared.hash)}, received ${actual}.`);
+    if (String(declared.hash).toLowerCase() !== actual)
+      return invalid(r, `The file checksum does not match: declared ${String(declared.hash)}, received ${actual}.`);
   }
   file.state = 'COMPLETE';
   file.parts.clear();
@@ -177,16 +221,33 @@ async function getBuild(ctx: StoreContext, r: StoreRequest): Promise<void> {
 
 function versionView(ctx: StoreContext, id: string) {
   const v = ctx.state.versions.get(id)!;
-  return resource(ctx, 'appStoreVersions', v.id, { platform: v.platform, versionString: v.versionString, appStoreState: v.appStoreState }, { build: { data: v.buildId ? { type: 'builds', id: v.buildId } : null } });
+  return resource(
+    ctx,
+    'appStoreVersions',
+    v.id,
+    { platform: v.platform, versionString: v.versionString, appStoreState: v.appStoreState },
+    { build: { data: v.buildId ? { type: 'builds', id: v.buildId } : null } },
+  );
 }
 
 async function listAppStoreVersions(ctx: StoreContext, r: StoreRequest): Promise<void> {
   const appId = r.params[0];
   const q = r.url.searchParams;
   const versions = [...ctx.state.versions.values()].filter(
-    (v) => v.appId === appId && (!q.get('filter[versionString]') || v.versionString === q.get('filter[versionString]')) && (!q.get('filter[platform]') || v.platform === q.get('filter[platform]')),
+    (v) =>
+      v.appId === appId &&
+      (!q.get('filter[versionString]') || v.versionString === q.get('filter[versionString]')) &&
+      (!q.get('filter[platform]') || v.platform === q.get('filter[platform]')),
   );
-  sendJson(r.res, 200, document(ctx, versions.map((v) => versionView(ctx, v.id)), { meta: { paging: { total: versions.length, limit: 50 } } }));
+  sendJson(
+    r.res,
+    200,
+    document(
+      ctx,
+      versions.map((v) => versionView(ctx, v.id)),
+      { meta: { paging: { total: versions.length, limit: 50 } } },
+    ),
+  );
 }
 
 async function createAppStoreVersion(ctx: StoreContext, r: StoreRequest): Promise<void> {
@@ -197,7 +258,13 @@ async function createAppStoreVersion(ctx: StoreContext, r: StoreRequest): Promis
   const platform = str(a.platform) ?? 'IOS';
   if (!appId || !versionString) return invalid(r, "versionString and the relationship 'app' are required.");
   if ([...ctx.state.versions.values()].some((v) => v.appId === appId && v.platform === platform && v.versionString === versionString)) {
-    return sendAscError(r.res, 409, 'ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE', 'An attribute value has already been used.', `You've already used version ${versionString} for this app.`);
+    return sendAscError(
+      r.res,
+      409,
+      'ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE',
+      'An attribute value has already been used.',
+      `You've already used version ${versionString} for this app.`,
+    );
   }
   const id = newId('asv-');
   ctx.state.versions.set(id, { id, appId, platform, versionString, appStoreState: 'PREPARE_FOR_SUBMISSION' });
@@ -212,7 +279,8 @@ async function attachBuild(ctx: StoreContext, r: StoreRequest): Promise<void> {
   const build = typeof buildId === 'string' ? ctx.state.builds.get(buildId) : undefined;
   if (!build) return invalid(r, 'data must name an existing build.');
   if (build.processingState !== 'VALID') return invalid(r, `The build is ${build.processingState}; only a VALID build can be attached.`);
-  if (build.version !== version.versionString) return invalid(r, `The build belongs to version ${build.version}, not ${version.versionString}.`);
+  if (build.version !== version.versionString)
+    return invalid(r, `The build belongs to version ${build.version}, not ${version.versionString}.`);
   version.buildId = build.id;
   r.res.writeHead(204).end();
 }
@@ -230,11 +298,28 @@ function submissionView(ctx: StoreContext, s: ReviewSubmission) {
 async function listReviewSubmissions(ctx: StoreContext, r: StoreRequest): Promise<void> {
   const q = r.url.searchParams;
   const appId = q.get('filter[app]');
-  if (!appId) return sendAscError(r.res, 400, 'PARAMETER_ERROR.REQUIRED', 'A required parameter is missing.', "The parameter 'filter[app]' is required.");
+  if (!appId)
+    return sendAscError(
+      r.res,
+      400,
+      'PARAMETER_ERROR.REQUIRED',
+      'A required parameter is missing.',
+      "The parameter 'filter[app]' is required.",
+    );
   const states = q.get('filter[state]')?.split(',');
   const platform = q.get('filter[platform]');
-  const found = [...ctx.state.submissions.values()].filter((s) => s.appId === appId && (!platform || s.platform === platform) && (!states || states.includes(s.state)));
-  sendJson(r.res, 200, document(ctx, found.map((s) => submissionView(ctx, s)), { meta: { paging: { total: found.length, limit: 50 } } }));
+  const found = [...ctx.state.submissions.values()].filter(
+    (s) => s.appId === appId && (!platform || s.platform === platform) && (!states || states.includes(s.state)),
+  );
+  sendJson(
+    r.res,
+    200,
+    document(
+      ctx,
+      found.map((s) => submissionView(ctx, s)),
+      { meta: { paging: { total: found.length, limit: 50 } } },
+    ),
+  );
 }
 
 async function createReviewSubmission(ctx: StoreContext, r: StoreRequest): Promise<void> {
@@ -242,8 +327,17 @@ async function createReviewSubmission(ctx: StoreContext, r: StoreRequest): Promi
   const appId = relationshipId(body, 'app');
   const platform = str(attributesOf(body).platform) ?? 'IOS';
   if (!appId) return invalid(r, "The relationship 'app' is required.");
-  const open = [...ctx.state.submissions.values()].find((s) => s.appId === appId && s.platform === platform && s.state === 'READY_FOR_REVIEW');
-  if (open) return sendAscError(r.res, 409, 'ENTITY_ERROR', 'There is already a review submission in progress.', `Review submission ${open.id} is still open for this app and platform.`);
+  const open = [...ctx.state.submissions.values()].find(
+    (s) => s.appId === appId && s.platform === platform && s.state === 'READY_FOR_REVIEW',
+  );
+  if (open)
+    return sendAscError(
+      r.res,
+      409,
+      'ENTITY_ERROR',
+      'There is already a review submission in progress.',
+      `Review submission ${open.id} is still open for this app and platform.`,
+    );
   const submission: ReviewSubmission = { id: newId('rs-'), appId, platform, state: 'READY_FOR_REVIEW', items: [] };
   ctx.state.submissions.set(submission.id, submission);
   ctx.state.counters.reviewSubmissions++;
@@ -254,16 +348,37 @@ async function createReviewSubmissionItem(ctx: StoreContext, r: StoreRequest): P
   const body = await readFields(r.req);
   const submission = ctx.state.submissions.get(relationshipId(body, 'reviewSubmission') ?? '');
   const version = ctx.state.versions.get(relationshipId(body, 'appStoreVersion') ?? '');
-  if (!submission || !version) return invalid(r, "The relationships 'reviewSubmission' and 'appStoreVersion' must name existing resources.");
-  if (submission.state !== 'READY_FOR_REVIEW') return invalid(r, `The review submission is ${submission.state}; items can be added while it is READY_FOR_REVIEW only.`);
+  if (!submission || !version)
+    return invalid(r, "The relationships 'reviewSubmission' and 'appStoreVersion' must name existing resources.");
+  if (submission.state !== 'READY_FOR_REVIEW')
+    return invalid(r, `The review submission is ${submission.state}; items can be added while it is READY_FOR_REVIEW only.`);
   if (!version.buildId) return invalid(r, 'The app store version has no build attached.');
   if (submission.items.some((i) => i.versionId === version.id && i.state !== 'REMOVED')) {
-    return sendAscError(r.res, 409, 'ENTITY_ERROR.DUPLICATE', 'The item is already in the submission.', `App store version ${version.id} is already an item of review submission ${submission.id}.`);
+    return sendAscError(
+      r.res,
+      409,
+      'ENTITY_ERROR.DUPLICATE',
+      'The item is already in the submission.',
+      `App store version ${version.id} is already an item of review submission ${submission.id}.`,
+    );
   }
   const item = { id: newId('rsi-'), versionId: version.id, state: 'READY_FOR_REVIEW' as const };
   submission.items.push(item);
   ctx.state.reviewItems.set(item.id, { submissionId: submission.id, item });
-  sendJson(r.res, 201, document(ctx, resource(ctx, 'reviewSubmissionItems', item.id, { state: item.state }, { appStoreVersion: { data: { type: 'appStoreVersions', id: version.id } } })));
+  sendJson(
+    r.res,
+    201,
+    document(
+      ctx,
+      resource(
+        ctx,
+        'reviewSubmissionItems',
+        item.id,
+        { state: item.state },
+        { appStoreVersion: { data: { type: 'appStoreVersions', id: version.id } } },
+      ),
+    ),
+  );
 }
 
 async function updateReviewSubmission(ctx: StoreContext, r: StoreRequest): Promise<void> {
@@ -290,22 +405,86 @@ async function getReviewSubmission(ctx: StoreContext, r: StoreRequest): Promise<
   const submission = ctx.state.submissions.get(r.params[0]);
   if (!submission) return notFound(r, 'reviewSubmissions', r.params[0]);
   // App Review's message lives in Resolution Center; the emulator puts it beside the state.
-  sendJson(r.res, 200, document(ctx, submissionView(ctx, submission), submission.rejectionReason ? { meta: { rejectionReason: submission.rejectionReason } } : {}));
+  sendJson(
+    r.res,
+    200,
+    document(
+      ctx,
+      submissionView(ctx, submission),
+      submission.rejectionReason ? { meta: { rejectionReason: submission.rejectionReason } } : {},
+    ),
+  );
 }
 
 export const ASC_ROUTES: StoreRouteSpec[] = [
   { api: 'asc', name: 'createBuildUpload', method: 'POST', pattern: /^\/v1\/buildUploads$/, auth: true, handler: createBuildUpload },
   { api: 'asc', name: 'getBuildUpload', method: 'GET', pattern: /^\/v1\/buildUploads\/([\w-]+)$/, auth: true, handler: getBuildUpload },
   { api: 'asc', name: 'createUploadFile', method: 'POST', pattern: /^\/v1\/buildUploadFiles$/, auth: true, handler: createUploadFile },
-  { api: 'asc', name: 'commitUploadFile', method: 'PATCH', pattern: /^\/v1\/buildUploadFiles\/([\w-]+)$/, auth: true, handler: commitUploadFile },
+  {
+    api: 'asc',
+    name: 'commitUploadFile',
+    method: 'PATCH',
+    pattern: /^\/v1\/buildUploadFiles\/([\w-]+)$/,
+    auth: true,
+    handler: commitUploadFile,
+  },
   { api: 'asc', name: 'uploadPart', method: 'PUT', pattern: /^\/_upload\/asc\/([\w-]+)\/(\d+)$/, auth: false, handler: uploadPart },
   { api: 'asc', name: 'getBuild', method: 'GET', pattern: /^\/v1\/builds\/([\w-]+)$/, auth: true, handler: getBuild },
-  { api: 'asc', name: 'appStoreVersions', method: 'GET', pattern: /^\/v1\/apps\/([\w-]+)\/appStoreVersions$/, auth: true, handler: listAppStoreVersions },
+  {
+    api: 'asc',
+    name: 'appStoreVersions',
+    method: 'GET',
+    pattern: /^\/v1\/apps\/([\w-]+)\/appStoreVersions$/,
+    auth: true,
+    handler: listAppStoreVersions,
+  },
   { api: 'asc', name: 'appStoreVersions', method: 'POST', pattern: /^\/v1\/appStoreVersions$/, auth: true, handler: createAppStoreVersion },
-  { api: 'asc', name: 'attachBuild', method: 'PATCH', pattern: /^\/v1\/appStoreVersions\/([\w-]+)\/relationships\/build$/, auth: true, handler: attachBuild },
-  { api: 'asc', name: 'reviewSubmissions', method: 'GET', pattern: /^\/v1\/reviewSubmissions$/, auth: true, handler: listReviewSubmissions },
-  { api: 'asc', name: 'reviewSubmissions', method: 'POST', pattern: /^\/v1\/reviewSubmissions$/, auth: true, handler: createReviewSubmission },
-  { api: 'asc', name: 'reviewSubmissionItems', method: 'POST', pattern: /^\/v1\/reviewSubmissionItems$/, auth: true, handler: createReviewSubmissionItem },
-  { api: 'asc', name: 'updateReviewSubmission', method: 'PATCH', pattern: /^\/v1\/reviewSubmissions\/([\w-]+)$/, auth: true, handler: updateReviewSubmission },
-  { api: 'asc', name: 'getReviewSubmission', method: 'GET', pattern: /^\/v1\/reviewSubmissions\/([\w-]+)$/, auth: true, handler: getReviewSubmission },
+  {
+    api: 'asc',
+    name: 'attachBuild',
+    method: 'PATCH',
+    pattern: /^\/v1\/appStoreVersions\/([\w-]+)\/relationships\/build$/,
+    auth: true,
+    handler: attachBuild,
+  },
+  {
+    api: 'asc',
+    name: 'reviewSubmissions',
+    method: 'GET',
+    pattern: /^\/v1\/reviewSubmissions$/,
+    auth: true,
+    handler: listReviewSubmissions,
+  },
+  {
+    api: 'asc',
+    name: 'reviewSubmissions',
+    method: 'POST',
+    pattern: /^\/v1\/reviewSubmissions$/,
+    auth: true,
+    handler: createReviewSubmission,
+  },
+  {
+    api: 'asc',
+    name: 'reviewSubmissionItems',
+    method: 'POST',
+    pattern: /^\/v1\/reviewSubmissionItems$/,
+    auth: true,
+    handler: createReviewSubmissionItem,
+  },
+  {
+    api: 'asc',
+    name: 'updateReviewSubmission',
+    method: 'PATCH',
+    pattern: /^\/v1\/reviewSubmissions\/([\w-]+)$/,
+    auth: true,
+    handler: updateReviewSubmission,
+  },
+  {
+    api: 'asc',
+    name: 'getReviewSubmission',
+    method: 'GET',
+    pattern: /^\/v1\/reviewSubmissions\/([\w-]+)$/,
+    auth: true,
+    handler: getReviewSubmission,
+  },
 ];

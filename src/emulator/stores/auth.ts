@@ -52,7 +52,12 @@ export class StoreAuth {
     const key = kid ? this.ascKeys.get(kid) : undefined;
     if (!key) throw new AuthError(`The key id ${kid ? `"${kid}" ` : ''}is not a known API key.`);
     try {
-      const { payload } = await jwtVerify(token, key.key, { algorithms: ['ES256'], audience: ASC_AUDIENCE, issuer: key.issuerId, requiredClaims: ['exp'] });
+      const { payload } = await jwtVerify(token, key.key, {
+        algorithms: ['ES256'],
+        audience: ASC_AUDIENCE,
+        issuer: key.issuerId,
+        requiredClaims: ['exp'],
+      });
       const iat = payload.iat ?? Math.floor(Date.now() / 1000);
       if (payload.exp! - iat > ASC_MAX_LIFETIME_S) throw new AuthError('The token lifetime exceeds 20 minutes.');
     } catch (e) {
@@ -72,7 +77,12 @@ export class StoreAuth {
     const key = iss ? this.playAccounts.get(iss) : undefined;
     if (!key) throw new AuthError(`Invalid JWT: no service account "${iss ?? ''}".`);
     try {
-      const { payload } = await jwtVerify(assertion, key, { algorithms: ['RS256'], audience: tokenUrl, issuer: iss, requiredClaims: ['exp', 'iat', 'scope'] });
+      const { payload } = await jwtVerify(assertion, key, {
+        algorithms: ['RS256'],
+        audience: tokenUrl,
+        issuer: iss,
+        requiredClaims: ['exp', 'iat', 'scope'],
+      });
       if (payload.exp! - payload.iat! > PLAY_MAX_LIFETIME_S) throw new AuthError('Invalid JWT: the token lifetime exceeds one hour.');
       if (!String(payload.scope).split(' ').includes(PLAY_SCOPE)) throw new AuthError(`Invalid JWT: scope must include ${PLAY_SCOPE}.`);
     } catch (e) {
@@ -88,6 +98,7 @@ export class StoreAuth {
   verifyPlay(authorization: string | undefined): void {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     const entry = token ? this.accessTokens.get(token) : undefined;
-    if (!entry || entry.expiresAt < Date.now()) throw new AuthError('Request had invalid authentication credentials. Expected OAuth 2 access token.');
+    if (!entry || entry.expiresAt < Date.now())
+      throw new AuthError('Request had invalid authentication credentials. Expected OAuth 2 access token.');
   }
 }

@@ -54,23 +54,48 @@ export interface StoreRouteSpec {
 }
 
 /** App Store Connect's error document: {errors: [{id, status, code, title, detail}]}. */
-export function sendAscError(res: ServerResponse, status: number, code: string, title: string, detail: string, headers: Record<string, string> = {}): void {
+export function sendAscError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { errors: [{ id: crypto.randomUUID(), status: String(status), code, title, detail }] }, headers);
 }
 
 /** Google's error document: {error: {code, message, status}}. */
-export function sendPlayError(res: ServerResponse, status: number, message: string, extra: { code?: string; retryAfterSeconds?: number } = {}): void {
+export function sendPlayError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  extra: { code?: string; retryAfterSeconds?: number } = {},
+): void {
   sendProviderError(res, 'gemini', status, message, extra);
 }
 
 export function sendStoreError(api: StoreApi, res: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void {
   if (api === 'play') return sendPlayError(res, status, message, { retryAfterSeconds });
   const code = status === 429 ? 'RATE_LIMIT_EXCEEDED' : status >= 500 ? 'INTERNAL_ERROR' : 'ENTITY_ERROR';
-  sendAscError(res, status, code, status === 429 ? 'The request rate limit has been reached.' : 'An error occurred.', message, retryAfterSeconds !== undefined ? { 'Retry-After': String(retryAfterSeconds) } : {});
+  sendAscError(
+    res,
+    status,
+    code,
+    status === 429 ? 'The request rate limit has been reached.' : 'An error occurred.',
+    message,
+    retryAfterSeconds !== undefined ? { 'Retry-After': String(retryAfterSeconds) } : {},
+  );
 }
 
 /** A JSON:API resource object. */
-export function resource(ctx: StoreContext, type: string, id: string, attributes: Record<string, unknown>, relationships?: Record<string, unknown>) {
+export function resource(
+  ctx: StoreContext,
+  type: string,
+  id: string,
+  attributes: Record<string, unknown>,
+  relationships?: Record<string, unknown>,
+) {
   return { type, id, attributes, ...(relationships ? { relationships } : {}), links: { self: `${ctx.origin()}/v1/${type}/${id}` } };
 }
 

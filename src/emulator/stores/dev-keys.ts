@@ -16,7 +16,8 @@ export interface StoreDevKeys {
 }
 
 const pem = (type: 'ec' | 'rsa') => () => {
-  const { privateKey } = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } =
+    type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().trim();
 };
 
@@ -25,7 +26,11 @@ const publicPem = (privatePem: string) => createPublicKey(createPrivateKey(priva
 export function ensureStoreDevKeys(dataDir: string): StoreDevKeys {
   const dir = path.join(dataDir, 'store-dev-keys');
   const ids = readOrCreate(path.join(dir, 'ids.json'), () =>
-    JSON.stringify({ ascKeyId: randomBytes(5).toString('hex').toUpperCase(), ascIssuerId: crypto.randomUUID(), playKeyId: randomBytes(20).toString('hex') }),
+    JSON.stringify({
+      ascKeyId: randomBytes(5).toString('hex').toUpperCase(),
+      ascIssuerId: crypto.randomUUID(),
+      playKeyId: randomBytes(20).toString('hex'),
+    }),
   );
   const { ascKeyId, ascIssuerId, playKeyId } = JSON.parse(ids.value) as { ascKeyId: string; ascIssuerId: string; playKeyId: string };
   const ascKeyPath = path.join(dir, `AuthKey_${ascKeyId}.p8`);

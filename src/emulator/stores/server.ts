@@ -143,7 +143,13 @@ async function authorized(ctx: StoreContext, api: StoreApi, req: http.IncomingMe
   }
 }
 
-async function control(ctx: StoreContext, method: string, path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function control(
+  ctx: StoreContext,
+  method: string,
+  path: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   const s = ctx.state;
   if (method === 'GET' && path === '/_emulator/stats') return sendJson(res, 200, s.counters);
   if (method === 'GET' && path === '/_emulator/state') {

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 
 export type BuildUploadState = 'AWAITING_UPLOAD' | 'PROCESSING' | 'FAILED' | 'COMPLETE';
 export type ProcessingState = 'PROCESSING' | 'FAILED' | 'INVALID' | 'VALID';
-export type ReviewState = 'READY_FOR_REVIEW' | 'WAITING_FOR_REVIEW' | 'IN_REVIEW' | 'UNRESOLVED_ISSUES' | 'CANCELING' | 'COMPLETING' | 'COMPLETE';
+export type ReviewState =
+  'READY_FOR_REVIEW' | 'WAITING_FOR_REVIEW' | 'IN_REVIEW' | 'UNRESOLVED_ISSUES' | 'CANCELING' | 'COMPLETING' | 'COMPLETE';
 
 export interface UploadFile {
   id: string;
@@ -163,7 +164,13 @@ export class StoreState {
         return;
       }
       upload.state = 'COMPLETE';
-      const build: AscBuild = { id: newId('build-'), appId: upload.appId, version: upload.version, buildNumber: upload.buildNumber, processingState: 'PROCESSING' };
+      const build: AscBuild = {
+        id: newId('build-'),
+        appId: upload.appId,
+        version: upload.version,
+        buildNumber: upload.buildNumber,
+        processingState: 'PROCESSING',
+      };
       this.builds.set(build.id, build);
       upload.buildId = build.id;
       const outcome = this.behaviour.nextProcessing;

@@ -37,7 +37,8 @@ export function checkIpa(bytes: Buffer): ZipCheck {
   const isInfoPlist = (n: string) => /^Payload\/[^/]+\.app\/Info\.plist$/.test(n);
   const zip = entries(bytes, isInfoPlist);
   if (!zip) return { ok: false, problem: 'The uploaded file is not a valid zip archive (.ipa).' };
-  if (!zip.names.some((n) => /^Payload\/[^/]+\.app\//.test(n))) return { ok: false, problem: 'Invalid bundle. The .ipa has no Payload/<App>.app/ folder at its top level.' };
+  if (!zip.names.some((n) => /^Payload\/[^/]+\.app\//.test(n)))
+    return { ok: false, problem: 'Invalid bundle. The .ipa has no Payload/<App>.app/ folder at its top level.' };
   const plistName = Object.keys(zip.files).find(isInfoPlist);
   if (!plistName) return { ok: true };
   const xml = strFromU8(zip.files[plistName]);

@@ -77,7 +77,12 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
   setHandler(progressQuery, () => progress);
   setHandler(buildProgressSignal, (r) => {
     if (r.attempt < progress.attempt || !['preparing', 'building', 'uploading'].includes(progress.phase)) return;
-    Object.assign(progress, { attempt: r.attempt, phase: r.phase === 'uploading' ? 'building' : r.phase, logLines: r.lines, lastLine: r.lastLine });
+    Object.assign(progress, {
+      attempt: r.attempt,
+      phase: r.phase === 'uploading' ? 'building' : r.phase,
+      logLines: r.lines,
+      lastLine: r.lastLine,
+    });
   });
   const storeState = (state: string) => (progress.store = { state, updatedAt: now() });
 
@@ -93,14 +98,31 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
         jobId: input.jobId,
         url: input.webhookUrl,
         fromQueue: PUBLISHING_QUEUES.builds,
-        payload: { jobId: input.jobId, type: 'publishing-build', status: outcome, projectId: input.projectId, platform: input.platform, version: input.version, buildNumber: input.buildNumber, store: asc ?? play, ...extra },
+        payload: {
+          jobId: input.jobId,
+          type: 'publishing-build',
+          status: outcome,
+          projectId: input.projectId,
+          platform: input.platform,
+          version: input.version,
+          buildNumber: input.buildNumber,
+          store: asc ?? play,
+          ...extra,
+        },
       });
     }
   };
 
   try {
     // 1–3. Workspace, build, artifact.
-    artifact = await builds.buildArtifact({ jobId: input.jobId, projectId: input.projectId, platform: input.platform, source: input.source, version: input.version, buildNumber: input.buildNumber });
+    artifact = await builds.buildArtifact({
+      jobId: input.jobId,
+      projectId: input.projectId,
+      platform: input.platform,
+      source: input.source,
+      version: input.version,
+      buildNumber: input.buildNumber,
+    });
     progress.logLines = artifact.logLines;
 
     // 4–5. The store.
@@ -119,35 +141,64 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
       storeState(play.status === 'draft' ? 'draft_committed' : 'committed');
     } else {
       progress.phase = 'uploading';
-      const { buildUploadId } = await store.uploadToAppStore({ jobId: input.jobId, appId: input.appId!, version: input.version, buildNumber: input.buildNumber, artifact });
+      const { buildUploadId } = await store.uploadToAppStore({
+        jobId: input.jobId,
+        appId: input.appId!,
+        version: input.version,
+        buildNumber: input.buildNumber,
+        artifact,
+      });
       asc = { store: 'app-store-connect', appId: input.appId!, buildUploadId };
       progress.phase = 'processing';
       storeState('PROCESSING');
-      const processed = await untilSettled(timings.processingPollMs, timings.processingPollMaxMs, timings.processingDeadlineMs, 'processing', async () => {
-        const p = await polls.appStoreProcessing({ buildUploadId });
-        storeState(p.state);
-        return p.state === 'PROCESSING' ? undefined : p;
-      });
+      const processed = await untilSettled(
+        timings.processingPollMs,
+        timings.processingPollMaxMs,
+        timings.processingDeadlineMs,
+        'processing',
+        async () => {
+          const p = await polls.appStoreProcessing({ buildUploadId });
+          storeState(p.state);
+          return p.state === 'PROCESSING' ? undefined : p;
+        },
+      );
       asc.buildId = processed.buildId;
-      if (processed.state !== 'VALID') throw new JobFailed('StoreProcessingInvalid', `App Store Connect processed build ${input.buildNumber} as ${processed.state}: ${processed.reason}`);
+      if (processed.state !== 'VALID')
+        throw new JobFailed(
+          'StoreProcessingInvalid',
+          `App Store Connect processed build ${input.buildNumber} as ${processed.state}: ${processed.reason}`,
+        );
 
       if (input.submitForReview) {
         progress.phase = 'submitting';
         const submitted = await store.submitForAppReview({ appId: input.appId!, version: input.version, buildId: processed.buildId });
-        Object.assign(asc, { appStoreVersionId: submitted.appStoreVersionId, reviewSubmissionId: submitted.reviewSubmissionId, reviewState: submitted.state });
+        Object.assign(asc, {
+          appStoreVersionId: submitted.appStoreVersionId,
+          reviewSubmissionId: submitted.reviewSubmissionId,
+          reviewState: submitted.state,
+        });
         inReview = true;
         progress.phase = 'in_review';
         storeState(submitted.state);
-        const review = await untilSettled(timings.reviewPollMs, timings.reviewPollMaxMs, timings.reviewDeadlineMs, 'App Review', async () => {
-          const r = await polls.appReviewStatus({ reviewSubmissionId: submitted.reviewSubmissionId });
-          storeState(r.state);
-          return r.state === 'COMPLETE' || r.state === 'UNRESOLVED_ISSUES' ? r : undefined;
-        });
+        const review = await untilSettled(
+          timings.reviewPollMs,
+          timings.reviewPollMaxMs,
+          timings.reviewDeadlineMs,
+          'App Review',
+          async () => {
+            const r = await polls.appReviewStatus({ reviewSubmissionId: submitted.reviewSubmissionId });
+            storeState(r.state);
+            return r.state === 'COMPLETE' || r.state === 'UNRESOLVED_ISSUES' ? r : undefined;
+          },
+        );
         inReview = false;
         asc.reviewState = review.state;
         if (review.state === 'UNRESOLVED_ISSUES') {
           asc.rejectionReason = review.reason ?? 'App Review reported unresolved issues; see Resolution Center in App Store Connect';
-          throw new JobFailed('AppReviewRejected', `App Review rejected version ${input.version} (${input.buildNumber}): ${asc.rejectionReason}`);
+          throw new JobFailed(
+            'AppReviewRejected',
+            `App Review rejected version ${input.version} (${input.buildNumber}): ${asc.rejectionReason}`,
+          );
         }
       }
     }
@@ -186,11 +237,21 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
 }
 
 /** Polls on durable timers with doubling gaps until `check` returns a value or the deadline passes. */
-async function untilSettled<T>(firstMs: number, maxMs: number, deadlineMs: number, what: string, check: () => Promise<T | undefined>): Promise<T> {
+async function untilSettled<T>(
+  firstMs: number,
+  maxMs: number,
+  deadlineMs: number,
+  what: string,
+  check: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (let n = 0; ; n++) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new JobFailed('StoreDeadlineExceeded', `${what} did not finish within ${Math.round(deadlineMs / 60_000)} min; the submission stays at the store`);
+    if (remaining <= 0)
+      throw new JobFailed(
+        'StoreDeadlineExceeded',
+        `${what} did not finish within ${Math.round(deadlineMs / 60_000)} min; the submission stays at the store`,
+      );
     await sleep(Math.min(pollDelayMs(n, firstMs, maxMs), remaining));
     try {
       const done = await check();

@@ -82,7 +82,10 @@ export function createAscClient(o: AscClientOptions) {
   const call = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<Doc> => {
     const headers: Record<string, string> = { Authorization: `Bearer ${await token()}`, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return (await callJson({ method, url: `${base}${path}`, headers, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) }, { ...o.http, signal: o.signal })) as Doc;
+    return (await callJson(
+      { method, url: `${base}${path}`, headers, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) },
+      { ...o.http, signal: o.signal },
+    )) as Doc;
   };
   const one = (doc: Doc, what: string): Resource & { id: string } => {
     const data = doc.data as Resource | undefined;
@@ -125,12 +128,19 @@ export function createAscClient(o: AscClientOptions) {
     async uploadPart(op: UploadOperation, filePath: string): Promise<void> {
       const headers = Object.fromEntries((op.requestHeaders ?? []).map((h) => [h.name, h.value]));
       const stream = fs.createReadStream(filePath, { start: op.offset, end: op.offset + op.length - 1 });
-      await callJson({ method: (op.method === 'POST' ? 'POST' : 'PUT') as 'PUT', url: op.url, headers, body: { stream, length: op.length } }, { ...o.http, signal: o.signal });
+      await callJson(
+        { method: (op.method === 'POST' ? 'POST' : 'PUT') as 'PUT', url: op.url, headers, body: { stream, length: op.length } },
+        { ...o.http, signal: o.signal },
+      );
     },
 
     async commitUploadFile(fileId: string, sha256: string): Promise<void> {
       await call('PATCH', `/v1/buildUploadFiles/${encodeURIComponent(fileId)}`, {
-        data: { type: 'buildUploadFiles', id: fileId, attributes: { uploaded: true, sourceFileChecksums: { file: { hash: sha256, algorithm: 'SHA_256' } } } },
+        data: {
+          type: 'buildUploadFiles',
+          id: fileId,
+          attributes: { uploaded: true, sourceFileChecksums: { file: { hash: sha256, algorithm: 'SHA_256' } } },
+        },
       });
     },
 
@@ -168,12 +178,17 @@ export function createAscClient(o: AscClientOptions) {
     },
 
     async attachBuild(versionId: string, buildId: string): Promise<void> {
-      await call('PATCH', `/v1/appStoreVersions/${encodeURIComponent(versionId)}/relationships/build`, { data: { type: 'builds', id: buildId } });
+      await call('PATCH', `/v1/appStoreVersions/${encodeURIComponent(versionId)}/relationships/build`, {
+        data: { type: 'builds', id: buildId },
+      });
     },
 
     /** The app's open (READY_FOR_REVIEW) submission, or a new one. */
     async openReviewSubmission(appId: string): Promise<string> {
-      const list = await call('GET', `/v1/reviewSubmissions?filter[app]=${encodeURIComponent(appId)}&filter[platform]=IOS&filter[state]=READY_FOR_REVIEW`);
+      const list = await call(
+        'GET',
+        `/v1/reviewSubmissions?filter[app]=${encodeURIComponent(appId)}&filter[platform]=IOS&filter[state]=READY_FOR_REVIEW`,
+      );
       const open = (Array.isArray(list.data) ? list.data : [])[0];
       if (open && typeof open.id === 'string') return open.id;
       const doc = await call('POST', '/v1/reviewSubmissions', {
@@ -188,7 +203,10 @@ export function createAscClient(o: AscClientOptions) {
         await call('POST', '/v1/reviewSubmissionItems', {
           data: {
             type: 'reviewSubmissionItems',
-            relationships: { reviewSubmission: ref('reviewSubmissions', submissionId), appStoreVersion: ref('appStoreVersions', versionId) },
+            relationships: {
+              reviewSubmission: ref('reviewSubmissions', submissionId),
+              appStoreVersion: ref('appStoreVersions', versionId),
+            },
           },
         });
       } catch (e) {

@@ -35,7 +35,14 @@ export function ascClientFrom(config: PublishingBuildConfig, signal?: AbortSigna
     }
   }
   if (!pem) throw notConfigured('App Store Connect private key: set ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH');
-  return createAscClient({ baseUrl: config.ASC_BASE_URL, keyId: config.ASC_KEY_ID, issuerId: config.ASC_ISSUER_ID, privateKeyPem: pem, http: httpFor(config, [config.ASC_BASE_URL]), signal });
+  return createAscClient({
+    baseUrl: config.ASC_BASE_URL,
+    keyId: config.ASC_KEY_ID,
+    issuerId: config.ASC_ISSUER_ID,
+    privateKeyPem: pem,
+    http: httpFor(config, [config.ASC_BASE_URL]),
+    signal,
+  });
 }
 
 export function playClientFrom(config: PublishingBuildConfig, signal?: AbortSignal): PlayClient {
@@ -54,5 +61,10 @@ export function playClientFrom(config: PublishingBuildConfig, signal?: AbortSign
   } catch (e) {
     throw notConfigured(`usable Google Play service account (${(e as Error).message})`);
   }
-  return createPlayClient({ baseUrl: config.PLAY_BASE_URL, account, http: httpFor(config, [config.PLAY_BASE_URL, account.token_uri]), signal });
+  return createPlayClient({
+    baseUrl: config.PLAY_BASE_URL,
+    account,
+    http: httpFor(config, [config.PLAY_BASE_URL, account.token_uri]),
+    signal,
+  });
 }

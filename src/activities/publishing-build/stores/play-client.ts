@@ -70,10 +70,16 @@ export function createPlayClient(o: PlayClientOptions) {
       .sign(key);
     const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
     const res = (await callJson(
-      { method: 'POST', url: o.account.token_uri, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form) },
+      {
+        method: 'POST',
+        url: o.account.token_uri,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(form),
+      },
       http(),
     )) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof res.access_token !== 'string') throw new ProviderHttpError(502, 'Google OAuth: the token endpoint returned no access_token', 'bad_response', undefined);
+    if (typeof res.access_token !== 'string')
+      throw new ProviderHttpError(502, 'Google OAuth: the token endpoint returned no access_token', 'bad_response', undefined);
     cached = { token: res.access_token, expiresAt: Date.now() + Number(res.expires_in ?? 3600) * 1000 };
     return cached.token;
   };
@@ -81,7 +87,10 @@ export function createPlayClient(o: PlayClientOptions) {
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Record<string, unknown>> => {
     const headers: Record<string, string> = { Authorization: `Bearer ${await accessToken()}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return (await callJson({ method, url: `${base}${path}`, headers, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) }, http())) as Record<string, unknown>;
+    return (await callJson(
+      { method, url: `${base}${path}`, headers, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) },
+      http(),
+    )) as Record<string, unknown>;
   };
   const app = (pkg: string) => `/androidpublisher/v3/applications/${encodeURIComponent(pkg)}`;
   const edit = (pkg: string, editId: string) => `${app(pkg)}/edits/${encodeURIComponent(editId)}`;
@@ -91,7 +100,8 @@ export function createPlayClient(o: PlayClientOptions) {
 
     async insertEdit(pkg: string): Promise<string> {
       const res = await call('POST', `${app(pkg)}/edits`, {});
-      if (typeof res.id !== 'string') throw new ProviderHttpError(502, 'Google Play: edits.insert returned no id', 'bad_response', undefined);
+      if (typeof res.id !== 'string')
+        throw new ProviderHttpError(502, 'Google Play: edits.insert returned no id', 'bad_response', undefined);
       return res.id;
     },
 

@@ -31,7 +31,11 @@ export function toStoreFailure(err: unknown, store: StoreName, action: string, b
     if ((err.status === 409 || err.status === 403) && DUPLICATE.test(`${err.code ?? ''} ${err.message}`)) {
       return ApplicationFailure.create({
         type: STORE_FAILURE_TYPES.duplicateBuild,
-        message: `${store} ${action}: build number ${buildNumber ?? ''} was already used (${err.message}); start the job again with a higher buildNumber`.replace('  ', ' '),
+        message:
+          `${store} ${action}: build number ${buildNumber ?? ''} was already used (${err.message}); start the job again with a higher buildNumber`.replace(
+            '  ',
+            ' ',
+          ),
         nonRetryable: true,
         details: [{ status: err.status, code: err.code, storeMessage: err.message }],
       });
