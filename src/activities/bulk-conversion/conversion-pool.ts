@@ -21,6 +21,15 @@ export interface ConversionPoolOptions {
   idleTimeoutMs?: number;
 }
 
+export interface PageToConvert {
+  html: string;
+  /** Where the page came from (after redirects); links are made absolute against it. */
+  url: string;
+  format: ConversionFormat;
+  /** Whose page it is (the job): groups take turns at free threads. */
+  group: string;
+}
+
 export type PoolOutcome =
   | ({ kind: 'converted' } & ConvertedPage)
   | { kind: 'unparseable'; message: string }
@@ -38,7 +47,7 @@ export interface PoolStats {
 
 export interface ConversionPool {
   /** Converts one page in a thread; rejects with `signal.reason` when the signal aborts first. */
-  convert(html: string, url: string, format: ConversionFormat, signal?: AbortSignal): Promise<PoolOutcome>;
+  convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome>;
   stats(): PoolStats;
   close(): Promise<void>;
 }
@@ -77,10 +86,10 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
         }),
     ));
 
-  async function convert(html: string, url: string, format: ConversionFormat, signal?: AbortSignal): Promise<PoolOutcome> {
+  async function convert({ html, url, format, group }: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome> {
     // At most one page per thread is handed to the pool, so no page queues there behind a slow one.
     if (signal?.aborted) throw signal.reason;
-    const slot = await slots.acquire(signal);
+    const slot = await slots.acquire(group, signal);
     Atomics.store(startTimes, slot, 0n);
     const abort = new AbortController();
     const onCancel = () => abort.abort(signal?.reason);
@@ -151,21 +160,58 @@ function recordHeap(peaks: Record<number, number>, thread: number, bytes: number
   if (ids.length > 64) delete peaks[Number(ids[0])];
 }
 
-/** Hands out `size` numbered slots, first come first served. */
+/**
+ * Hands out `size` numbered slots. Waiters line up per group (a job) and the group served
+ * least recently goes next, so one job's queue of slow pages never holds another job's
+ * pages back for long.
+ */
 class SlotGate {
   private readonly free: number[];
-  private readonly queue = new WaitQueue<number>();
+  private readonly waiting = new Map<string, WaitQueue<number>>();
+  /** Turn number at which each recent group last got a slot. */
+  private readonly lastServed = new Map<string, number>();
+  private turns = 0;
 
   constructor(size: number) {
     this.free = Array.from({ length: size }, (_, i) => size - 1 - i);
   }
 
-  acquire(signal?: AbortSignal): Promise<number> {
-    const slot = this.queue.length ? undefined : this.free.pop();
-    return slot === undefined ? this.queue.wait(signal) : Promise.resolve(slot);
+  acquire(group: string, signal?: AbortSignal): Promise<number> {
+    const slot = this.nextGroup() === undefined ? this.free.pop() : undefined;
+    if (slot !== undefined) {
+      this.served(group);
+      return Promise.resolve(slot);
+    }
+    let queue = this.waiting.get(group);
+    if (!queue) this.waiting.set(group, (queue = new WaitQueue<number>()));
+    return queue.wait(signal);
   }
 
   release(slot: number): void {
-    if (!this.queue.wakeOne(slot)) this.free.push(slot);
+    const group = this.nextGroup();
+    if (group === undefined) return void this.free.push(slot);
+    this.waiting.get(group)!.wakeOne(slot);
+    this.served(group);
+  }
+
+  /** The waiting group served least recently; drops groups nobody waits in any more. */
+  private nextGroup(): string | undefined {
+    let next: string | undefined;
+    let turn = Infinity;
+    for (const [group, queue] of this.waiting) {
+      if (!queue.length) {
+        this.waiting.delete(group);
+        continue;
+      }
+      const last = this.lastServed.get(group) ?? -1;
+      if (last < turn) [next, turn] = [group, last];
+    }
+    return next;
+  }
+
+  private served(group: string): void {
+    this.lastServed.delete(group);
+    this.lastServed.set(group, ++this.turns);
+    if (this.lastServed.size > 1000) this.lastServed.delete(this.lastServed.keys().next().value!);
   }
 }
