@@ -18,24 +18,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { storeUrlManifest } from '../src/activities/bulk-conversion/manifest';
-import {
-  BULK_CONVERSION_WORKFLOW,
-  BulkConversionInput,
-  BulkConversionResult,
-  BulkConversionTuning,
-} from '../src/workflows/bulk-conversion/contract';
+import { BulkConversionInput, BulkConversionResult, BulkConversionTuning } from '../src/workflows/bulk-conversion/contract';
 import { CONVERSION_FORMATS, ConversionFormat } from '../src/workflows/bulk-conversion/formats';
 import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
+import { prefixedQueue } from '../src/shared/task-queues';
 import { startDevServer } from '../src/start/dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
 import { WORKER_NODE_ARGS } from '../src/start/supervisor';
 import { FsBlobStore } from '../src/storage/fs-blob-store';
-import { WORKFLOWS_PATH } from '../src/worker/workers';
+import { bundleWorkflows } from '../src/worker/workers';
 import { freePort } from '../test/harness/ports';
 import { startTestSite } from '../test/fixtures/test-site';
+import { bulkConversion } from '../src/workflows/bulk-conversion';
+import { BULK_CONVERSION_QUEUE } from '../src/workflows/bulk-conversion/contract';
 
 const { values: args } = parseArgs({
   options: {
@@ -102,7 +98,7 @@ async function main(): Promise<void> {
     if (args['data-dir']) cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     // A prebuilt workflow bundle, as a production deployment ships it: the worker skips webpack.
     const bundlePath = path.join(workDir, 'workflows.js');
-    fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger })).code);
+    fs.writeFileSync(bundlePath, await bundleWorkflows());
     const workers: ChildProcess[] = [];
     for (let i = 0; i < workerCount; i++) {
       const worker = await spawnWorker({ address, prefix, dataDir, bundlePath });
@@ -128,11 +124,11 @@ async function main(): Promise<void> {
     const workersCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!), 0);
     const cpuBefore = workersCpu();
     const started = Date.now();
-    const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, urls)), count: urlCount } : { urls };
+    const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, 'bench', urls)), count: urlCount } : { urls };
     const input: BulkConversionInput = { jobId, owner: 'bench', source, format, concurrency, tuning };
-    const handle = await client.workflow.start(BULK_CONVERSION_WORKFLOW, {
+    const handle = await client.workflow.start(bulkConversion, {
       workflowId: jobId,
-      taskQueue: prefixedQueue(prefix, TASK_QUEUES.conversion),
+      taskQueue: prefixedQueue(prefix, BULK_CONVERSION_QUEUE),
       args: [input],
       typedSearchAttributes: [
         { key: JOB_TYPE, value: 'bulk-conversion' },
@@ -277,8 +273,6 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-const noop = () => undefined;
-const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m) };
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const log = (msg: string) => console.log(`[bench] ${msg}`);

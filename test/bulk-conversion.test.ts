@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { AppConfig } from '../src/config/env';
-import { BulkConversionProgress, progressQuery } from '../src/workflows/bulk-conversion/contract';
+import { BulkConversionInput, BulkConversionProgress, progressQuery } from '../src/workflows/bulk-conversion/contract';
 import { JOB_OUTCOME } from '../src/shared/search-attributes';
 import { jobWebhookWorkflowId, WebhookDeliveryInput } from '../src/workflows/webhook-delivery/contract';
 import { auth, getJob, readResults, waitForJobEnd } from './fixtures/bulk-jobs';
@@ -50,6 +50,12 @@ async function webhookInput(jobId: string, sequence = 1): Promise<WebhookDeliver
   const history = await client.workflow.getHandle(jobWebhookWorkflowId(jobId, sequence)).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as WebhookDeliveryInput;
+}
+
+async function jobStartInput(jobId: string): Promise<BulkConversionInput> {
+  const history = await client.workflow.getHandle(jobId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as BulkConversionInput;
 }
 
 describe('per-URL outcomes', () => {
@@ -222,6 +228,44 @@ describe('starting a job', () => {
     expect(bobs.jobId).not.toBe(first.jobId);
     await waitForJobEnd(app, KEYS.bob, bobs.jobId);
   });
+
+  test('1,000 URLs of 2,000 CJK characters (over 2 MB inline) start as a stored manifest, not a 5xx', async () => {
+    const long = '文'.repeat(2_000);
+    const urls = Array.from({ length: 1_000 }, (_, i) => `${site.url('/page/cjk')}-${i}?q=${long}`);
+    const res = await post({ urls, format: 'markdown' });
+    expect(res.status).toBe(202);
+    const started = await jobStartInput(res.body.jobId);
+    expect(started.source).toMatchObject({ count: 1_000, manifestPath: expect.stringMatching(/^input\/urls-[0-9a-f]{32}\.jsonl$/) });
+    await client.workflow.getHandle(res.body.jobId).cancel();
+  });
+
+  test('the same Idempotency-Key with a different body is refused with 422 naming the key, and the first job is untouched', async () => {
+    const key = `idem-diff-${Date.now()}`;
+    const first = await startViaApi({ urls: [site.url('/good/6')], format: 'markdown' }, KEYS.alice, { 'Idempotency-Key': key });
+    const other = await post({ urls: [site.url('/good/7')], format: 'markdown' }, { 'Idempotency-Key': key });
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe('idempotency_key_reused');
+    expect(other.body.error.message).toContain(key);
+    expect(other.body.error.fields).toEqual([{ field: 'Idempotency-Key', message: 'already used with a different request' }]);
+    const job = await waitForJobEnd(app, KEYS.alice, first.jobId);
+    expect(job.result!.results!.map((r) => r.url)).toEqual([site.url('/good/6')]);
+  });
+
+  test('two concurrent requests with one key and different lists of over 1,000 URLs: one job, converting exactly one of the lists', async () => {
+    const key = `idem-big-${Date.now()}`;
+    const list = (tag: string) => Array.from({ length: 1_100 }, (_, i) => site.url(`/page/${tag}-${i}`));
+    const [a, b] = await Promise.all([
+      post({ urls: list('a'), format: 'markdown', concurrency: 50 }, { 'Idempotency-Key': key }),
+      post({ urls: list('b'), format: 'markdown', concurrency: 50 }, { 'Idempotency-Key': key }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([202, 422]);
+    const winner = a.status === 202 ? 'a' : 'b';
+    const jobId = (a.status === 202 ? a : b).body.jobId as string;
+    const job = await waitForJobEnd(app, KEYS.alice, jobId, 120_000);
+    expect(job.result!.total).toBe(1_100);
+    const urls = (await readResults(config, jobId)).map((r) => r.url);
+    expect(new Set(urls)).toEqual(new Set(list(winner)));
+  });
 });
 
 describe('markdown, owners and listing', () => {
@@ -288,7 +332,7 @@ describe('retrying failed URLs', () => {
     site.setBroken('/page/retry-*', false);
     const retry = await request(app).post(`/api/v1/jobs/${jobId}/retry`).set(auth(KEYS.alice));
     expect(retry.status).toBe(202);
-    expect(retry.body).toEqual({ jobId, status: 'retrying' });
+    expect(retry.body).toEqual({ jobId, status: 'retrying', retrying: broken.length });
     gate.open();
 
     const job = await waitForJobEnd(app, KEYS.alice, jobId);

@@ -7,7 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import JSZip from 'jszip';
 import { createUrlConverter, ConvertUrlInput, ConvertUrlOutput } from '../src/activities/bulk-conversion/convert-url';
 import type { AppConfig } from '../src/config/env';
-import { closeFetchAgents } from '../src/net/safe-fetch';
+import { closeOutboundAgents } from '../src/net/http-client';
 import { CONVERSION_ERRORS, isPermanentConversionError } from '../src/workflows/bulk-conversion/formats';
 import { jobFileKey } from '../src/shared/urls';
 import type { BlobStore } from '../src/storage/blob-store';
@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await site.close();
-  closeFetchAgents();
+  await closeOutboundAgents();
 });
 
 function converterFor(overrides: Record<string, string | undefined> = {}): { convert: Converter; store: BlobStore; config: AppConfig } {

@@ -1,7 +1,8 @@
 import { extractArticle } from '../src/activities/bulk-conversion/extract';
 import { buildH5pPackage, columnContentFor, h5pJsonFor } from '../src/activities/bulk-conversion/h5p';
 import { toMarkdown } from '../src/activities/bulk-conversion/markdown';
-import { charsetOf, parseRetryAfter } from '../src/net/safe-fetch';
+import { charsetOf } from '../src/net/fetch-html';
+import { parseRetryAfter } from '../src/net/retry-after';
 import JSZip from 'jszip';
 
 // Extraction, sanitizing and the two writers on hand-written pages (no network).

@@ -5,17 +5,20 @@ import request from 'supertest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { BULK_CONVERSION_WORKFLOW, retryFailedSignal } from '../src/workflows/bulk-conversion/contract';
-import { VIDEO_SLOTS_WORKFLOW } from '../src/workflows/video-generation/contract';
-import { WEBHOOK_DELIVERY_WORKFLOW } from '../src/workflows/webhook-delivery/contract';
-import { STORAGE_CLEANUP_WORKFLOW } from '../src/workflows/storage-cleanup/contract';
+import { retryFailedSignal } from '../src/workflows/bulk-conversion/contract';
 import { createBlobStore } from '../src/storage';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
+import { prefixedQueue } from '../src/shared/task-queues';
 import { startJobDirect } from './fixtures/bulk-jobs';
 import { startTestSite } from './fixtures/test-site';
 import { startVideoStack, startVideoJob, waitForVideoJobEnd, auth as videoAuth } from './fixtures/video-jobs';
 import { startWebhookReceiver } from './fixtures/webhook-receiver';
 import { KEYS, startWorkers, testAddress, testClient, testConfig, waitFor } from './harness/temporal';
+import { videoGeneration, videoSlots } from '../src/workflows/video-generation';
+import { webhookDelivery } from '../src/workflows/webhook-delivery';
+import { storageCleanup } from '../src/workflows/storage-cleanup';
+import { bulkConversion } from '../src/workflows/bulk-conversion';
+import { VIDEO_QUEUES } from '../src/workflows/video-generation/contract';
+import { STORAGE_CLEANUP_QUEUE } from '../src/workflows/storage-cleanup/contract';
 
 // Workflow changes must stay compatible with histories already running in production
 // (use patched() when they cannot). These histories were recorded from real runs; replaying
@@ -57,9 +60,9 @@ async function recordCleanup(client: Client): Promise<void> {
   await store.put('jobs/new-job/artifacts/000000.md', '# new');
   const workers = await startWorkers(config, { queues: ['maintenance'] });
   try {
-    const handle = await client.workflow.start(STORAGE_CLEANUP_WORKFLOW, {
+    const handle = await client.workflow.start(storageCleanup, {
       workflowId: `storage-cleanup-replay-${Date.now()}`,
-      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
+      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, STORAGE_CLEANUP_QUEUE),
       args: [{ retentionMs: 30 * 86_400_000 }],
     });
     await handle.result();
@@ -123,7 +126,7 @@ async function recordVideo(client: Client): Promise<void> {
     await request(stack.app).post(`/api/v1/jobs/${slow.jobId}/cancel`).set(videoAuth(KEYS.alice)).expect(202);
     await waitForVideoJobEnd(stack.app, KEYS.alice, slow.jobId);
     await save('video-generation-cancelled', client.workflow.getHandle(slow.jobId));
-    const slots = await client.workflow.list({ query: `WorkflowType = "${VIDEO_SLOTS_WORKFLOW}" AND TaskQueue = "${prefixedQueue(stack.config.TASK_QUEUE_PREFIX, TASK_QUEUES.video)}"` });
+    const slots = await client.workflow.list({ query: `WorkflowType = "${videoSlots.name}" AND TaskQueue = "${prefixedQueue(stack.config.TASK_QUEUE_PREFIX, VIDEO_QUEUES.video)}"` });
     for await (const s of slots) {
       await save('video-slots', client.workflow.getHandle(s.workflowId, s.runId));
       break;
@@ -153,7 +156,7 @@ describe('recorded workflow histories', () => {
           return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
         }),
     );
-    expect([...types].sort()).toEqual([BULK_CONVERSION_WORKFLOW, 'videoGeneration', VIDEO_SLOTS_WORKFLOW, WEBHOOK_DELIVERY_WORKFLOW, STORAGE_CLEANUP_WORKFLOW].sort());
+    expect([...types].sort()).toEqual([bulkConversion.name, videoGeneration.name, videoSlots.name, webhookDelivery.name, storageCleanup.name].sort());
   });
 
   test('replay against the current workflow code without non-determinism', async () => {

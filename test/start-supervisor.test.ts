@@ -123,6 +123,27 @@ describe('npm start supervisor', () => {
     }
   }, 200_000);
 
+  test('a second start on a taken port says which port; SIGKILL of the supervisor takes its children down with it', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
+    const port = await freePort();
+    const env = { ...baseEnv(dataDir, port), TEMPORAL_ADDRESS: testAddress(), TASK_QUEUE_PREFIX: uniquePrefix('sup') };
+    const s = await startSupervisor(env);
+
+    const second = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/start/main.ts')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    second.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    second.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await new Promise<number | null>((r) => second.once('exit', r))).toBe(1);
+    expect(out).toContain(`port ${port} (PORT, the API) is already in use`);
+
+    s.child.kill('SIGKILL');
+    const children = Object.values(s.pids).filter((p): p is number => !!p);
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    const deadline = Date.now() + 20_000;
+    while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(children.filter(alive)).toEqual([]);
+  }, 200_000);
+
   test('a bad configuration value stops startup with a message naming the variable', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/api/main.ts')], {

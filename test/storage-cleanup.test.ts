@@ -3,13 +3,15 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createMaintenanceActivities } from '../src/activities/storage-cleanup';
+import { createStorageCleanupActivities } from '../src/activities/storage-cleanup';
 import { AppConfig, ConfigError, loadConfig } from '../src/config/env';
-import { STORAGE_CLEANUP_WORKFLOW, storageCleanupScheduleId, StorageCleanupResult } from '../src/workflows/storage-cleanup/contract';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
+import { storageCleanupScheduleId, StorageCleanupResult } from '../src/workflows/storage-cleanup/contract';
+import { prefixedQueue } from '../src/shared/task-queues';
 import { FsBlobStore } from '../src/storage/fs-blob-store';
-import { ensureMaintenanceSchedules } from '../src/temporal/schedules';
+import { ensureJobSchedules } from '../src/worker/workers';
 import { RunningWorkers, spawnWorkerProcess, startWorkers, testClient, testConfig, testDeps, waitFor } from './harness/temporal';
+import { storageCleanup } from '../src/workflows/storage-cleanup';
+import { STORAGE_CLEANUP_QUEUE } from '../src/workflows/storage-cleanup/contract';
 
 // Scheduled storage cleanup against a real dev server and a real filesystem blob store:
 // what gets deleted, what stays, and the Temporal Schedule that runs it.
@@ -94,7 +96,7 @@ describe('storage cleanup', () => {
     const config = testConfig();
     let workers: RunningWorkers;
     beforeAll(async () => {
-      workers = await startWorkers(config, { queues: [TASK_QUEUES.maintenance] });
+      workers = await startWorkers(config, { queues: [STORAGE_CLEANUP_QUEUE] });
     });
     afterAll(async () => {
       await workers.shutdown();
@@ -102,26 +104,26 @@ describe('storage cleanup', () => {
 
     test('deletes job folders whose newest file is past retention, keeps the others, and counts', async () => {
       const seeded = await seedJobs(config);
-      const result = await client.workflow.execute(STORAGE_CLEANUP_WORKFLOW, {
+      const result = await client.workflow.execute(storageCleanup, {
         workflowId: `${config.TASK_QUEUE_PREFIX}cleanup`,
-        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
+        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, STORAGE_CLEANUP_QUEUE),
         args: [{ retentionMs: config.ARTIFACT_RETENTION }],
       });
       expectCleaned(config, seeded, result as StorageCleanupResult);
 
       // Nothing left to do: a second run scans the two kept jobs and deletes nothing.
-      const again = await client.workflow.execute(STORAGE_CLEANUP_WORKFLOW, {
+      const again = await client.workflow.execute(storageCleanup, {
         workflowId: `${config.TASK_QUEUE_PREFIX}cleanup-again`,
-        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
+        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, STORAGE_CLEANUP_QUEUE),
         args: [{ retentionMs: config.ARTIFACT_RETENTION }],
       });
       expect(again).toEqual({ jobsScanned: 2, jobsDeleted: 0, filesDeleted: 0, bytesFreed: 0 });
     });
 
     test('a retention of zero or less is refused without deleting anything', async () => {
-      const handle = await client.workflow.start(STORAGE_CLEANUP_WORKFLOW, {
+      const handle = await client.workflow.start(storageCleanup, {
         workflowId: `${config.TASK_QUEUE_PREFIX}cleanup-bad`,
-        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
+        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, STORAGE_CLEANUP_QUEUE),
         args: [{ retentionMs: 0 }],
       });
       await expect(handle.result()).rejects.toThrow();
@@ -140,7 +142,7 @@ describe('storage cleanup', () => {
     const heartbeats: unknown[] = [];
     const env = new MockActivityEnvironment({ heartbeatDetails: { doneThrough: 'old-a', totals: earlier } });
     env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-    const { deleteExpiredJobFiles } = createMaintenanceActivities(testDeps(config));
+    const { deleteExpiredJobFiles } = createStorageCleanupActivities(testDeps(config));
     const result = await env.run(deleteExpiredJobFiles, { retentionMs: config.ARTIFACT_RETENTION });
     expect(result).toEqual({ jobsScanned: 4, jobsDeleted: 2, filesDeleted: 4, bytesFreed: 100 + 10_000 });
     expect(heartbeats.at(-1)).toEqual({ doneThrough: 'old-b', totals: result });
@@ -149,19 +151,19 @@ describe('storage cleanup', () => {
   });
 
   describe('the storage-cleanup schedule', () => {
-    test('ensureMaintenanceSchedules creates it once, is idempotent, updates it and leaves a pause alone', async () => {
+    test('ensureJobSchedules creates it once, is idempotent, updates it and leaves a pause alone', async () => {
       const config = testConfig();
       const scheduleId = storageCleanupScheduleId(config.TASK_QUEUE_PREFIX);
       schedulesToDelete.push(scheduleId);
 
-      expect(await ensureMaintenanceSchedules(client, config)).toEqual([{ scheduleId, change: 'created', paused: false }]);
-      expect(await ensureMaintenanceSchedules(client, config)).toEqual([{ scheduleId, change: 'unchanged', paused: false }]);
+      expect(await ensureJobSchedules(client, config)).toEqual([{ scheduleId, change: 'created', paused: false }]);
+      expect(await ensureJobSchedules(client, config)).toEqual([{ scheduleId, change: 'unchanged', paused: false }]);
       const handle = client.schedule.getHandle(scheduleId);
       const d = await handle.describe();
       expect(d.action).toMatchObject({
         type: 'startWorkflow',
-        workflowType: STORAGE_CLEANUP_WORKFLOW,
-        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
+        workflowType: storageCleanup.name,
+        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, STORAGE_CLEANUP_QUEUE),
         args: [{ retentionMs: 30 * DAY }],
         memo: { cron: '0 3 * * *' },
       });
@@ -179,8 +181,8 @@ describe('storage cleanup', () => {
       // An operator pauses it; a new deployment changes the cron and retention.
       await handle.pause('paused by the test operator');
       const changed = { ...config, CLEANUP_SCHEDULE: '30 4 * * 1', ARTIFACT_RETENTION: 7 * DAY };
-      expect(await ensureMaintenanceSchedules(client, changed)).toEqual([{ scheduleId, change: 'updated', paused: true }]);
-      expect(await ensureMaintenanceSchedules(client, changed)).toEqual([{ scheduleId, change: 'unchanged', paused: true }]);
+      expect(await ensureJobSchedules(client, changed)).toEqual([{ scheduleId, change: 'updated', paused: true }]);
+      expect(await ensureJobSchedules(client, changed)).toEqual([{ scheduleId, change: 'unchanged', paused: true }]);
       const after = await handle.describe();
       expect(after.state).toMatchObject({ paused: true, note: 'paused by the test operator' });
       expect(after.action).toMatchObject({ args: [{ retentionMs: 7 * DAY }], memo: { cron: '30 4 * * 1' } });
@@ -199,7 +201,7 @@ describe('storage cleanup', () => {
       const worker = await spawnWorkerProcess(config, { WORKER_TASK_QUEUES: 'maintenance', CLEANUP_SCHEDULE: '15 2 * * *' });
       try {
         const d = await client.schedule.getHandle(scheduleId).describe();
-        expect(d.action).toMatchObject({ workflowType: STORAGE_CLEANUP_WORKFLOW, memo: { cron: '15 2 * * *' } });
+        expect(d.action).toMatchObject({ workflowType: storageCleanup.name, memo: { cron: '15 2 * * *' } });
         expect(d.state.paused).toBe(false);
       } finally {
         worker.kill('SIGTERM');
@@ -212,8 +214,8 @@ describe('storage cleanup', () => {
       const scheduleId = storageCleanupScheduleId(config.TASK_QUEUE_PREFIX);
       schedulesToDelete.push(scheduleId);
       const seeded = await seedJobs(config);
-      await ensureMaintenanceSchedules(client, config);
-      const workers = await startWorkers(config, { queues: [TASK_QUEUES.maintenance] });
+      await ensureJobSchedules(client, config);
+      const workers = await startWorkers(config, { queues: [STORAGE_CLEANUP_QUEUE] });
       try {
         const handle = client.schedule.getHandle(scheduleId);
         await handle.trigger();
@@ -223,8 +225,8 @@ describe('storage cleanup', () => {
         const result = (await run.result()) as StorageCleanupResult;
         expectCleaned(config, seeded, result);
         const described = await run.describe();
-        expect(described.type).toBe(STORAGE_CLEANUP_WORKFLOW);
-        expect(described.taskQueue).toBe(prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance));
+        expect(described.type).toBe(storageCleanup.name);
+        expect(described.taskQueue).toBe(prefixedQueue(config.TASK_QUEUE_PREFIX, STORAGE_CLEANUP_QUEUE));
         expect(described.status.name).toBe('COMPLETED');
       } finally {
         await workers.shutdown();

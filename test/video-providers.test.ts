@@ -3,7 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDownloadActivity, DownloadVideoOutput } from '../src/activities/video-generation/download-video';
 import { toProviderFailure } from '../src/activities/video-generation/provider-failure';
 import { createVideoProvider } from '../src/activities/video-generation/providers';
-import { ProviderHttpError } from '../src/activities/video-generation/providers/http';
+import { ProviderHttpError } from '../src/activities/video-generation/providers/errors';
 import { loadConfig } from '../src/config/env';
 import { buildMp4, topLevelBoxes } from '../src/emulator/mp4';
 import { ProviderEmulator, startProviderEmulator } from '../src/emulator/server';
@@ -137,6 +137,37 @@ test('a download from a host that is neither the configured provider host nor al
   const refused = await failureOf(veo.download(started.providerJobId), 'veo', 'download');
   expect(refused).toMatchObject({ type: 'ProviderTargetBlocked', nonRetryable: true });
   expect(refused.message).toMatch(/127\.0\.0\.1/);
+});
+
+test('the Gemini API key goes only to GEMINI_BASE_URL\'s origin, not to an origin the operation names', async () => {
+  // Veo configured at "localhost"; the finished operation's file URI names 127.0.0.1 (allowed, so reachable).
+  const cfg = loadConfig({ ...videoTestEnv(emulator), GEMINI_BASE_URL: emulator.geminiBaseUrl.replace('127.0.0.1', 'localhost'), OUTBOUND_ALLOW_HOSTS: '127.0.0.1' });
+  const veo = createVideoProvider('veo', cfg);
+  const started = await veo.start(VEO, { idempotencyKey: 'origin-1' });
+  await waitUntilDone(veo, started.providerJobId);
+  // Sent without the key, the download is refused by the emulator, which requires one.
+  const refused = await failureOf(veo.download(started.providerJobId), 'veo', 'download');
+  expect(refused).toMatchObject({ type: 'ProviderAuthFailed', nonRetryable: true });
+  expect(refused.message).toMatch(/HTTP 403/);
+  // The same file from the configured origin carries the key and downloads.
+  const sameOrigin = createVideoProvider('veo', config());
+  const download = await sameOrigin.download(started.providerJobId);
+  const chunks: Buffer[] = [];
+  for await (const c of download.body) chunks.push(c as Buffer);
+  expect(topLevelBoxes(Buffer.concat(chunks))[0]).toBe('ftyp');
+});
+
+test('a video larger than VIDEO_MAX_BYTES fails the download permanently and stores nothing', async () => {
+  const cfg = testConfig({ ...videoTestEnv(emulator), VIDEO_MAX_BYTES: '1kb' });
+  expect(testConfig(videoTestEnv(emulator)).VIDEO_MAX_BYTES).toBe(512 * 1024 * 1024);
+  const deps = testDeps(cfg);
+  const sora = createVideoProvider('emulator', cfg);
+  const started = await sora.start(SORA, { idempotencyKey: 'big-1' });
+  await waitUntilDone(sora, started.providerJobId);
+  const env = new MockActivityEnvironment();
+  const run = env.run(createDownloadActivity(deps).downloadVideo, { jobId: 'job-big', provider: 'emulator' as const, providerJobId: started.providerJobId });
+  await expect(run).rejects.toMatchObject({ type: 'ProviderVideoTooLarge', nonRetryable: true, message: expect.stringMatching(/larger than VIDEO_MAX_BYTES \(1024 bytes\)/) });
+  expect(await deps.store.stat(jobFileKey('job-big', 'videos/job-big.mp4'))).toBeNull();
 });
 
 test('downloadVideo streams into blob storage at jobs/<jobId>/videos/<jobId>.mp4 and heartbeats the bytes', async () => {

@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Webhook } from 'standardwebhooks';
-import { createWebhookActivities } from '../src/activities/webhook-delivery';
-import { parseRetryAfter } from '../src/activities/webhook-delivery/response-policy';
+import { createWebhookDeliveryActivities } from '../src/activities/webhook-delivery/deliver';
+import { parseRetryAfter } from '../src/net/retry-after';
 import { signWebhook } from '../src/activities/webhook-delivery/sign';
 import type { WebhookAttemptInput, WebhookAttemptOutcome, WebhookDeliveryPolicy } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, verifies, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
@@ -66,7 +66,7 @@ describe('deliverWebhookAttempt against a real receiver', () => {
 
   // Each call runs inside a mock activity context, as the worker would run it.
   const activities = (overrides: Record<string, string | undefined> = {}) => {
-    const real = createWebhookActivities(testDeps(testConfig(overrides)));
+    const real = createWebhookDeliveryActivities(testDeps(testConfig(overrides)));
     return {
       deliverWebhookAttempt: (input: WebhookAttemptInput): Promise<WebhookAttemptOutcome> => new MockActivityEnvironment().run(real.deliverWebhookAttempt, input),
       webhookDeliveryPolicy: (): Promise<WebhookDeliveryPolicy> => new MockActivityEnvironment().run(real.webhookDeliveryPolicy),

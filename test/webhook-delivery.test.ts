@@ -8,18 +8,18 @@ import { Worker } from '@temporalio/worker';
 import type { AppConfig } from '../src/config/env';
 import { loadWorkflowBundle } from '../src/worker/workers';
 import { blockedReason } from '../src/net/ssrf-guard';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
+import { prefixedQueue } from '../src/shared/task-queues';
 import {
-  WEBHOOK_ATTEMPTS_QUERY,
-  WEBHOOK_DELIVERY_WORKFLOW,
+  webhookAttemptsQuery,
   webhookAlertWorkflowId,
-  WebhookAttempt,
   WebhookDeliveryInput,
   WebhookDeliveryResult,
 } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, verifies, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
 import { freePort } from './harness/ports';
 import { RunningWorkers, startWorkers, TEST_WEBHOOK_SECRET, testClient, testConfig, waitFor } from './harness/temporal';
+import { webhookDelivery } from '../src/workflows/webhook-delivery';
+import { WEBHOOK_DELIVERY_QUEUE } from '../src/workflows/webhook-delivery/contract';
 
 // The delivery workflow end to end: a real dev server, real workers on the `webhooks`
 // queue, real receivers on 127.0.0.1 verifying with the public standardwebhooks package.
@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 async function workersFor(config: AppConfig): Promise<RunningWorkers> {
-  const workers = await startWorkers(config, { queues: [TASK_QUEUES.webhooks] });
+  const workers = await startWorkers(config, { queues: [WEBHOOK_DELIVERY_QUEUE] });
   cleanups.push(() => workers.shutdown());
   return workers;
 }
@@ -60,9 +60,9 @@ async function receiver(opts: Parameters<typeof startWebhookReceiver>[0] = {}): 
 
 async function startDelivery(config: AppConfig, input: Partial<WebhookDeliveryInput> & { url: string }): Promise<WorkflowHandle> {
   const workflowId = `webhook-test-${randomUUID()}`;
-  const handle = await client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW, {
+  const handle = await client.workflow.start(webhookDelivery, {
     workflowId,
-    taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.webhooks),
+    taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE),
     args: [{ deliveryId: `msg_${workflowId}`, eventType: 'job.finished', payload: { type: 'job.finished', data: { jobId: 'j-1', status: 'completed' } }, ...input }],
   });
   started.push(handle);
@@ -100,7 +100,7 @@ test('receiver down for several attempts, then back: delivered once it answers, 
 
   // Nobody listens yet: the attempts query shows refused connections.
   const early = await waitFor(async () => {
-    const attempts = await handle.query<WebhookAttempt[]>(WEBHOOK_ATTEMPTS_QUERY);
+    const attempts = await handle.query(webhookAttemptsQuery);
     return attempts.length >= 2 && attempts;
   }, 'two failed attempts');
   expect(early.every((a) => /ECONNREFUSED/.test(a.error ?? '') && a.httpStatus === undefined && a.durationMs >= 0 && !Number.isNaN(Date.parse(a.at)))).toBe(true);
@@ -119,7 +119,7 @@ test('receiver down for several attempts, then back: delivered once it answers, 
   expect(new Set(r.received.map((h) => h.body)).size).toBe(1);
   for (const hook of r.received) expect(verifyWebhook(TEST_WEBHOOK_SECRET, hook)).toEqual({ type: 'job.finished', data: { jobId: 'j-1', status: 'completed' } });
   // Nothing more is sent after success.
-  expect(await handle.query<WebhookAttempt[]>(WEBHOOK_ATTEMPTS_QUERY)).toHaveLength(result.attempts.length);
+  expect(await handle.query(webhookAttemptsQuery)).toHaveLength(result.attempts.length);
 });
 
 test('410 stops at once: one attempt, failed, and a signed alert to ALERT_WEBHOOK_URL', async () => {

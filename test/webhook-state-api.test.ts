@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import request from 'supertest';
 import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
-import { jobWebhookWorkflowId, WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryInput } from '../src/workflows/webhook-delivery/contract';
+import { prefixedQueue } from '../src/shared/task-queues';
+import { jobWebhookWorkflowId, WebhookDeliveryInput } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, WebhookReceiver } from './fixtures/webhook-receiver';
 import { testApp } from './harness/api';
 import { KEYS, RunningWorkers, startWorkers, testClient, testConfig, waitFor } from './harness/temporal';
+import { webhookDelivery } from '../src/workflows/webhook-delivery';
+import { WEBHOOK_DELIVERY_QUEUE } from '../src/workflows/webhook-delivery/contract';
 
 // GET /api/v1/jobs/:jobId shows the job's webhook delivery: none, pending, delivered or failed.
 
@@ -18,7 +20,7 @@ describe('job status shows webhook delivery state', () => {
 
   beforeAll(async () => {
     client = await testClient();
-    workers = await startWorkers(config, { queues: [TASK_QUEUES.webhooks] });
+    workers = await startWorkers(config, { queues: [WEBHOOK_DELIVERY_QUEUE] });
     receiver = await startWebhookReceiver({ respond: (hook) => ({ status: hook.path === '/ok' ? 200 : hook.path === '/gone' ? 410 : 503 }) });
   });
   afterAll(async () => {
@@ -45,7 +47,7 @@ describe('job status shows webhook delivery state', () => {
   async function sendWebhook(jobId: string, path: string, sequence = 1): Promise<void> {
     const workflowId = jobWebhookWorkflowId(jobId, sequence);
     const input: WebhookDeliveryInput = { deliveryId: `msg_${workflowId}`, url: receiver.url(path), eventType: 'job.finished', payload: { jobId }, jobId };
-    await client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW, { workflowId, taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.webhooks), args: [input] });
+    await client.workflow.start(webhookDelivery, { workflowId, taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE), args: [input] });
   }
 
   const getJob = (jobId: string) => request(testApp(config, client)).get(`/api/v1/jobs/${jobId}`).set('Authorization', `Bearer ${KEYS.alice}`);

@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
-import { WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryResult } from '../src/workflows/webhook-delivery/contract';
+import { prefixedQueue } from '../src/shared/task-queues';
+import { WebhookDeliveryResult } from '../src/workflows/webhook-delivery/contract';
 import { startWebhookReceiver, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
 import { spawnWorkerProcess, TEST_WEBHOOK_SECRET, testClient, testConfig, waitFor } from './harness/temporal';
+import { webhookDelivery } from '../src/workflows/webhook-delivery';
+import { WEBHOOK_DELIVERY_QUEUE } from '../src/workflows/webhook-delivery/contract';
 
 // A worker SIGKILLed while an attempt is in flight: Temporal times the lost attempt out,
 // a fresh worker carries on with the schedule, and the event is delivered, same id.
@@ -33,9 +35,9 @@ describe('webhook delivery survives a killed worker', () => {
     workers.push(first);
 
     const workflowId = `webhook-kill-${randomUUID()}`;
-    const handle = await client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW, {
+    const handle = await client.workflow.start(webhookDelivery, {
       workflowId,
-      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.webhooks),
+      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE),
       args: [{ deliveryId: `msg_${workflowId}`, url: receiver.url(), eventType: 'job.finished', payload: { type: 'job.finished', data: { n: 1 } } }],
     });
     await waitFor(() => receiver.received.length === 1, 'the first attempt to reach the receiver');

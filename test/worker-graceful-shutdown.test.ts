@@ -1,9 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { temporal } from '@temporalio/proto';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
-import { WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryInput, WebhookDeliveryResult } from '../src/workflows/webhook-delivery/contract';
+import { prefixedQueue } from '../src/shared/task-queues';
+import { WebhookDeliveryInput, WebhookDeliveryResult } from '../src/workflows/webhook-delivery/contract';
 import { spawnWorkerProcess, testClient, testConfig, waitFor } from './harness/temporal';
+import { webhookDelivery } from '../src/workflows/webhook-delivery';
+import { WEBHOOK_DELIVERY_QUEUE } from '../src/workflows/webhook-delivery/contract';
 
 // SIGTERM drains: the worker stops taking tasks, lets the in-flight activity finish within
 // WORKER_SHUTDOWN_GRACE, and exits 0 — the attempt is not lost or repeated.
@@ -24,9 +26,9 @@ test('a worker stopped with SIGTERM finishes its in-flight activity, then exits 
   try {
     const workflowId = `webhook-drain-${Date.now()}`;
     const input: WebhookDeliveryInput = { deliveryId: `msg_${workflowId}`, url, eventType: 'test.drain', payload: { hello: 'drain' } };
-    const handle = await client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW, {
+    const handle = await client.workflow.start(webhookDelivery, {
       workflowId,
-      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.webhooks),
+      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE),
       args: [input],
     });
     await waitFor(() => requests === 1, 'the attempt to reach the receiver', 60_000, 50);

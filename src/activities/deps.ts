@@ -1,10 +1,13 @@
-import type { AppConfig } from '../config/env';
+import type { PlatformConfig } from '../config/env';
 import type { Logger } from '../observability/logger';
 import type { BlobStore } from '../storage/blob-store';
 
-/** Everything activities touch in the outside world, injected so tests can swap any part. */
-export interface ActivityDeps {
-  config: AppConfig;
+/**
+ * Everything activities touch in the outside world, injected so tests can swap any part.
+ * `Config` is the platform's settings plus the job type's own (see its config.ts).
+ */
+export interface ActivityDeps<Config extends PlatformConfig = PlatformConfig> {
+  config: Config;
   store: BlobStore;
   logger: Logger;
   now: () => Date;

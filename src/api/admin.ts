@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { JOB_OWNER, JOB_TYPE } from '../shared/search-attributes';
-import { JOB_TYPES } from '../shared/jobs';
-import { ALL_TASK_QUEUES, prefixedQueue } from '../shared/task-queues';
+import { prefixedQueue } from '../shared/task-queues';
+import { ALL_TASK_QUEUES, STARTABLE_JOB_TYPES } from '../worker/job-registry';
 import { describePollers } from '../temporal/queue-pollers';
 import type { ApiContext } from './context';
 
@@ -14,7 +14,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   r.get('/queues', async (_req, res) => {
     const queues = await Promise.all(ALL_TASK_QUEUES.map((q) => describePollers(ctx.client, ns, prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, q))));
     const jobs = await Promise.all(
-      JOB_TYPES.map(async (type) => {
+      STARTABLE_JOB_TYPES.map(async (type) => {
         const [running, failed] = await Promise.all([
           ctx.client.workflow.count(`JobType = "${type}" AND ExecutionStatus = "Running"`),
           ctx.client.workflow.count(`JobType = "${type}" AND JobOutcome = "failed" AND ExecutionStatus != "ContinuedAsNew"`),

@@ -5,7 +5,7 @@ import type { ApiContext } from './context';
 import { errorHandler, HttpError } from './errors';
 import { healthRoutes } from './health';
 import { commonJobRoutes } from './jobs/common-routes';
-import { JOB_TYPE_APIS } from './jobs/registry';
+import { JOBS } from '../worker/job-registry';
 import { openApiDocument } from './openapi';
 
 export function createApp(ctx: ApiContext): Express {
@@ -13,7 +13,8 @@ export function createApp(ctx: ApiContext): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(healthRoutes(ctx));
-  const openapi = openApiDocument(JOB_TYPE_APIS, ctx.config.publicUrl);
+  const jobApis = JOBS.flatMap((j) => (j.api ? [j.api] : []));
+  const openapi = openApiDocument(jobApis, ctx.config.publicUrl);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });
@@ -23,10 +24,13 @@ export function createApp(ctx: ApiContext): Express {
   api.use(authenticate(keys));
   const jsonBody = (limit: number) => express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
   // Start routes that take long lists parse their body first with their own limit; every other route keeps BODY_LIMIT.
-  for (const jobType of JOB_TYPE_APIS) if (jobType.largeBody) api.post(`/v1/jobs${jobType.largeBody.path}`, jsonBody(jobType.largeBody.limit(ctx)));
+  for (const jobApi of jobApis) if (jobApi.largeBody) api.post(`/v1/jobs${jobApi.largeBody.path}`, jsonBody(jobApi.largeBody.limit(ctx)));
   api.use(jsonBody(ctx.config.BODY_LIMIT));
   api.use('/admin', requireAdmin, adminRoutes(ctx));
-  for (const jobType of JOB_TYPE_APIS) api.use('/v1/jobs', jobType.router(ctx));
+  for (const jobApi of jobApis) {
+    if (jobApi.adminRouter) api.use('/admin', requireAdmin, jobApi.adminRouter(ctx));
+    if (jobApi.router) api.use('/v1/jobs', jobApi.router(ctx));
+  }
   api.use('/v1/jobs', commonJobRoutes(ctx));
   app.use('/api', api);
 

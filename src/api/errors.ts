@@ -26,16 +26,16 @@ export class HttpError extends Error {
 export const badRequest = (field: string, message: string) =>
   new HttpError(400, 'validation_failed', `${field}: ${message}`, [{ field, message }]);
 export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} not found`);
-export const conflict = (message: string) => new HttpError(409, 'conflict', message);
 
 export function zodFields(err: ZodError): FieldProblem[] {
   return err.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : 'body', message: i.message }));
 }
 
-function isGrpcUnavailable(err: unknown): boolean {
-  const code = (err as { code?: number; cause?: { code?: number } })?.code ?? (err as { cause?: { code?: number } })?.cause?.code;
-  return err instanceof Error && err.name === 'ServiceError' && (code === 14 || code === 4);
+function grpcCode(err: unknown): number | undefined {
+  if (!(err instanceof Error && err.name === 'ServiceError')) return undefined;
+  return (err as { code?: number; cause?: { code?: number } }).code ?? (err as { cause?: { code?: number } }).cause?.code;
 }
+const GRPC = { deadlineExceeded: 4, resourceExhausted: 8, unavailable: 14 } as const;
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -58,7 +58,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return send(bodyErr.status, { code: bodyErr.type ?? 'bad_request', message: bodyErr.message ?? 'bad request' });
     if (err instanceof WorkflowNotFoundError || err instanceof BlobNotFoundError) return send(404, { code: 'not_found', message: 'not found' });
     if (err instanceof WorkflowExecutionAlreadyStartedError) return send(409, { code: 'conflict', message: 'job already exists' });
-    if (isGrpcUnavailable(err)) {
+    if (grpcCode(err) === GRPC.resourceExhausted) {
+      logger.warn('temporal refused the request as too large', { path: req.path, error: (err as Error).message });
+      return send(413, {
+        code: 'input_too_large',
+        message: 'body: the job input is larger than Temporal accepts in one request (2 MB); send fewer or shorter items, or split the job',
+        fields: [{ field: 'body', message: 'too large for one job' }],
+      });
+    }
+    if (grpcCode(err) === GRPC.unavailable || grpcCode(err) === GRPC.deadlineExceeded) {
       logger.warn('temporal unavailable', { path: req.path, error: err });
       return send(503, { code: 'temporal_unavailable', message: 'the job service is temporarily unavailable; retry shortly' });
     }

@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { ALL_TASK_QUEUES, prefixedQueue } from '../shared/task-queues';
+import { prefixedQueue } from '../shared/task-queues';
+import { ALL_TASK_QUEUES } from '../worker/job-registry';
 import { describePollers } from '../temporal/queue-pollers';
 import type { ApiContext } from './context';
 

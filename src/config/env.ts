@@ -1,47 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { parseDuration, parseDurationList } from '../shared/duration';
-import { parseQueueList, TaskQueueBase } from '../shared/task-queues';
-import { assertCron } from './cron';
+import { JOB_ENV } from '../worker/job-registry';
+import { bool, byteSize, duration, durationList, hostList, int, list, optionalString, optionalUrl, url } from './schema';
 
-// One zod-validated view of the environment. Every process reads config through here,
-// so a bad value stops startup with a message naming the variable.
-
-const optionalString = z.string().trim().min(1).optional().catch(undefined);
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      try {
-        return parseDuration(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    });
-const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const url = (fallback: string) => z.url().default(fallback);
-const optionalUrl = () => z.url().optional();
-const byteSize = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const m = /^\s*(\d+)\s*(b|kb|mb|gb)?\s*$/i.exec(v);
-      if (!m) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (examples: 512kb, 1mb)` });
-        return z.NEVER;
-      }
-      const mult = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
-      return Number(m[1]) * mult;
-    });
+// One zod-validated view of the environment: the platform's variables here, each job type's in its
+// src/activities/<job>/config.ts, merged through the job registry. Every process reads config
+// through here, so a bad value stops startup with a message naming the variable.
 
 export interface ApiKeyEntry {
   owner: string;
@@ -71,22 +37,8 @@ const apiKeys = z
     return entries;
   });
 
-const queueList = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    try {
-      return parseQueueList(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-
-const hostList = z
-  .string()
-  .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+/** Standard Webhooks secrets carry 24 to 64 random bytes; shorter keys are guessable. */
+const MIN_WEBHOOK_KEY_BYTES = 24;
 
 const webhookSecrets = z
   .string()
@@ -94,41 +46,32 @@ const webhookSecrets = z
   .transform((v, ctx) => {
     if (!v || !v.trim()) return undefined;
     const secrets = v.trim().split(/\s+/);
-    const bad = secrets.find((s) => !/^whsec_[A-Za-z0-9+/=]+$/.test(s));
-    if (bad) {
-      ctx.addIssue({ code: 'custom', message: 'each secret must look like whsec_<base64>' });
-      return z.NEVER;
+    for (const [i, s] of secrets.entries()) {
+      const problem = webhookSecretProblem(s);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: `secret ${i + 1} of ${secrets.length} ${problem}` });
+        return z.NEVER;
+      }
     }
     return secrets;
   });
 
-const retrySchedule = z
-  .string()
-  .default('0s,5s,5m,30m,2h,5h,10h,14h,20h,24h')
-  .transform((v, ctx) => {
-    try {
-      return parseDurationList(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+function webhookSecretProblem(secret: string): string | undefined {
+  const base64 = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret)?.[1];
+  if (!base64) return 'must look like whsec_<base64>';
+  const key = Buffer.from(base64, 'base64');
+  // Strict base64: what decodes must encode back to the same text (padding aside).
+  if (key.toString('base64').replace(/=+$/, '') !== base64.replace(/=+$/, '')) return 'is not valid base64 after whsec_';
+  try {
+    new Webhook(secret); // the signer decodes it the same way, so a secret that passes here signs
+  } catch (e) {
+    return `is not usable: ${(e as Error).message}`;
+  }
+  if (key.length < MIN_WEBHOOK_KEY_BYTES) return `decodes to ${key.length} bytes; use at least ${MIN_WEBHOOK_KEY_BYTES} random bytes (whsec_ + base64 of 32 random bytes is usual)`;
+  return undefined;
+}
 
-const cron = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      try {
-        assertCron(v);
-        return v.trim();
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    });
-
-export const envSchema = z.object({
+export const platformEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   DATA_DIR: z.string().default('.data'),
@@ -147,7 +90,7 @@ export const envSchema = z.object({
   TEMPORAL_DB_FILE: z.string().default('.temporal/dev.db'),
   TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default(''),
 
-  WORKER_TASK_QUEUES: queueList,
+  WORKER_TASK_QUEUES: list(),
   WORKER_SHUTDOWN_GRACE: duration('30s'),
   METRICS_BIND_ADDRESS: optionalString,
 
@@ -156,59 +99,45 @@ export const envSchema = z.object({
   API_KEYS: apiKeys,
   BODY_LIMIT: byteSize('1mb'),
 
-  OUTBOUND_ALLOW_HOSTS: hostList,
+  OUTBOUND_ALLOW_HOSTS: hostList(),
   FETCH_TIMEOUT: duration('15s'),
   FETCH_CONNECT_TIMEOUT: duration('5s'),
   FETCH_MAX_BYTES: byteSize('10mb'),
-  /** Attempts per URL inside a bulk conversion chunk (transient failures only). */
-  CONVERSION_URL_ATTEMPTS: int(3, 1, 10),
-  /** First backoff between a URL's attempts; doubles each time. */
-  CONVERSION_RETRY_INTERVAL: duration('1s'),
-  /** Request body limit of POST /api/v1/jobs/bulk-conversions (100,000 URLs); other routes keep BODY_LIMIT. */
-  BULK_CONVERSION_BODY_LIMIT: byteSize('16mb'),
-  /** Worker threads that parse and convert fetched pages (0 = one per core). */
-  CONVERSION_THREADS: int(0, 0, 64),
-  /** Heap cap of each conversion thread; a page that exhausts it fails as content_too_large. */
-  CONVERSION_THREAD_HEAP: byteSize('256mb'),
-  /** Thread time one page may take; past it the thread is replaced and the page fails as content_too_complex. */
-  CONVERSION_PAGE_TIMEOUT: duration('10s'),
-  /** Bytes of fetched pages waiting for or in conversion per worker; new fetches wait for room. */
-  CONVERSION_MAX_BYTES_IN_FLIGHT: byteSize('128mb'),
 
   WEBHOOK_SECRET: webhookSecrets,
-  WEBHOOK_RETRY_SCHEDULE: retrySchedule,
+  WEBHOOK_RETRY_SCHEDULE: durationList('0s,5s,5m,30m,2h,5h,10h,14h,20h,24h'),
   WEBHOOK_TIMEOUT: duration('15s'),
   ALERT_WEBHOOK_URL: optionalUrl(),
 
-  OPENAI_API_KEY: optionalString,
-  OPENAI_BASE_URL: url('https://api.openai.com/v1'),
-  GEMINI_API_KEY: optionalString,
-  GEMINI_BASE_URL: url('https://generativelanguage.googleapis.com/v1beta'),
   EMULATOR_URL: optionalUrl(),
   EMULATOR_PORT: int(4010, 0, 65535),
   EMULATOR_GENERATION_TIME: duration('20s'),
-  VIDEO_MAX_IN_FLIGHT: int(2, 1, 100),
-  VIDEO_STARTS_PER_MINUTE: int(10, 1, 10_000),
-  VIDEO_POLL_DEADLINE: duration('10m'),
-  VIDEO_POLL_INTERVAL: duration('5s'),
-  VIDEO_POLL_MAX_INTERVAL: duration('60s'),
-
-  /** When the storage-cleanup schedule runs (cron, UTC). */
-  CLEANUP_SCHEDULE: cron('0 3 * * *'),
-  /** Job files are deleted once the newest file of the job is older than this. */
-  ARTIFACT_RETENTION: duration('30d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
+  /** Where job files live: `fs` (DATA_DIR, one host) or `s3` (any number of hosts). */
+  BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
+  S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name (3-63 lowercase letters, digits, "." and "-")').optional(),
+  S3_PREFIX: z.string().trim().regex(/^[^\\\0]*$/, 'no backslashes').default(''),
+  /** For S3-compatible servers (MinIO, R2, Ceph); unset for AWS. */
+  S3_ENDPOINT: optionalUrl(),
+  S3_REGION: optionalString,
+  /** bucket-in-path URLs; defaults to true when S3_ENDPOINT is set (MinIO needs it). */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional().transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
+  /** Downloads answer 302 to a presigned S3 URL instead of streaming through the API. */
+  S3_PRESIGN_DOWNLOADS: bool(false),
+  S3_PRESIGN_EXPIRY: duration('5m').refine((ms) => ms >= 1000 && ms <= 7 * 86_400_000, 'must be between 1s and 7d'),
 });
 
-export type RawEnv = z.input<typeof envSchema>;
-type Parsed = z.output<typeof envSchema>;
+type PlatformParsed = z.output<typeof platformEnvSchema>;
 
-export interface AppConfig extends Omit<Parsed, 'WORKER_TASK_QUEUES'> {
-  WORKER_TASK_QUEUES: TaskQueueBase[];
+export interface PlatformConfig extends PlatformParsed {
   /** DATA_DIR resolved to an absolute path. */
   dataDir: string;
   /** Base URL clients use to reach the API (download links, status URLs). */
   publicUrl: string;
 }
+
+/** Every variable: the platform's and every registered job type's. */
+export type AppConfig = PlatformConfig & z.output<typeof JOB_ENV>;
+export type RawEnv = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -220,16 +149,21 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty strings mean "unset" so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = platformEnvSchema
+    .extend(JOB_ENV.shape)
+    .superRefine((e, ctx) => {
+      if (e.BLOB_STORE === 's3' && !e.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when BLOB_STORE=s3' });
+      if (e.S3_PRESIGN_DOWNLOADS && e.BLOB_STORE !== 's3') ctx.addIssue({ code: 'custom', path: ['S3_PRESIGN_DOWNLOADS'], message: 'needs BLOB_STORE=s3' });
+    })
+    .safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
     );
   }
-  const c = parsed.data;
+  const c = parsed.data as z.output<typeof platformEnvSchema> & z.output<typeof JOB_ENV>;
   return {
     ...c,
-    WORKER_TASK_QUEUES: c.WORKER_TASK_QUEUES,
     dataDir: path.resolve(c.DATA_DIR),
     publicUrl: (c.API_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
   };

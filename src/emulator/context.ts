@@ -8,6 +8,8 @@ export interface EmulatorContext {
   store: GenerationStore;
   faults: FaultBook;
   generationMs: number;
+  /** OpenAI ignores Idempotency-Key on video creates; the emulator can do the same. */
+  honourIdempotencyKey: boolean;
   /** Create attempts seen per prompt, for the [429:N] / [500:N] markers. */
   createAttempts: Map<string, number>;
   /** Origin clients reach the emulator at, e.g. http://127.0.0.1:4010. */
@@ -32,7 +34,9 @@ export function sendProviderError(
     return;
   }
   const details =
-    extra.retryAfterSeconds !== undefined ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${extra.retryAfterSeconds}s` }] : undefined;
+    extra.retryAfterSeconds !== undefined
+      ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${extra.retryAfterSeconds}s` }]
+      : undefined;
   sendJson(res, status, { error: { code: status, message, status: extra.code ?? googleStatus(status), details } }, headers);
 }
 
@@ -57,6 +61,7 @@ export async function applyFaults(ctx: EmulatorContext, res: ServerResponse, api
   const fault: AppliedFault | undefined = ctx.faults.take(api, route);
   if (!fault) return false;
   if (fault.latencyMs) await delay(fault.latencyMs);
+  if (fault.lateAnswerMs) holdAnswer(res, fault.lateAnswerMs);
   if (!fault.status) return false;
   ctx.store.counters.faultsInjected++;
   const message = fault.message ?? DEFAULT_FAULT_MESSAGES[fault.status] ?? `Emulated error ${fault.status}`;
@@ -64,8 +69,23 @@ export async function applyFaults(ctx: EmulatorContext, res: ServerResponse, api
   return true;
 }
 
+/** Lets the handler do its work but sends what it answers `ms` later (headers included). */
+function holdAnswer(res: ServerResponse, ms: number): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    setTimeout(() => end(...args), ms);
+    return res;
+  }) as ServerResponse['end'];
+}
+
 /** Honours the [429:N] / [500:N] prompt markers: true when this create attempt was answered with the error. */
-export function applyCreateStorm(ctx: EmulatorContext, res: ServerResponse, api: EmulatedApi, prompt: string, storm: { status: number; count: number } | undefined): boolean {
+export function applyCreateStorm(
+  ctx: EmulatorContext,
+  res: ServerResponse,
+  api: EmulatedApi,
+  prompt: string,
+  storm: { status: number; count: number } | undefined,
+): boolean {
   if (!storm) return false;
   const seen = (ctx.createAttempts.get(prompt) ?? 0) + 1;
   ctx.createAttempts.set(prompt, seen);
@@ -77,7 +97,8 @@ export function applyCreateStorm(ctx: EmulatorContext, res: ServerResponse, api:
   return true;
 }
 
-export function idempotencyKeyOf(req: IncomingMessage): string | undefined {
+export function idempotencyKeyOf(ctx: EmulatorContext, req: IncomingMessage): string | undefined {
+  if (!ctx.honourIdempotencyKey) return undefined;
   const v = req.headers['idempotency-key'];
   const key = Array.isArray(v) ? v[0] : v;
   return key?.trim() || undefined;

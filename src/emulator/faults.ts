@@ -1,7 +1,7 @@
 // Faults on demand: rules set through the control API (or the server handle) apply to the
 // next matching requests; markers in a prompt shape that one generation.
 
-export type EmulatedRoute = 'create' | 'status' | 'content' | 'delete';
+export type EmulatedRoute = 'create' | 'status' | 'content' | 'delete' | 'list';
 
 export interface FaultRule {
   /** Which API the rule hits; both when absent. */
@@ -14,6 +14,11 @@ export interface FaultRule {
   retryAfterSeconds?: number;
   /** Delay before answering (or before the error). */
   latencyMs?: number;
+  /**
+   * Handle the request, then hold the answer back this long: a create that succeeds at the
+   * provider but answers after the client has given up.
+   */
+  lateAnswerMs?: number;
   /** Error message in the provider-style body. */
   message?: string;
   /** How many requests the rule applies to; unlimited when absent. */
@@ -24,6 +29,7 @@ export interface AppliedFault {
   status?: number;
   retryAfterSeconds?: number;
   latencyMs?: number;
+  lateAnswerMs?: number;
   message?: string;
 }
 
@@ -47,6 +53,7 @@ export class FaultBook {
       if (rule.times !== undefined) rule.times--;
       applied = { ...applied };
       if (rule.latencyMs) applied.latencyMs = (applied.latencyMs ?? 0) + rule.latencyMs;
+      if (rule.lateAnswerMs) applied.lateAnswerMs = (applied.lateAnswerMs ?? 0) + rule.lateAnswerMs;
       if (rule.status && !applied.status) {
         applied.status = rule.status;
         applied.retryAfterSeconds = rule.retryAfterSeconds;

@@ -14,7 +14,12 @@ const CATALOG = PROVIDER_CATALOG.veo;
 function authorized(req: IncomingMessage, res: ServerResponse): boolean {
   const url = new URL(req.url ?? '/', 'http://emulator');
   if (req.headers['x-goog-api-key'] || url.searchParams.get('key')) return true;
-  sendProviderError(res, 'gemini', 403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.");
+  sendProviderError(
+    res,
+    'gemini',
+    403,
+    "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+  );
   return false;
 }
 
@@ -37,12 +42,18 @@ function operation(ctx: EmulatorContext, g: Generation): Record<string, unknown>
   return op;
 }
 
-const asRecord = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const asRecord = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 const predictLongRunning: Handler = async (ctx, req, res, [model]) => {
   if (!authorized(req, res) || (await applyFaults(ctx, res, 'gemini', 'create'))) return;
   if (!CATALOG.models.includes(model)) {
-    return sendProviderError(res, 'gemini', 404, `models/${model} is not found for API version v1beta, or is not supported for predictLongRunning.`);
+    return sendProviderError(
+      res,
+      'gemini',
+      404,
+      `models/${model} is not found for API version v1beta, or is not supported for predictLongRunning.`,
+    );
   }
   const body = await readFields(req);
   const instance = asRecord(Array.isArray(body.instances) ? body.instances[0] : undefined);
@@ -50,9 +61,11 @@ const predictLongRunning: Handler = async (ctx, req, res, [model]) => {
   const prompt = typeof instance.prompt === 'string' ? instance.prompt.trim() : '';
   if (!prompt) return sendProviderError(res, 'gemini', 400, 'instances[0].prompt is required.');
   const aspectRatio = String(params.aspectRatio ?? CATALOG.aspectRatios![0]);
-  if (!CATALOG.aspectRatios!.includes(aspectRatio)) return sendProviderError(res, 'gemini', 400, `Unsupported aspect ratio: ${aspectRatio}. Supported: 16:9, 9:16.`);
+  if (!CATALOG.aspectRatios!.includes(aspectRatio))
+    return sendProviderError(res, 'gemini', 400, `Unsupported aspect ratio: ${aspectRatio}. Supported: 16:9, 9:16.`);
   const seconds = Number(params.durationSeconds ?? CATALOG.seconds[0]);
-  if (!CATALOG.seconds.includes(seconds)) return sendProviderError(res, 'gemini', 400, `Unsupported duration: ${params.durationSeconds}. Supported: 4, 6, 8.`);
+  if (!CATALOG.seconds.includes(seconds))
+    return sendProviderError(res, 'gemini', 400, `Unsupported duration: ${params.durationSeconds}. Supported: 4, 6, 8.`);
   const resolution = String(params.resolution ?? CATALOG.resolutions![0]);
   if (!CATALOG.resolutions!.includes(resolution)) return sendProviderError(res, 'gemini', 400, `Unsupported resolution: ${resolution}.`);
   if (CATALOG.resolutionsNeedingEightSeconds!.includes(resolution) && seconds !== 8) {
@@ -62,7 +75,12 @@ const predictLongRunning: Handler = async (ctx, req, res, [model]) => {
   const markers = readPromptMarkers(prompt);
   if (applyCreateStorm(ctx, res, 'gemini', prompt, markers.createErrors)) return;
   if (markers.policy) {
-    return sendProviderError(res, 'gemini', 400, "The prompt could not be submitted. This prompt contains words that violate Gemini API's usage guidelines. (emulated content policy refusal)");
+    return sendProviderError(
+      res,
+      'gemini',
+      400,
+      "The prompt could not be submitted. This prompt contains words that violate Gemini API's usage guidelines. (emulated content policy refusal)",
+    );
   }
   const { generation } = ctx.store.create(
     {
@@ -75,7 +93,7 @@ const predictLongRunning: Handler = async (ctx, req, res, [model]) => {
       durationMs: markers.generationMs ?? ctx.generationMs,
       failure: markers.failMessage ? { code: 'INTERNAL', message: markers.failMessage } : undefined,
     },
-    idempotencyKeyOf(req),
+    idempotencyKeyOf(ctx, req),
   );
   sendJson(res, 200, { name: operationName(generation) });
 };

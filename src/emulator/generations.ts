@@ -78,6 +78,11 @@ export class GenerationStore {
     return g && !g.deleted ? g : undefined;
   }
 
+  /** One API's generations that are not deleted, oldest first. */
+  list(api: EmulatedApi): Generation[] {
+    return [...this.byId.values()].filter((g) => g.api === api && !g.deleted);
+  }
+
   /** Percent done as the provider would report it. */
   percent(g: Generation): number {
     if (g.state === 'completed') return 100;

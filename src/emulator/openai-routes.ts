@@ -5,14 +5,19 @@ import { readPromptMarkers } from './faults';
 import type { Generation } from './generations';
 import { readFields, sendBytes, sendJson } from './http-util';
 
-// OpenAI's Videos API: POST /v1/videos, GET /v1/videos/{id}, GET /v1/videos/{id}/content,
-// DELETE /v1/videos/{id}. Shapes follow OpenAI's API reference (video object, error bodies).
+// OpenAI's Videos API: POST /v1/videos, GET /v1/videos (list), GET /v1/videos/{id},
+// GET /v1/videos/{id}/content, DELETE /v1/videos/{id}. Shapes follow OpenAI's API reference (video object, error bodies).
 
 const CATALOG = PROVIDER_CATALOG.sora;
 
 function authorized(req: IncomingMessage, res: ServerResponse): boolean {
   if (/^Bearer\s+\S+/i.test(req.headers.authorization ?? '')) return true;
-  sendProviderError(res, 'openai', 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
+  sendProviderError(
+    res,
+    'openai',
+    401,
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+  );
   return false;
 }
 
@@ -47,7 +52,11 @@ const createVideo: Handler = async (ctx, req, res) => {
   if (!authorized(req, res) || (await applyFaults(ctx, res, 'openai', 'create'))) return;
   const fields = await readFields(req);
   const prompt = text(fields.prompt)?.trim();
-  if (!prompt) return sendProviderError(res, 'openai', 400, "Missing required parameter: 'prompt'.", { param: 'prompt', code: 'missing_required_parameter' });
+  if (!prompt)
+    return sendProviderError(res, 'openai', 400, "Missing required parameter: 'prompt'.", {
+      param: 'prompt',
+      code: 'missing_required_parameter',
+    });
   const model = text(fields.model) ?? CATALOG.models[0];
   if (!CATALOG.models.includes(model)) return invalidValue(res, 'model', model, CATALOG.models);
   const seconds = text(fields.seconds) ?? String(CATALOG.seconds[0]);
@@ -75,7 +84,7 @@ const createVideo: Handler = async (ctx, req, res) => {
       durationMs: markers.generationMs ?? ctx.generationMs,
       failure: markers.failMessage ? { code: 'video_generation_failed', message: markers.failMessage } : undefined,
     },
-    idempotencyKeyOf(req),
+    idempotencyKeyOf(ctx, req),
   );
   sendJson(res, 200, videoObject(ctx, generation));
 };
@@ -87,9 +96,41 @@ function invalidValue(res: ServerResponse, param: string, value: string, allowed
   });
 }
 
+const MAX_LIST_LIMIT = 100;
+
+/** GET /v1/videos?limit=&order=asc|desc&after=<id>: a cursor page, newest first by default. */
+const listVideos: Handler = async (ctx, req, res) => {
+  if (!authorized(req, res) || (await applyFaults(ctx, res, 'openai', 'list'))) return;
+  const query = new URL(req.url ?? '/', 'http://emulator').searchParams;
+  const limit = Number(query.get('limit') ?? 20);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    return sendProviderError(res, 'openai', 400, `Invalid 'limit': integer between 1 and ${MAX_LIST_LIMIT} expected.`, {
+      param: 'limit',
+      code: 'invalid_value',
+    });
+  }
+  const order = query.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') return invalidValue(res, 'order', order, ['asc', 'desc']);
+  const all = ctx.store.list('openai');
+  if (order === 'desc') all.reverse();
+  const after = query.get('after');
+  const start = after ? all.findIndex((g) => g.id === after) + 1 : 0;
+  if (after && start === 0)
+    return sendProviderError(res, 'openai', 400, `No video with id '${after}' to list after.`, { param: 'after', code: 'invalid_value' });
+  const page = all.slice(start, start + limit);
+  sendJson(res, 200, {
+    object: 'list',
+    data: page.map((g) => videoObject(ctx, g)),
+    first_id: page[0]?.id ?? null,
+    last_id: page.at(-1)?.id ?? null,
+    has_more: start + limit < all.length,
+  });
+};
+
 function found(ctx: EmulatorContext, res: ServerResponse, id: string): Generation | undefined {
   const g = ctx.store.get(id);
-  if (!g || g.api !== 'openai') sendProviderError(res, 'openai', 404, `Video with id '${id}' not found.`, { param: 'video_id', code: 'not_found' });
+  if (!g || g.api !== 'openai')
+    sendProviderError(res, 'openai', 404, `Video with id '${id}' not found.`, { param: 'video_id', code: 'not_found' });
   return g?.api === 'openai' ? g : undefined;
 }
 
@@ -104,7 +145,9 @@ const downloadContent: Handler = async (ctx, req, res, [id]) => {
   const g = found(ctx, res, id);
   if (!g) return;
   if (g.state !== 'completed' || !g.video) {
-    return sendProviderError(res, 'openai', 400, `Video '${id}' is not ready: its status is ${videoObject(ctx, g).status}.`, { code: 'video_not_ready' });
+    return sendProviderError(res, 'openai', 400, `Video '${id}' is not ready: its status is ${videoObject(ctx, g).status}.`, {
+      code: 'video_not_ready',
+    });
   }
   sendBytes(res, g.video, 'video/mp4');
 };
@@ -119,6 +162,7 @@ const deleteVideo: Handler = async (ctx, req, res, [id]) => {
 
 export const OPENAI_ROUTES: { method: string; pattern: RegExp; handler: Handler }[] = [
   { method: 'POST', pattern: /^\/v1\/videos$/, handler: createVideo },
+  { method: 'GET', pattern: /^\/v1\/videos$/, handler: listVideos },
   { method: 'GET', pattern: /^\/v1\/videos\/([\w-]+)$/, handler: retrieveVideo },
   { method: 'GET', pattern: /^\/v1\/videos\/([\w-]+)\/content$/, handler: downloadContent },
   { method: 'DELETE', pattern: /^\/v1\/videos\/([\w-]+)$/, handler: deleteVideo },

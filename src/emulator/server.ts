@@ -19,6 +19,8 @@ export interface ProviderEmulatorOptions {
   host?: string;
   /** How long a generation takes from create to completed (default 20 s). */
   generationMs?: number;
+  /** Answer a repeated Idempotency-Key with the first generation (default true); false behaves like OpenAI, which ignores it. */
+  honourIdempotencyKey?: boolean;
 }
 
 export interface ProviderEmulator {
@@ -46,6 +48,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions = {
     store,
     faults,
     generationMs: options.generationMs ?? 20_000,
+    honourIdempotencyKey: options.honourIdempotencyKey ?? true,
     createAttempts: new Map(),
     origin: () => origin,
   };
@@ -94,7 +97,13 @@ async function handle(ctx: EmulatorContext, req: http.IncomingMessage, res: http
   sendJson(res, 404, { error: { message: `no emulated route for ${method} ${path}`, type: 'invalid_request_error' } });
 }
 
-async function control(ctx: EmulatorContext, method: string, path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function control(
+  ctx: EmulatorContext,
+  method: string,
+  path: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   if (method === 'GET' && path === '/_emulator/stats') return sendJson(res, 200, ctx.store.counters);
   if (method === 'POST' && path === '/_emulator/faults') {
     const rule = (await readFields(req)) as FaultRule;

@@ -1,58 +1,53 @@
 import dns from 'node:dns';
 import net from 'node:net';
-import { BlockList } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-// Outbound requests (page fetches, webhooks, provider downloads) must not reach the
-// machine itself, private networks or cloud metadata endpoints unless a host is
-// explicitly allowed (OUTBOUND_ALLOW_HOSTS). Checked after DNS resolution, so a public
-// name that resolves to 127.0.0.1 is refused too, and again on every redirect hop.
+// Outbound requests (page fetches, webhooks, provider calls) must not reach the machine
+// itself, private networks, cloud metadata endpoints or privileged service ports unless a
+// host is explicitly allowed (OUTBOUND_ALLOW_HOSTS). Addresses are checked after DNS
+// resolution (the HTTP client's connect-time lookup), so a public name that resolves to
+// 127.0.0.1 is refused too, and URLs are checked again on every redirect hop.
 
-const blocked = new BlockList();
-for (const [net4, prefix] of [
-  ['0.0.0.0', 8], // "this" network
-  ['10.0.0.0', 8], // private
-  ['100.64.0.0', 10], // CGNAT
-  ['127.0.0.0', 8], // loopback
-  ['169.254.0.0', 16], // link-local, incl. 169.254.169.254 metadata
-  ['172.16.0.0', 12], // private
-  ['192.0.0.0', 24], // IETF protocol assignments
-  ['192.0.2.0', 24], // TEST-NET-1
-  ['192.168.0.0', 16], // private
-  ['198.18.0.0', 15], // benchmarking
-  ['198.51.100.0', 24], // TEST-NET-2
-  ['203.0.113.0', 24], // TEST-NET-3
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, incl. broadcast
-] as const) {
-  blocked.addSubnet(net4, prefix, 'ipv4');
-}
-for (const [net6, prefix] of [
-  ['::', 96], // unspecified and IPv4-compatible (::127.0.0.1)
-  ['::1', 128], // loopback
-  ['fc00::', 7], // unique local
-  ['fe80::', 10], // link-local
-  ['ff00::', 8], // multicast
-  ['64:ff9b::', 96], // NAT64 (embeds IPv4)
-  ['64:ff9b:1::', 48], // local-use NAT64
-  ['::ffff:0:0:0', 96], // SIIT (embeds IPv4)
-  ['100::', 64], // discard-only
-  ['2001:db8::', 32], // documentation
-  ['fd00:ec2::254', 128], // AWS IPv6 metadata
-] as const) {
-  blocked.addSubnet(net6, prefix, 'ipv6');
+/**
+ * Only globally routable unicast addresses may be contacted: every other range ipaddr.js
+ * names (loopback, private, linkLocal incl. 169.254.169.254, uniqueLocal incl. fd00:ec2::254,
+ * carrierGradeNat, multicast, reserved, deprecatedSiteLocal fec0::/10, 6to4 2002::/16,
+ * teredo 2001::/32, rfc6052 NAT64, …) is refused.
+ */
+const ALLOWED_RANGE = 'unicast';
+
+/** Ranges ipaddr.js reports as unicast that still lead somewhere we must not go. */
+const EXTRA_BLOCKED: { name: string; cidr: [ipaddr.IPv6, number] }[] = [
+  // IPv4-compatible IPv6 (::127.0.0.1 is ::7f00:1 once a URL parser has normalised it).
+  { name: 'ipv4Compatible', cidr: ipaddr.IPv6.parseCIDR('::/96') },
+];
+
+/**
+ * Ports any host may be contacted on: HTTP, HTTPS and unprivileged ports. Privileged ports
+ * (SSH 22, SMTP 25, …) host non-HTTP services an attacker could talk to through us; hosts in
+ * OUTBOUND_ALLOW_HOSTS may use any port.
+ */
+export function isAllowedPort(port: number): boolean {
+  return port === 80 || port === 443 || (port >= 1024 && port <= 65535);
 }
 
 /** Why an address may not be contacted, or undefined when it may. */
 export function blockedReason(address: string): string | undefined {
-  let ip = address.replace(/^\[|\]$/g, '');
-  const family = net.isIP(ip);
-  if (!family) return `"${address}" is not an IP address`;
-  // IPv4-mapped IPv6 (::ffff:127.0.0.1) is checked as the IPv4 it carries.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) ip = mapped[1];
-  const type = net.isIP(ip) === 4 ? 'ipv4' : 'ipv6';
-  if (blocked.check(ip, type)) return `${ip} is a loopback, private, link-local or otherwise non-public address`;
-  return undefined;
+  const text = address.replace(/^\[|\]$/g, '');
+  if (!net.isIP(text)) return `"${address}" is not an IP address`;
+  let ip = ipaddr.parse(text);
+  if (ip instanceof ipaddr.IPv6) {
+    const extra = EXTRA_BLOCKED.find((r) => (ip as ipaddr.IPv6).match(r.cidr));
+    if (extra) return describe(text, extra.name);
+    // IPv4-mapped IPv6 (::ffff:127.0.0.1) is checked as the IPv4 it carries.
+    if (ip.isIPv4MappedAddress()) ip = ip.toIPv4Address();
+  }
+  const range = ip.range();
+  return range === ALLOWED_RANGE ? undefined : describe(ip.toString(), range);
+}
+
+function describe(ip: string, range: string): string {
+  return `${ip} is a loopback, private, link-local or otherwise non-public address (${range})`;
 }
 
 export class BlockedTargetError extends Error {
@@ -63,7 +58,7 @@ export class BlockedTargetError extends Error {
 }
 
 export interface OutboundPolicy {
-  /** Hosts or IPs that may be reached even if they resolve to non-public addresses (lower case). */
+  /** Hosts or IPs that may be reached even if they resolve to non-public addresses, on any port (lower case). */
   allowHosts: string[];
 }
 
@@ -73,7 +68,7 @@ export function isAllowedHost(host: string, policy: OutboundPolicy): boolean {
 }
 
 /**
- * Checks a URL's scheme and host before any connection. For an IP-literal host the
+ * Checks a URL's scheme, port and host before any connection. For an IP-literal host the
  * address itself is checked; names are checked at connect time by `guardedLookup`.
  */
 export function checkUrl(raw: string, policy: OutboundPolicy): URL {
@@ -83,14 +78,21 @@ export function checkUrl(raw: string, policy: OutboundPolicy): URL {
   } catch {
     throw new BlockedTargetError(`"${raw}" is not a valid URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedTargetError(`only http and https URLs are allowed, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new BlockedTargetError(`only http and https URLs are allowed, not ${url.protocol}`);
   if (url.username || url.password) throw new BlockedTargetError('URLs with credentials are not allowed');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isAllowedHost(host, policy)) return url;
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (!isAllowedPort(port)) {
+    throw new BlockedTargetError(
+      `refused target ${url.host}: port ${port} is not allowed (only 80, 443 and 1024-65535, unless the host is in OUTBOUND_ALLOW_HOSTS)`,
+    );
+  }
   if (net.isIP(host)) {
     const reason = blockedReason(host);
     if (reason) throw new BlockedTargetError(`refused target ${url.host}: ${reason}`);
-  } else if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal') || host === 'metadata.google.internal') {
+  } else if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal')) {
     throw new BlockedTargetError(`refused target ${url.host}: local or internal host name`);
   }
   return url;
@@ -108,8 +110,8 @@ export async function resolvePublic(host: string, policy: OutboundPolicy): Promi
 }
 
 /**
- * A `lookup` for http.request/net.connect that refuses non-public addresses, so the
- * check happens on the address actually connected to (no DNS-rebinding window).
+ * A `lookup` for net.connect/tls.connect that refuses non-public addresses, so the check
+ * happens on the address actually connected to (no DNS-rebinding window).
  */
 export function guardedLookup(policy: OutboundPolicy): net.LookupFunction {
   return (hostname, options, callback) => {

@@ -1,6 +1,8 @@
-// Structured JSON lines on stdout; fields such as jobId, workflowType and attempt ride along.
+import pino from 'pino';
+
+// Structured JSON lines (pino) on stdout; fields such as jobId, workflowType and attempt ride along.
+// The call shape `log.info(message, fields)` keeps call sites short; pino does the writing.
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -10,23 +12,33 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = 'info'): Logger {
-  const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < ORDER[level]) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }, errorReplacer);
-    (lvl === 'error' || lvl === 'warn' ? process.stderr : process.stdout).write(`${line}\n`);
-  };
+/** Errors anywhere in the fields log as {name, message}; bigints as strings. */
+function plain(fields: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!fields) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    out[k] = v instanceof Error ? { name: v.name, message: v.message } : typeof v === 'bigint' ? v.toString() : v;
+  }
+  return out;
+}
+
+function wrap(log: pino.Logger): Logger {
   return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, level),
+    debug: (m, f) => log.debug(plain(f) ?? {}, m),
+    info: (m, f) => log.info(plain(f) ?? {}, m),
+    warn: (m, f) => log.warn(plain(f) ?? {}, m),
+    error: (m, f) => log.error(plain(f) ?? {}, m),
+    child: (fields) => wrap(log.child(plain(fields) ?? {})),
   };
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  if (typeof value === 'bigint') return value.toString();
-  return value;
+export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = 'info'): Logger {
+  return wrap(
+    pino({
+      level,
+      base: plain(base) ?? {},
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    }),
+  );
 }

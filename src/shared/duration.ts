@@ -1,10 +1,11 @@
-// Parses "500ms", "5s", "5m", "2h", "1d" (or a bare number of ms). Pure: used by workflows too.
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+import ms from 'ms';
+
+// Durations in config and inputs: "500ms", "5s", "5m", "2h", "1d" (or a bare number of ms).
 
 export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
-  if (!m) throw new Error(`"${text}" is not a duration (examples: 500ms, 5s, 5m, 2h)`);
-  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']);
+  const value = /^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$/.test(text) ? ms(text.trim() as ms.StringValue) : undefined;
+  if (value === undefined || !Number.isFinite(value)) throw new Error(`"${text}" is not a duration (examples: 500ms, 5s, 5m, 2h)`);
+  return Math.round(value);
 }
 
 export function parseDurationList(text: string): number[] {

@@ -1,17 +1,8 @@
 // Job-level contracts shared by the API and every job workflow. Pure module.
 
-// Publishing builds (DESIGN §4.3) are not built yet; add their type here with their workflow.
-export const JOB_TYPES = ['bulk-conversion', 'video-generation'] as const;
-export type JobType = (typeof JOB_TYPES)[number];
-
 export const JOB_OUTCOMES = ['completed', 'completed_with_errors', 'failed', 'cancelled'] as const;
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 
 /** What the API reports: `running` until the workflow ends, then its outcome. */
-export type JobStatus = 'running' | JobOutcome;
-
-/** Who asked for a job: set from the API key, stored as the `JobOwner` search attribute. */
-export interface JobMeta {
-  jobId: string;
-  owner: string;
-}
+export const JOB_STATUSES = ['running', ...JOB_OUTCOMES] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];

@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../config/env';
 import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
 import { RunningDevServer, startDevServer } from './dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
-import { ManagedProcess, spawnEntryPoint, waitForHttpOk, WORKER_NODE_ARGS } from './supervisor';
+import { ManagedProcess, spawnEntryPoint, startReaper, waitForHttpOk, WORKER_NODE_ARGS } from './supervisor';
 import { ProviderEmulator, startProviderEmulator } from '../emulator/server';
 
 // `npm start`: the whole system on one machine with zero configuration —
@@ -22,6 +22,16 @@ function portInUse(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** A port another process holds would fail a child later with a less helpful message: say it now. */
+async function refuseTakenPorts(apiPort: number, uiPort: number | undefined): Promise<void> {
+  const taken: string[] = [];
+  if (apiPort && (await portInUse(apiPort))) taken.push(`port ${apiPort} (PORT, the API)`);
+  if (uiPort && (await portInUse(uiPort))) taken.push(`port ${uiPort} (TEMPORAL_UI_PORT, the Temporal Web UI)`);
+  if (taken.length) {
+    throw new Error(`${taken.join(' and ')} ${taken.length > 1 ? 'are' : 'is'} already in use — is an earlier \`npm start\` still running? Stop it, or choose other ports.`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -59,8 +69,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll('SIGINT', 0));
   process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
 
+  const reaper = startReaper();
   try {
     let uiUrl = config.TEMPORAL_UI_URL;
+    await refuseTakenPorts(config.PORT, process.env.TEMPORAL_ADDRESS ? undefined : config.TEMPORAL_UI_PORT);
     if (process.env.TEMPORAL_ADDRESS) {
       say(`using the Temporal server at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS is set; not starting one)`);
     } else {
@@ -72,6 +84,7 @@ async function main(): Promise<void> {
       const dbFile = path.resolve(PROJECT_ROOT, config.TEMPORAL_DB_FILE);
       say(`starting the Temporal dev server on :${port} (UI :${config.TEMPORAL_UI_PORT}, data in ${path.relative(PROJECT_ROOT, dbFile)})…`);
       server = await startDevServer(cli, { port, uiPort: config.TEMPORAL_UI_PORT, dbFile, stdio: 'ignore', logLevel: 'error' });
+      reaper.watch(server.pid);
       env.TEMPORAL_ADDRESS = server.address;
       uiUrl = server.uiUrl ?? uiUrl;
       env.TEMPORAL_UI_URL = uiUrl;
@@ -87,6 +100,7 @@ async function main(): Promise<void> {
 
     children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env, WORKER_NODE_ARGS));
     children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
+    for (const c of children) reaper.watch(c.child.pid);
     for (const c of children) c.exited.then((code) => void stopAll(`${c.name} exited with ${code}`, 1));
     say(`pids: ${JSON.stringify({ temporal: server?.pid, worker: children[0].child.pid, api: children[1].child.pid })}`);
 

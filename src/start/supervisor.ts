@@ -29,6 +29,22 @@ export function spawnEntryPoint(name: string, entry: string, env: NodeJS.Process
   return { name, child, exited, stop: (graceMs) => stopChild(child, exited, graceMs) };
 }
 
+/**
+ * A small process that outlives the supervisor: every pid handed to `watch` is stopped when the
+ * supervisor dies without stopping it (its stdin pipe closes with the supervisor).
+ */
+export function startReaper(): { watch(pid: number | undefined): void } {
+  const reaper = spawn(process.execPath, [path.join(__dirname, 'reaper.cjs')], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+  reaper.unref();
+  const pipe = reaper.stdin!;
+  pipe.on('error', () => undefined);
+  return {
+    watch(pid) {
+      if (pid) pipe.write(`${pid}\n`);
+    },
+  };
+}
+
 export async function waitForHttpOk(url: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';

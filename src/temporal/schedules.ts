@@ -1,15 +1,11 @@
 import { Client, ScheduleAlreadyRunning, ScheduleDescription, ScheduleNotFoundError, ScheduleOverlapPolicy, ScheduleUpdateOptions } from '@temporalio/client';
-import type { AppConfig } from '../config/env';
-import { STORAGE_CLEANUP_WORKFLOW, storageCleanupScheduleId, StorageCleanupInput } from '../workflows/storage-cleanup/contract';
-import { prefixedQueue, TASK_QUEUES } from '../shared/task-queues';
+import type { Workflow } from '@temporalio/common';
 
 // Periodic jobs as Temporal Schedules: visible, pausable and triggerable in Temporal Web and the
-// CLI. Workers serving the maintenance queue make sure they exist at startup (so does
+// CLI. Workers serving a job's queue make sure its schedules exist at startup (so does
 // `npm run schedules`); what operators changed by hand (pause, note) is left alone.
 
 const CATCHUP_WINDOW_MS = 86_400_000;
-
-type Settings = Pick<AppConfig, 'TASK_QUEUE_PREFIX' | 'CLEANUP_SCHEDULE' | 'ARTIFACT_RETENTION'>;
 
 export interface ScheduleSync {
   scheduleId: string;
@@ -17,22 +13,13 @@ export interface ScheduleSync {
   paused: boolean;
 }
 
-interface DesiredSchedule {
+/** A schedule a job type wants: started on `cron` (UTC), one run at a time. */
+export interface DesiredSchedule {
   scheduleId: string;
   cron: string;
-  workflowType: string;
+  workflowType: Workflow;
   taskQueue: string;
-  args: [StorageCleanupInput];
-}
-
-function storageCleanupSchedule(config: Settings): DesiredSchedule {
-  return {
-    scheduleId: storageCleanupScheduleId(config.TASK_QUEUE_PREFIX),
-    cron: config.CLEANUP_SCHEDULE,
-    workflowType: STORAGE_CLEANUP_WORKFLOW,
-    taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
-    args: [{ retentionMs: config.ARTIFACT_RETENTION }],
-  };
+  args: unknown[];
 }
 
 // The server stores a cron string as calendar specs and never returns it, so the cron we asked
@@ -58,7 +45,7 @@ function isUpToDate(current: ScheduleDescription, d: DesiredSchedule): boolean {
   const a = current.action;
   return (
     a.type === 'startWorkflow' &&
-    a.workflowType === d.workflowType &&
+    a.workflowType === d.workflowType.name &&
     a.taskQueue === d.taskQueue &&
     a.memo?.cron === d.cron &&
     JSON.stringify(a.args) === JSON.stringify(d.args) &&
@@ -90,7 +77,9 @@ async function ensureSchedule(client: Client, d: DesiredSchedule): Promise<Sched
   return { scheduleId: d.scheduleId, change: 'updated', paused: current.state.paused };
 }
 
-/** Creates the maintenance schedules when absent and brings their timing and input up to date. */
-export async function ensureMaintenanceSchedules(client: Client, config: Settings): Promise<ScheduleSync[]> {
-  return [await ensureSchedule(client, storageCleanupSchedule(config))];
+/** Creates the schedules when absent and brings their timing and input up to date. */
+export async function ensureSchedules(client: Client, desired: DesiredSchedule[]): Promise<ScheduleSync[]> {
+  const synced: ScheduleSync[] = [];
+  for (const d of desired) synced.push(await ensureSchedule(client, d));
+  return synced;
 }

@@ -2,13 +2,11 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config/env';
 import { ensureDevSecrets } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
-import { createBlobStore } from '../storage';
+import { checkBlobStore, createBlobStore } from '../storage';
 import { prefixedQueue } from '../shared/task-queues';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { ensureMaintenanceSchedules } from '../temporal/schedules';
-import { TASK_QUEUES } from '../shared/task-queues';
-import { createWorkers, loadWorkflowBundle } from './workers';
+import { createWorkers, ensureJobSchedules, loadWorkflowBundle, resolveQueues } from './workers';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -31,35 +29,41 @@ async function main(): Promise<void> {
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
 
+  let served: string[];
   try {
-    const client = await connectClient(config);
+    served = resolveQueues(config.WORKER_TASK_QUEUES);
+  } catch (e) {
+    console.error(`Invalid configuration:\n  ${(e as Error).message}`);
+    process.exit(1);
+  }
+
+  const client = await connectClient(config);
+  try {
     const result = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE);
     if (result === 'added') logger.info('registered custom search attributes');
-    await client.connection.close();
   } catch (e) {
     logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', { error: e });
   }
-  if (config.WORKER_TASK_QUEUES.includes(TASK_QUEUES.maintenance)) {
-    try {
-      const client = await connectClient(config);
-      for (const s of await ensureMaintenanceSchedules(client, config)) logger.info('maintenance schedule checked', { ...s });
-      await client.connection.close();
-    } catch (e) {
-      logger.warn('could not create or update the maintenance schedules (run `npm run schedules` to retry)', { error: e });
-    }
+  try {
+    for (const s of await ensureJobSchedules(client, config, served)) logger.info('schedule checked', { ...s });
+  } catch (e) {
+    logger.warn('could not create or update the schedules (run `npm run schedules` to retry)', { error: e });
   }
+  await client.connection.close();
 
+  const store = createBlobStore(config);
+  await checkBlobStore(store, logger);
   const connection = await connectWorker(config);
   const workflowBundle = await loadWorkflowBundle();
   const workers = await createWorkers({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     prefix: config.TASK_QUEUE_PREFIX,
-    queues: config.WORKER_TASK_QUEUES,
-    deps: { config, store: createBlobStore(config), logger, now: () => new Date() },
+    queues: served,
+    deps: { config, store, logger, now: () => new Date() },
     workflowBundle,
   });
-  const queues = config.WORKER_TASK_QUEUES.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));
+  const queues = served.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));
   logger.info('worker ready', { taskQueues: queues, address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
   // SIGINT/SIGTERM (handled by the Runtime) stop polling; in-flight activities get WORKER_SHUTDOWN_GRACE.
   await Promise.all(workers.map((w) => w.run()));

@@ -1,26 +1,64 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { ActivityDeps } from '../activities/deps';
-import { prefixedQueue, TaskQueueBase } from '../shared/task-queues';
-import { activitiesForQueue } from './activities-by-queue';
-import { queueOptions } from './queue-options';
+import type { PlatformConfig } from '../config/env';
+import { prefixedQueue } from '../shared/task-queues';
+import { DesiredSchedule, ensureSchedules, ScheduleSync } from '../temporal/schedules';
+import type { QueueDefinition } from './job-definition';
+import { ALL_TASK_QUEUES, JOBS } from './job-registry';
 
-export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.ts');
+const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
 
-/** Bundling takes seconds: do it once per process and share it with every queue's Worker. */
-export async function loadWorkflowBundle(prebuiltPath = process.env.WORKFLOW_BUNDLE_PATH): Promise<WorkflowBundleOption> {
-  if (prebuiltPath) return { codePath: prebuiltPath };
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+/**
+ * The workflow bundle's entry: every registered job type's `src/workflows/<type>/index.ts`.
+ * Written to a file because the bundler takes a path; under node_modules so the bundler
+ * resolves the SDK's modules from it.
+ */
+export function writeWorkflowsEntry(): string {
+  const dir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
+  fs.mkdirSync(dir, { recursive: true });
+  const lines = JOBS.map((j) => `export * from ${JSON.stringify(path.join(WORKFLOWS_DIR, j.type))};`);
+  const entry = path.join(dir, `workflows-entry-${process.pid}.ts`);
+  fs.writeFileSync(entry, `${lines.join('\n')}\n`);
+  return entry;
 }
 
 const noop = () => undefined;
 const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (m: string) => console.error(m) };
 
+/** Bundles every registered workflow into the code Temporal's sandbox runs. */
+export async function bundleWorkflows(): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: writeWorkflowsEntry(), logger: quietBundlerLogger });
+  return code;
+}
+
+/** Bundling takes seconds: do it once per process and share it with every queue's Worker. */
+export async function loadWorkflowBundle(prebuiltPath = process.env.WORKFLOW_BUNDLE_PATH): Promise<WorkflowBundleOption> {
+  if (prebuiltPath) return { codePath: prebuiltPath };
+  return { code: await bundleWorkflows() };
+}
+
+/** Checks a WORKER_TASK_QUEUES list against the registry; empty means every queue. */
+export function resolveQueues(names: string[]): string[] {
+  if (!names.length) return [...ALL_TASK_QUEUES];
+  const unknown = names.filter((n) => !ALL_TASK_QUEUES.includes(n));
+  if (unknown.length) throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
+  return names;
+}
+
+function queueDefinition(name: string): QueueDefinition {
+  const found = JOBS.flatMap((j) => j.worker.queues).find((q) => q.name === name);
+  if (!found) throw new Error(`no job type serves task queue "${name}"`);
+  return found;
+}
+
 export interface CreateWorkersOptions {
   connection: NativeConnection;
   namespace: string;
   prefix: string;
-  queues: TaskQueueBase[];
+  queues: string[];
   deps: ActivityDeps;
   workflowBundle: WorkflowBundleOption;
   shutdownGraceTimeMs?: number;
@@ -29,16 +67,26 @@ export interface CreateWorkersOptions {
 /** One Worker per task queue so each queue can be scaled, tuned and rate-limited on its own. */
 export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> {
   return Promise.all(
-    o.queues.map((queue) =>
-      Worker.create({
+    o.queues.map((name) => {
+      const queue = queueDefinition(name);
+      return Worker.create({
         connection: o.connection,
         namespace: o.namespace,
-        taskQueue: prefixedQueue(o.prefix, queue),
+        taskQueue: prefixedQueue(o.prefix, name),
         workflowBundle: o.workflowBundle,
-        activities: activitiesForQueue(queue, o.deps),
+        activities: queue.activities(o.deps),
         shutdownGraceTime: o.shutdownGraceTimeMs ?? o.deps.config.WORKER_SHUTDOWN_GRACE,
-        ...queueOptions(queue, o.deps.config),
-      }),
-    ),
+        ...queue.options?.(o.deps.config),
+      });
+    }),
   );
+}
+
+/** The schedules of every job type whose workflow queue (its first) is in `queues`. */
+export function schedulesFor(config: PlatformConfig, queues: string[]): DesiredSchedule[] {
+  return JOBS.filter((j) => j.worker.schedules && queues.includes(j.worker.queues[0].name)).flatMap((j) => j.worker.schedules!(config));
+}
+
+export function ensureJobSchedules(client: Client, config: PlatformConfig, queues: string[] = [...ALL_TASK_QUEUES]): Promise<ScheduleSync[]> {
+  return ensureSchedules(client, schedulesFor(config, queues));
 }

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { startDevServer, RunningDevServer } from '../../src/start/dev-server';
 import { provisionTemporalCli, TEMPORAL_DIR } from '../../src/start/provision-cli';
-import { WORKFLOWS_PATH } from '../../src/worker/workers';
+import { bundleWorkflows } from '../../src/worker/workers';
 import { freePort } from './ports';
 
 // One dev server for the whole suite (or TEMPORAL_TEST_ADDRESS), and one workflow bundle
@@ -19,9 +18,8 @@ export default async function globalSetup(): Promise<void> {
   }
   const bundleDir = path.join(TEMPORAL_DIR, 'test-bundles');
   fs.mkdirSync(bundleDir, { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) } });
   const bundlePath = path.join(bundleDir, `workflows-${process.pid}.js`);
-  fs.writeFileSync(bundlePath, code);
+  fs.writeFileSync(bundlePath, await bundleWorkflows());
   process.env.WORKFLOW_BUNDLE_PATH = bundlePath;
   process.stdout.write(`[harness] Temporal at ${process.env.TEMPORAL_TEST_ADDRESS}; workflows bundled; setup took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }

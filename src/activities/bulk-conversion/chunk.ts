@@ -5,6 +5,7 @@ import { chunkInputPath, chunkProgressSignal, chunkResultsPath, ChunkProgress, U
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
+import type { BulkConversionConfig } from './config';
 import { createConversionPool, poolOptionsFrom } from './conversion-pool';
 import { createUrlConverter, ConvertUrlInput, ConvertUrlOutput } from './convert-url';
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
@@ -53,7 +54,7 @@ export interface ChunkActivityOptions {
   progressEveryMs?: number;
 }
 
-export function createChunkActivities(deps: ActivityDeps, options: ChunkActivityOptions = {}) {
+export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, options: ChunkActivityOptions = {}) {
   const pool = createConversionPool(poolOptionsFrom(deps.config));
   const convertUrl = options.convertUrl ?? createUrlConverter(deps, pool);
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;

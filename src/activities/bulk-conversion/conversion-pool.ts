@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import type { AppConfig } from '../../config/env';
+import type { BulkConversionConfig } from './config';
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import type { ConvertedPage, PageTask, PageTaskResult } from './convert-page';
 import { pageThreadScript } from './page-thread-script';
@@ -52,7 +52,7 @@ export interface ConversionPool {
   close(): Promise<void>;
 }
 
-export function poolOptionsFrom(config: AppConfig): ConversionPoolOptions {
+export function poolOptionsFrom(config: BulkConversionConfig): ConversionPoolOptions {
   return { threads: config.CONVERSION_THREADS, heapBytes: config.CONVERSION_THREAD_HEAP, pageTimeoutMs: config.CONVERSION_PAGE_TIMEOUT };
 }
 

@@ -1,5 +1,6 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { fetchHtml, FetchFailure, FetchHtmlOptions } from '../../net/safe-fetch';
+import { fetchHtml, FetchHtmlOptions } from '../../net/fetch-html';
+import { OutboundError } from '../../net/http-client';
 import {
   CONVERSION_CONTENT_TYPES,
   CONVERSION_ERRORS,
@@ -8,6 +9,7 @@ import {
 } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
+import type { BulkConversionConfig } from './config';
 import { ByteBudget, ByteReservation } from './byte-budget';
 import { ConversionPool, createConversionPool, poolOptionsFrom, PoolOutcome } from './conversion-pool';
 
@@ -37,7 +39,7 @@ export interface ConvertUrlOutput {
 }
 
 export function createUrlConverter(
-  deps: ActivityDeps,
+  deps: ActivityDeps<BulkConversionConfig>,
   pool: ConversionPool = createConversionPool(poolOptionsFrom(deps.config)),
 ): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
   const { config } = deps;
@@ -56,7 +58,7 @@ export function createUrlConverter(
       page = await fetchHtml(url, { ...fetchOptions, signal });
     } catch (e) {
       if (signal?.aborted) throw cancelled(signal);
-      if (e instanceof FetchFailure) throw failureFromFetch(e);
+      if (e instanceof OutboundError) throw failureFromFetch(e);
       throw e;
     }
     room.settle(page.bytes);
@@ -105,7 +107,7 @@ function cancelled(signal: AbortSignal): Error {
 }
 
 /** Maps a fetch failure to the ApplicationFailure the chunk activity records or retries. */
-export function failureFromFetch(e: FetchFailure): ApplicationFailure {
+export function failureFromFetch(e: OutboundError): ApplicationFailure {
   const details = [{ url: e.url, ...(e.details.status ? { httpStatus: e.details.status } : {}) }];
   const permanent = (type: string) => ApplicationFailure.create({ type, message: e.message, nonRetryable: true, details });
   const transient = (type: string) =>

@@ -10,6 +10,8 @@ export interface FinalizeInput {
   /** The job's URLs when they were inline (to name the URLs a cancelled job never reached). */
   urls?: string[];
   cancelled: boolean;
+  /** Chunks whose activity failed for good, with the reason: their unrecorded URLs failed for it. */
+  failedChunks?: Record<string, string>;
 }
 
 export interface FinalizeOutput extends BulkConversionCounts {
@@ -51,7 +53,11 @@ export function createFinalizeActivities(deps: ActivityDeps) {
               index,
               url: urls?.[index - start] ?? '',
               status: input.cancelled ? 'cancelled' : 'failed',
-              error: input.cancelled ? 'not converted: the job was cancelled' : 'no result was recorded for this URL',
+              error: input.cancelled
+                ? 'not converted: the job was cancelled'
+                : input.failedChunks?.[chunk] !== undefined
+                  ? `not converted: its chunk failed: ${input.failedChunks[chunk]}`
+                  : 'no result was recorded for this URL',
             };
             if (r.status === 'success') counts.succeeded += 1;
             else if (r.status === 'cancelled') counts.cancelled += 1;

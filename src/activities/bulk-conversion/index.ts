@@ -1,10 +1,13 @@
+import type { JobWorker } from '../../worker/job-definition';
+import { BULK_CONVERSION_QUEUE } from '../../workflows/bulk-conversion/contract';
 import type { ActivityDeps } from '../deps';
 import { createChunkActivities } from './chunk';
+import { bulkConversionEnv, BulkConversionConfig } from './config';
 import { createFinalizeActivities } from './finalize';
 import { createManifestActivities } from './manifest';
 
-/** Every activity of the `conversion` task queue. */
-export function createConversionActivities(deps: ActivityDeps) {
+/** Every activity of the conversion task queue. */
+export function createBulkConversionActivities(deps: ActivityDeps<BulkConversionConfig>) {
   return {
     ...createManifestActivities(deps),
     ...createChunkActivities(deps),
@@ -12,4 +15,17 @@ export function createConversionActivities(deps: ActivityDeps) {
   };
 }
 
-export type ConversionActivities = ReturnType<typeof createConversionActivities>;
+export type BulkConversionActivities = ReturnType<typeof createBulkConversionActivities>;
+
+export const bulkConversionWorker: JobWorker<typeof bulkConversionEnv.shape> = {
+  env: bulkConversionEnv,
+  queues: [
+    {
+      name: BULK_CONVERSION_QUEUE,
+      activities: createBulkConversionActivities,
+      // Each activity converts a chunk of URLs concurrently, so few slots carry many URLs.
+      // Chunks heartbeat often so a cancel request reaches them within seconds.
+      options: () => ({ maxConcurrentActivityTaskExecutions: 50, maxHeartbeatThrottleInterval: '2s' }),
+    },
+  ],
+};

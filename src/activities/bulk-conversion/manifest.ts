@@ -1,14 +1,15 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { chunkInputPath, URL_MANIFEST_PATH } from '../../workflows/bulk-conversion/contract';
+import { chunkInputPath, urlManifestPath } from '../../workflows/bulk-conversion/contract';
 import { jobFileKey } from '../../shared/urls';
 import { BlobNotFoundError, BlobStore } from '../../storage/blob-store';
 import type { ActivityDeps } from '../deps';
 import { readJsonLines, writeJsonLines } from '../../storage/json-lines';
 
 /** Stores a job's URL list as its manifest (the API does this for lists too large to pass inline). */
-export async function storeUrlManifest(store: BlobStore, jobId: string, urls: Iterable<string>): Promise<{ manifestPath: string }> {
-  await writeJsonLines(store, jobFileKey(jobId, URL_MANIFEST_PATH), urls);
-  return { manifestPath: URL_MANIFEST_PATH };
+export async function storeUrlManifest(store: BlobStore, jobId: string, requestHash: string, urls: Iterable<string>): Promise<{ manifestPath: string }> {
+  const manifestPath = urlManifestPath(requestHash);
+  await writeJsonLines(store, jobFileKey(jobId, manifestPath), urls);
+  return { manifestPath };
 }
 
 export interface SplitManifestInput {

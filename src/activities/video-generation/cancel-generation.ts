@@ -1,10 +1,11 @@
 import { log } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps';
+import type { VideoGenerationConfig } from './config';
 import type { ProviderJobRef } from './poll-status';
 import { providerCall } from './provider-failure';
 import { createVideoProvider, type CancelOutcome } from './providers';
 
-export function createCancelActivity(deps: ActivityDeps) {
+export function createCancelActivity(deps: ActivityDeps<VideoGenerationConfig>) {
   return {
     /** Stops a generation at the provider (OpenAI: delete the video; Veo: cancel the operation). */
     async cancelVideoGeneration(ref: ProviderJobRef): Promise<CancelOutcome> {

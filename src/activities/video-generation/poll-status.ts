@@ -1,6 +1,7 @@
 import { cancellationSignal } from '@temporalio/activity';
 import type { ProviderJobState, VideoProviderName } from '../../workflows/video-generation/contract';
 import type { ActivityDeps } from '../deps';
+import type { VideoGenerationConfig } from './config';
 import { providerCall } from './provider-failure';
 import { createVideoProvider } from './providers';
 
@@ -9,7 +10,7 @@ export interface ProviderJobRef {
   providerJobId: string;
 }
 
-export function createStatusActivity(deps: ActivityDeps) {
+export function createStatusActivity(deps: ActivityDeps<VideoGenerationConfig>) {
   return {
     /** One status check; the workflow's timers space the checks out. */
     async videoGenerationStatus(ref: ProviderJobRef): Promise<ProviderJobState> {

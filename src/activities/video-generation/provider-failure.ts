@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { BlockedTargetError } from '../../net/ssrf-guard';
-import { ProviderHttpError, ProviderNetworkError } from './providers/http';
+import { OutboundError } from '../../net/http-client';
+import { ProviderHttpError } from './providers/errors';
 
 // How provider errors become Temporal failures: content-policy refusals and other 4xx are
 // permanent and carry the provider's message; 429 and 5xx retry, after Retry-After when given.
@@ -40,10 +40,15 @@ export function toProviderFailure(err: unknown, provider: string, action: string
         : VIDEO_FAILURE_TYPES.rejected;
     return ApplicationFailure.create({ type, message: what, nonRetryable: true, details });
   }
-  if (err instanceof BlockedTargetError) {
-    return ApplicationFailure.create({ type: VIDEO_FAILURE_TYPES.blocked, message: `${provider} ${action}: ${err.message}`, nonRetryable: true });
-  }
-  if (err instanceof ProviderNetworkError) {
+  if (err instanceof OutboundError) {
+    if (err.kind === 'blocked' || err.kind === 'invalid-url') {
+      return ApplicationFailure.create({
+        type: VIDEO_FAILURE_TYPES.blocked,
+        message: `${provider} ${action}: ${err.message}`,
+        nonRetryable: true,
+      });
+    }
+    // Timeouts, broken connections, redirect trouble and oversized answers: worth another attempt.
     return ApplicationFailure.create({ type: VIDEO_FAILURE_TYPES.network, message: `${provider} ${action}: ${err.message}` });
   }
   return err;

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { SlotRequest, SlotsState, VIDEO_SIGNALS, VIDEO_SLOTS_WORKFLOW } from '../../workflows/video-generation/contract';
+import { acquireVideoSlotSignal, SlotRequest, SlotsState } from '../../workflows/video-generation/contract';
+import { videoSlots } from '../../workflows/video-generation/video-slots';
 
 export interface RequestSlotInput extends SlotRequest {
   semaphoreId: string;
@@ -16,11 +17,11 @@ export function createRequestSlotActivity() {
   return {
     async requestVideoSlot(input: RequestSlotInput): Promise<void> {
       const initial: SlotsState = { limit: input.limit, holders: [], waiters: [] };
-      await Context.current().client.workflow.signalWithStart(VIDEO_SLOTS_WORKFLOW, {
+      await Context.current().client.workflow.signalWithStart(videoSlots, {
         workflowId: input.semaphoreId,
         taskQueue: input.taskQueue,
         args: [initial],
-        signal: VIDEO_SIGNALS.acquire,
+        signal: acquireVideoSlotSignal,
         signalArgs: [{ holderId: input.holderId, limit: input.limit } satisfies SlotRequest],
       });
     },

@@ -1,5 +1,9 @@
+import type { JobWorker } from '../../worker/job-definition';
+import { WEBHOOK_DELIVERY_QUEUE } from '../../workflows/webhook-delivery/contract';
 import { createWebhookDeliveryActivities } from './deliver';
 
-// Activities of the `webhooks` task queue.
-export const createWebhookActivities = createWebhookDeliveryActivities;
-export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
+export type WebhookActivities = ReturnType<typeof createWebhookDeliveryActivities>;
+
+export const webhookDeliveryWorker: JobWorker = {
+  queues: [{ name: WEBHOOK_DELIVERY_QUEUE, activities: createWebhookDeliveryActivities, options: () => ({ maxConcurrentActivityTaskExecutions: 100 }) }],
+};

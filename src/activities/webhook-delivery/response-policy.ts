@@ -10,13 +10,3 @@ export function isSuccess(status: number): boolean {
 export function isPermanentFailure(status: number): boolean {
   return status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
 }
-
-/** Retry-After as delta-seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined, now: Date): number | undefined {
-  const text = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now.getTime());
-}

@@ -1,18 +1,12 @@
-import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
-// Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over
-// `${id}.${timestamp}.${body}`, keyed by the base64 part of a `whsec_` secret.
+// Standard Webhooks signatures (https://www.standardwebhooks.com), made by the reference
+// `standardwebhooks` package, so receivers verifying with it (or any port of it) agree.
 
 export interface SignedHeaders {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
-
-const SECRET_PREFIX = 'whsec_';
-
-export function secretKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
 }
 
 /**
@@ -21,11 +15,10 @@ export function secretKey(secret: string): Buffer {
  */
 export function signWebhook(secrets: readonly string[], msg: { id: string; timestampSeconds: number; body: string }): SignedHeaders {
   if (secrets.length === 0) throw new Error('no webhook signing secret configured');
-  const signedContent = `${msg.id}.${msg.timestampSeconds}.${msg.body}`;
-  const signatures = secrets.map((s) => `v1,${createHmac('sha256', secretKey(s)).update(signedContent, 'utf8').digest('base64')}`);
+  const at = new Date(msg.timestampSeconds * 1000);
   return {
     'webhook-id': msg.id,
     'webhook-timestamp': String(msg.timestampSeconds),
-    'webhook-signature': signatures.join(' '),
+    'webhook-signature': secrets.map((s) => new Webhook(s).sign(msg.id, at, msg.body)).join(' '),
   };
 }

@@ -1,18 +1,21 @@
 import { Router } from 'express';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { storeUrlManifest } from '../../activities/bulk-conversion/manifest';
 import { BlockedTargetError, checkUrl, OutboundPolicy } from '../../net/ssrf-guard';
+import type { BulkConversionConfig } from '../../activities/bulk-conversion/config';
+import { bulkConversion } from '../../workflows/bulk-conversion';
 import {
   BULK_CONVERSION_LIMITS as LIMITS,
-  BULK_CONVERSION_WORKFLOW,
+  BULK_CONVERSION_QUEUE,
   BulkConversionInput,
+  progressQuery,
   BulkConversionResult,
   PublicUrlResult,
   RESULTS_PATH,
-  retryFailedSignal,
+  retryFailedUpdate,
 } from '../../workflows/bulk-conversion/contract';
 import { CONVERSION_FORMATS, ConversionFormat } from '../../workflows/bulk-conversion/formats';
-import { TASK_QUEUES } from '../../shared/task-queues';
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import { BlobNotFoundError } from '../../storage/blob-store';
 import { readJsonLines } from '../../storage/json-lines';
@@ -21,7 +24,7 @@ import type { ApiContext } from '../context';
 import { badRequest, FieldProblem, HttpError } from '../errors';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { JobAccepted, parseIdempotencyKey, startJob } from './start-job';
+import { existingJobAccepted, JobAccepted, parseIdempotencyKey, startJob } from './start-job';
 
 const PATH = '/bulk-conversions';
 /** Enough field problems to fix a list without an error body as long as the list itself. */
@@ -93,29 +96,37 @@ export function parseStartBody(body: unknown, policy: OutboundPolicy): BulkConve
   return { ...parsed, urls: parsed.urls as string[] };
 }
 
-/** Starts a bulk job; lists above maxInlineUrls are stored as the job's manifest and passed by reference. */
-export function startBulkConversion(ctx: ApiContext, owner: string, request: BulkConversionRequest, idempotencyKey?: string): Promise<JobAccepted> {
+/** Lists too long or too large for a workflow payload (2 MB at most) go to storage; the workflow gets their key. */
+function passByReference(urls: string[]): boolean {
+  if (urls.length > LIMITS.maxInlineUrls) return true;
+  let bytes = 0;
+  for (const u of urls) bytes += Buffer.byteLength(u) + 3;
+  return bytes > LIMITS.maxInlineUrlBytes;
+}
+
+/** Starts a bulk job; large lists are stored as the job's manifest and passed by reference. */
+export function startBulkConversion(ctx: ApiContext<BulkConversionConfig>, owner: string, request: BulkConversionRequest, idempotencyKey?: string): Promise<JobAccepted> {
   return startJob(ctx, {
     type: 'bulk-conversion',
     owner,
     idempotencyKey,
-    workflowType: BULK_CONVERSION_WORKFLOW,
-    taskQueue: TASK_QUEUES.conversion,
-    input: async (jobId): Promise<BulkConversionInput> => ({
+    workflow: bulkConversion,
+    taskQueue: BULK_CONVERSION_QUEUE,
+    request,
+    input: async (jobId, requestHash): Promise<BulkConversionInput> => ({
       jobId,
       owner,
       format: request.format,
       concurrency: request.concurrency,
       ...(request.webhookUrl ? { webhookUrl: request.webhookUrl } : {}),
-      source:
-        request.urls.length > LIMITS.maxInlineUrls
-          ? { ...(await storeUrlManifest(ctx.store, jobId, request.urls)), count: request.urls.length }
-          : { urls: request.urls },
+      source: passByReference(request.urls)
+        ? { ...(await storeUrlManifest(ctx.store, jobId, requestHash, request.urls)), count: request.urls.length }
+        : { urls: request.urls },
     }),
   });
 }
 
-function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
+function presentResult(ctx: ApiContext<BulkConversionConfig>, job: JobView, raw: unknown) {
   const result = raw as BulkConversionResult;
   const link = (path: string) => jobFileUrl(ctx.config.publicUrl, job.jobId, path);
   return {
@@ -144,7 +155,10 @@ function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
 
 
 /** After the end: a new job over the URLs that failed (or were never reached). Retrying the same job again returns that same new job. */
-async function retryEnded(ctx: ApiContext, job: JobView): Promise<JobAccepted> {
+async function retryEnded(ctx: ApiContext<BulkConversionConfig>, job: JobView): Promise<JobAccepted> {
+  const retryKey = `retry-of:${job.jobId}`;
+  const earlier = await existingJobAccepted(ctx, 'bulk-conversion', job.owner, retryKey);
+  if (earlier) return earlier;
   const failed: string[] = [];
   try {
     for await (const r of readJsonLines<PublicUrlResult>(ctx.store, jobFileKey(job.jobId, RESULTS_PATH))) {
@@ -162,11 +176,11 @@ async function retryEnded(ctx: ApiContext, job: JobView): Promise<JobAccepted> {
     concurrency: settings.concurrency ?? LIMITS.defaultConcurrency,
     webhookUrl: settings.webhookUrl,
   };
-  return startBulkConversion(ctx, job.owner, request, `retry-of:${job.jobId}`);
+  return startBulkConversion(ctx, job.owner, request, retryKey);
 }
 
-export const bulkConversionApi: JobTypeApi = {
-  type: 'bulk-conversion',
+export const bulkConversionApi: JobTypeApi<BulkConversionConfig> = {
+  progressQuery,
   largeBody: { path: PATH, limit: (ctx) => ctx.config.BULK_CONVERSION_BODY_LIMIT },
   startRoute: { path: PATH, summary: 'Convert a list of URLs to H5P packages or Markdown', body: startBody },
 
@@ -191,8 +205,14 @@ export const bulkConversionApi: JobTypeApi = {
 
   async retry(ctx, job) {
     if (job.executionStatus === 'RUNNING') {
-      await job.handle.signal(retryFailedSignal);
-      return { jobId: job.jobId, status: 'retrying' };
+      try {
+        const { retrying } = await job.handle.executeUpdate(retryFailedUpdate);
+        return { jobId: job.jobId, status: 'retrying', retrying };
+      } catch (e) {
+        if (e instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'nothing_to_retry', `nothing to retry: ${e.cause?.message ?? e.message}`);
+        // The job ended between the status check and the update: retry it as an ended job.
+        if (!(e instanceof WorkflowNotFoundError)) throw e;
+      }
     }
     return retryEnded(ctx, job);
   },

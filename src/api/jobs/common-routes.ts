@@ -2,19 +2,19 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { JOB_OUTCOME, JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
-import { JOB_TYPES } from '../../shared/jobs';
-import { jobFileKey, jobStatusUrl, temporalUiUrl } from '../../shared/urls';
+import { JOB_STATUSES } from '../../shared/jobs';
+import { jobStatusUrl, temporalUiUrl } from '../../shared/urls';
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
-import { HttpError, notFound } from '../errors';
+import { sendJobFile } from '../downloads';
+import { HttpError } from '../errors';
 import { findJob } from './job-lookup';
-import { jobTypeApi } from './registry';
 import { statusFromDescription } from './start-job';
-import { webhookState } from './webhook-delivery';
+import { JOBS, jobDefinition, STARTABLE_JOB_TYPES } from '../../worker/job-registry';
 
 const listQuery = z.object({
-  type: z.enum(JOB_TYPES).optional(),
-  status: z.enum(['running', 'completed', 'completed_with_errors', 'failed', 'cancelled']).optional(),
+  type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]]).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
   owner: z.string().regex(/^([\w.@-]+|\*)$/, 'letters, digits, ".", "_", "@" and "-" only, or * (admins)').optional(),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
   pageToken: z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API').optional(),
@@ -31,7 +31,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
     if (q.owner && who.role !== 'admin' && q.owner !== who.owner) throw new HttpError(403, 'forbidden', 'owner: only admins may list other owners\' jobs');
     // Users see their own jobs; admins may name an owner, or "*" for everyone.
     const owner = who.role === 'admin' ? (q.owner ?? who.owner) : who.owner;
-    const clauses = [`JobType IN (${JOB_TYPES.map(quote).join(', ')})`, `ExecutionStatus != "ContinuedAsNew"`];
+    const clauses = [`JobType IN (${STARTABLE_JOB_TYPES.map(quote).join(', ')})`, `ExecutionStatus != "ContinuedAsNew"`];
     if (owner !== '*') clauses.push(`JobOwner = ${quote(owner)}`);
     if (q.type) clauses.push(`JobType = ${quote(q.type)}`);
     if (q.status === 'running') clauses.push(`ExecutionStatus = "Running"`);
@@ -62,7 +62,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
 
   r.get('/:jobId', async (req, res) => {
     const job = await findJob(ctx, req.params.jobId, principalOf(res));
-    const api = jobTypeApi(job.type);
+    const api = jobDefinition(job.type)?.api;
     const outcome = job.description.typedSearchAttributes.get(JOB_OUTCOME);
     const status = statusFromDescription(job.executionStatus, outcome);
     const body: Record<string, unknown> = {
@@ -75,7 +75,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
       temporalUiUrl: temporalUiUrl(ctx.config.TEMPORAL_UI_URL, ctx.config.TEMPORAL_NAMESPACE, job.jobId),
     };
     if (status === 'running') {
-      body.progress = await job.handle.query('progress').catch(() => undefined);
+      body.progress = api?.progressQuery ? await job.handle.query(api.progressQuery).catch(() => undefined) : undefined;
     } else if (job.executionStatus === 'COMPLETED') {
       const result = await job.handle.result();
       body.progress = (result as { progress?: unknown })?.progress;
@@ -84,7 +84,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
       body.error = await lastFailure(job.handle);
     }
     if (api?.extraFields) Object.assign(body, await api.extraFields(ctx, job));
-    body.webhook = await webhookState(ctx, job.jobId);
+    for (const other of JOBS) if (other.api?.fieldsForEveryJob) Object.assign(body, await other.api.fieldsForEveryJob(ctx, job));
     res.json(body);
   });
 
@@ -98,25 +98,13 @@ export function commonJobRoutes(ctx: ApiContext): Router {
   r.post('/:jobId/retry', async (req, res) => {
     const who = principalOf(res);
     const job = await findJob(ctx, req.params.jobId, who);
-    const api = jobTypeApi(job.type);
+    const api = jobDefinition(job.type)?.api;
     if (!api?.retry) throw new HttpError(409, 'not_retryable', `${job.type} jobs cannot be retried`);
     res.status(202).json(await api.retry(ctx, job, who));
   });
 
   // Artifacts and result files a job stored under jobs/<jobId>/…, to its owner only.
-  r.get('/:jobId/files/*path', async (req, res) => {
-    const job = await findJob(ctx, req.params.jobId, principalOf(res));
-    const filePath = (req.params as unknown as { path: string[] }).path.join('/');
-    const key = jobFileKey(job.jobId, filePath);
-    const info = await ctx.store.stat(key).catch(() => null);
-    if (!info) throw notFound('file');
-    res.setHeader('Content-Type', info.contentType ?? 'application/octet-stream');
-    res.setHeader('Content-Length', String(info.bytes));
-    res.setHeader('Content-Disposition', `attachment; filename="${filePath.split('/').pop()!.replace(/[^\w.-]/g, '_')}"`);
-    const stream = await ctx.store.get(key);
-    stream.on('error', (e) => res.destroy(e));
-    stream.pipe(res);
-  });
+  r.get('/:jobId/files/*path', (req, res) => sendJobFile(ctx, req, res));
 
   return r;
 }

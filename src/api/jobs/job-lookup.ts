@@ -1,10 +1,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { JOB_TYPES, JobType } from '../../shared/jobs';
 import { JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
 import type { Principal } from '../auth';
 import type { ApiContext } from '../context';
 import { HttpError, notFound } from '../errors';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { jobDefinition } from '../../worker/job-registry';
 import type { JobView } from './job-types';
 
 /**
@@ -22,9 +22,9 @@ export async function findJob(ctx: ApiContext, jobId: string, who: Principal): P
   }
   const type = description.typedSearchAttributes.get(JOB_TYPE);
   const owner = description.typedSearchAttributes.get(JOB_OWNER);
-  if (!type || !owner || !(JOB_TYPES as readonly string[]).includes(type)) throw notFound('job');
+  if (!type || !owner || !jobDefinition(type)?.api) throw notFound('job');
   if (owner !== who.owner && who.role !== 'admin') throw notFound('job');
-  return { jobId, type: type as JobType, owner, handle, executionStatus: description.status.name, description };
+  return { jobId, type, owner, handle, executionStatus: description.status.name, description };
 }
 
 /** The input a job's latest run started with (continue-as-new carries the settings along), for retries. */

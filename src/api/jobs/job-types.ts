@@ -1,14 +1,15 @@
 import type { Router } from 'express';
 import type { ZodType } from 'zod';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { JobType } from '../../shared/jobs';
+import type { QueryDefinition } from '@temporalio/common';
+import type { PlatformConfig } from '../../config/env';
 import type { Principal } from '../auth';
 import type { ApiContext } from '../context';
 import type { JobAccepted } from './start-job';
 
 export interface JobView {
   jobId: string;
-  type: JobType;
+  type: string;
   owner: string;
   handle: WorkflowHandle;
   /** Temporal execution status name, e.g. RUNNING, COMPLETED, CANCELLED. */
@@ -16,21 +17,27 @@ export interface JobView {
 }
 
 /**
- * What each job type adds to the common job routes. Each type lives in its own file
- * under src/api/jobs/ and is listed in registry.ts.
+ * What a job type adds to the API: its start route, how its results read, its retry. Lives in
+ * src/api/jobs/<job>.ts and is listed in the job registry. Methods, so each job type can narrow
+ * `ctx.config` to the variables it reads.
  */
-export interface JobTypeApi {
-  type: JobType;
+export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig> {
+  /** The `progress` query of the job's workflow (from its contract), read while the job runs. */
+  progressQuery?: QueryDefinition<unknown>;
   /** Mounted at /api/v1/jobs: typically `POST /<plural>` to start a job. */
-  router(ctx: ApiContext): Router;
+  router?(ctx: ApiContext<Config>): Router;
+  /** Mounted at /api/admin behind the admin role. */
+  adminRouter?(ctx: ApiContext<Config>): Router;
   /** A start route that takes more than BODY_LIMIT (e.g. 100,000 URLs): `POST /api/v1/jobs<path>` parses with this limit in bytes. */
-  largeBody?: { path: string; limit(ctx: ApiContext): number };
+  largeBody?: { path: string; limit(ctx: ApiContext<Config>): number };
   /** Describes the start route for the OpenAPI document; `body` is the same zod schema the route validates with. */
   startRoute?: { path: string; summary: string; body: ZodType };
   /** Reshapes the workflow result for GET /jobs/:id (e.g. blob keys → download URLs). */
-  presentResult?(ctx: ApiContext, job: JobView, result: unknown): Promise<unknown> | unknown;
-  /** Extra fields for GET /jobs/:id (e.g. webhook delivery state). */
-  extraFields?(ctx: ApiContext, job: JobView): Promise<Record<string, unknown>>;
+  presentResult?(ctx: ApiContext<Config>, job: JobView, result: unknown): Promise<unknown> | unknown;
+  /** Extra fields for GET /jobs/:id of this type's jobs. */
+  extraFields?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
+  /** Fields this job type adds to GET /jobs/:id of every job (e.g. the state of its webhook). */
+  fieldsForEveryJob?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
   /** POST /jobs/:id/retry. Absent → 409 "this job type cannot be retried". */
-  retry?(ctx: ApiContext, job: JobView, principal: Principal): Promise<JobAccepted | { jobId: string; status: 'retrying' }>;
+  retry?(ctx: ApiContext<Config>, job: JobView, principal: Principal): Promise<JobAccepted | { jobId: string; status: 'retrying'; retrying?: number }>;
 }

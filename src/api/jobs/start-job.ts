@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { JOB_OUTCOME, JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
-import { JOB_OUTCOMES, JobStatus, JobType } from '../../shared/jobs';
-import { prefixedQueue, TaskQueueBase } from '../../shared/task-queues';
+import { JOB_OUTCOMES, JobStatus } from '../../shared/jobs';
+import { prefixedQueue } from '../../shared/task-queues';
 import { jobStatusUrl, temporalUiUrl } from '../../shared/urls';
 import type { ApiContext } from '../context';
-import { badRequest } from '../errors';
+import { badRequest, HttpError } from '../errors';
 
 export interface JobAccepted {
   jobId: string;
@@ -16,15 +16,21 @@ export interface JobAccepted {
   existing: boolean;
 }
 
-export interface StartJobRequest {
-  type: JobType;
+export interface StartJobRequest<Input> {
+  type: string;
   owner: string;
   idempotencyKey?: string;
-  workflowType: string;
-  taskQueue: TaskQueueBase;
-  /** Builds the workflow argument once the job id is known (may store large inputs first). */
-  input: (jobId: string) => unknown | Promise<unknown>;
+  workflow: (input: Input) => Promise<unknown>;
+  /** Base name of the queue the workflow runs on. */
+  taskQueue: string;
+  /** The validated request; its hash binds an Idempotency-Key to this exact request. */
+  request: unknown;
+  /** Builds the workflow argument once the job id and request hash are known (may store large inputs first). */
+  input: (jobId: string, requestHash: string) => Input | Promise<Input>;
 }
+
+/** Memo key holding the hash of the request that started a job. */
+const REQUEST_HASH_MEMO = 'requestHash';
 
 export function parseIdempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -36,10 +42,23 @@ export function parseIdempotencyKey(header: string | undefined): string | undefi
 }
 
 /** Job id = workflow id. With an idempotency key it is derived from (owner, key), so a retried request maps to the same workflow. */
-export function jobIdFor(type: JobType, owner: string, idempotencyKey?: string): string {
+export function jobIdFor(type: string, owner: string, idempotencyKey?: string): string {
   if (!idempotencyKey) return `${type}-${randomUUID()}`;
   const h = createHash('sha256').update(`${owner}\0${idempotencyKey}`).digest('hex').slice(0, 32);
   return `${type}-${h}`;
+}
+
+/** JSON with sorted keys, so the same request always hashes the same. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+export function requestHashOf(type: string, request: unknown): string {
+  return createHash('sha256').update(`${type}\0${canonicalJson(request)}`).digest('hex').slice(0, 32);
 }
 
 export function acceptedView(ctx: ApiContext, jobId: string, status: JobStatus, existing: boolean): JobAccepted {
@@ -52,17 +71,19 @@ export function acceptedView(ctx: ApiContext, jobId: string, status: JobStatus, 
   };
 }
 
-export async function startJob(ctx: ApiContext, req: StartJobRequest): Promise<JobAccepted> {
+export async function startJob<Input>(ctx: ApiContext, req: StartJobRequest<Input>): Promise<JobAccepted> {
   const jobId = jobIdFor(req.type, req.owner, req.idempotencyKey);
+  const requestHash = requestHashOf(req.type, req.request);
   if (req.idempotencyKey) {
-    const existing = await existingJobStatus(ctx, jobId);
-    if (existing) return acceptedView(ctx, jobId, existing, true);
+    const existing = await existingJob(ctx, jobId);
+    if (existing) return sameRequestOrRefuse(ctx, jobId, existing, requestHash, req.idempotencyKey);
   }
   try {
-    await ctx.client.workflow.start(req.workflowType, {
+    await ctx.client.workflow.start(req.workflow, {
       workflowId: jobId,
       taskQueue: prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, req.taskQueue),
-      args: [await req.input(jobId)],
+      args: [await req.input(jobId, requestHash)],
+      memo: { [REQUEST_HASH_MEMO]: requestHash },
       typedSearchAttributes: [
         { key: JOB_TYPE, value: req.type },
         { key: JOB_OWNER, value: req.owner },
@@ -72,19 +93,50 @@ export async function startJob(ctx: ApiContext, req: StartJobRequest): Promise<J
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
-    return acceptedView(ctx, jobId, 'running', false);
   } catch (e) {
-    if (e instanceof WorkflowExecutionAlreadyStartedError && req.idempotencyKey) {
-      return acceptedView(ctx, jobId, (await existingJobStatus(ctx, jobId)) ?? 'running', true);
-    }
-    throw e;
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError && req.idempotencyKey)) throw e;
   }
+  if (!req.idempotencyKey) return acceptedView(ctx, jobId, 'running', false);
+  // A concurrent request with the same key may have started the job first.
+  const started = await existingJob(ctx, jobId);
+  if (!started) throw new HttpError(503, 'temporal_unavailable', 'the job was started but cannot be read yet; retry the request');
+  if (started.requestHash !== requestHash) return sameRequestOrRefuse(ctx, jobId, started, requestHash, req.idempotencyKey);
+  return acceptedView(ctx, jobId, started.status, false);
 }
 
-async function existingJobStatus(ctx: ApiContext, jobId: string): Promise<JobStatus | undefined> {
+/** The job an idempotency key already started, if any. */
+export async function existingJobAccepted(ctx: ApiContext, type: string, owner: string, idempotencyKey: string): Promise<JobAccepted | undefined> {
+  const jobId = jobIdFor(type, owner, idempotencyKey);
+  const job = await existingJob(ctx, jobId);
+  return job && acceptedView(ctx, jobId, job.status, true);
+}
+
+interface ExistingJob {
+  status: JobStatus;
+  requestHash?: string;
+}
+
+function sameRequestOrRefuse(ctx: ApiContext, jobId: string, job: ExistingJob, requestHash: string, key: string): JobAccepted {
+  // Jobs started before request hashes were kept carry none: they match any request.
+  if (job.requestHash && job.requestHash !== requestHash) {
+    throw new HttpError(
+      422,
+      'idempotency_key_reused',
+      `Idempotency-Key "${key}" was already used with a different request (job ${jobId}); use a new key for a new request`,
+      [{ field: 'Idempotency-Key', message: 'already used with a different request' }],
+    );
+  }
+  return acceptedView(ctx, jobId, job.status, true);
+}
+
+async function existingJob(ctx: ApiContext, jobId: string): Promise<ExistingJob | undefined> {
   try {
     const d = await ctx.client.workflow.getHandle(jobId).describe();
-    return statusFromDescription(d.status.name, d.typedSearchAttributes.get(JOB_OUTCOME));
+    const requestHash = d.memo?.[REQUEST_HASH_MEMO];
+    return {
+      status: statusFromDescription(d.status.name, d.typedSearchAttributes.get(JOB_OUTCOME)),
+      requestHash: typeof requestHash === 'string' ? requestHash : undefined,
+    };
   } catch (e) {
     if (e instanceof WorkflowNotFoundError) return undefined;
     throw e;

@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { BlockedTargetError, checkUrl } from '../../net/ssrf-guard';
-import { TASK_QUEUES } from '../../shared/task-queues';
+import type { VideoGenerationConfig } from '../../activities/video-generation/config';
+import { videoGeneration } from '../../workflows/video-generation';
 import { jobFileUrl } from '../../shared/urls';
 import {
   PROVIDER_CATALOG,
-  VIDEO_GENERATION_WORKFLOW,
+  progressQuery,
+  VIDEO_QUEUES,
   VIDEO_PROVIDERS,
   VideoGenerationInput,
   VideoGenerationResult,
@@ -96,13 +98,14 @@ export function parseVideoRequest(body: unknown, allowHosts: string[]): VideoGen
   return { provider: parsed.provider, request, ...(parsed.webhookUrl ? { webhookUrl: parsed.webhookUrl } : {}) };
 }
 
-export function startVideoGeneration(ctx: ApiContext, owner: string, request: VideoGenerationRequest, idempotencyKey?: string): Promise<JobAccepted> {
+export function startVideoGeneration(ctx: ApiContext<VideoGenerationConfig>, owner: string, request: VideoGenerationRequest, idempotencyKey?: string): Promise<JobAccepted> {
   return startJob(ctx, {
     type: 'video-generation',
     owner,
     idempotencyKey,
-    workflowType: VIDEO_GENERATION_WORKFLOW,
-    taskQueue: TASK_QUEUES.video,
+    workflow: videoGeneration,
+    taskQueue: VIDEO_QUEUES.video,
+    request,
     input: (jobId): VideoGenerationInput => ({
       jobId,
       ...request,
@@ -112,14 +115,14 @@ export function startVideoGeneration(ctx: ApiContext, owner: string, request: Vi
   });
 }
 
-function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
+function presentResult(ctx: ApiContext<VideoGenerationConfig>, job: JobView, raw: unknown) {
   const result = raw as VideoGenerationResult;
   return { ...result, downloadUrl: jobFileUrl(ctx.config.publicUrl, job.jobId, result.file) };
 }
 
 
-export const videoGenerationApi: JobTypeApi = {
-  type: 'video-generation',
+export const videoGenerationApi: JobTypeApi<VideoGenerationConfig> = {
+  progressQuery,
   startRoute: { path: PATH, summary: 'Generate a video with Sora, Veo or the bundled emulator', body: startBody },
 
   router(ctx) {

@@ -1,6 +1,7 @@
 import { WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
 import { jobWebhookWorkflowId, WEBHOOK_STATUS_MEMO, WebhookAttempt, WebhookDeliveryState, WebhookDeliveryStatus } from '../../workflows/webhook-delivery/contract';
 import type { ApiContext } from '../context';
+import type { JobTypeApi } from './job-types';
 
 export interface JobWebhookView {
   /** `none` until the job has handed an event to webhook delivery (still running, or no webhook asked for). */
@@ -9,20 +10,22 @@ export interface JobWebhookView {
   lastAttempt?: WebhookAttempt;
 }
 
-/** A job re-finished by retries sends event 2, 3, …; looking further than this is not worth the round trips. */
-const MAX_SEQUENCE = 20;
-
 /**
  * The delivery state of a job's latest end-of-job webhook. Read from the delivery workflow's
  * description and memo (no query), so it answers even while no webhooks worker is running.
+ * One visibility lookup finds the latest event's delivery (retries re-finish a job as event
+ * 2, 3, …); the first delivery is described directly in case visibility has not caught up.
  */
 export async function webhookState(ctx: ApiContext, jobId: string): Promise<JobWebhookView> {
-  let latest: WorkflowExecutionDescription | undefined;
-  for (let sequence = 1; sequence <= MAX_SEQUENCE; sequence++) {
-    const description = await describeIfExists(ctx, jobWebhookWorkflowId(jobId, sequence));
-    if (!description) break;
-    latest = description;
+  const first = jobWebhookWorkflowId(jobId, 1);
+  const quoted = first.replace(/["\\]/g, '');
+  let latestId = first;
+  let latestSequence = 1;
+  for await (const execution of ctx.client.workflow.list({ query: `WorkflowId STARTS_WITH "${quoted}-"` })) {
+    const sequence = Number(execution.workflowId.slice(quoted.length + 1));
+    if (Number.isInteger(sequence) && sequence > latestSequence) [latestId, latestSequence] = [execution.workflowId, sequence];
   }
+  const latest = await describeIfExists(ctx, latestId);
   if (!latest) return { state: 'none', attempts: 0 };
   const status = latest.memo?.[WEBHOOK_STATUS_MEMO] as WebhookDeliveryStatus | undefined;
   const attempts = status?.attempts ?? 0;
@@ -46,3 +49,10 @@ async function describeIfExists(ctx: ApiContext, workflowId: string): Promise<Wo
     throw e;
   }
 }
+
+/** Every job's status view shows the state of its end-of-job webhook. */
+export const webhookDeliveryApi: JobTypeApi = {
+  async fieldsForEveryJob(ctx, job) {
+    return { webhook: await webhookState(ctx, job.jobId) };
+  },
+};

@@ -104,8 +104,16 @@ export class ChunkWindow {
     s.failed += result.failed - before.failed;
     if (result.failed > 0) s.failedByChunk[task.chunk] = result.failed;
     else delete s.failedByChunk[task.chunk];
+    if (s.failedChunks) delete s.failedChunks[task.chunk];
     if (task.retryAfter && result.failed > 0 && !s.retryQueue.includes(task.chunk)) s.retryQueue.push(task.chunk);
     this.release(task);
+  }
+
+  /** A chunk run failed for good: its URLs without a result are failed, with `reason`. */
+  failed(task: ChunkTask, reason: string): void {
+    const length = this.chunkLength(task.chunk);
+    this.completed(task, task.mode === 'retry' ? { succeeded: length - task.items, failed: task.items } : { succeeded: 0, failed: length });
+    this.state.failedChunks = { ...this.state.failedChunks, [task.chunk]: reason };
   }
 
   /** A chunk run ended without a result (cancelled or failed). */
@@ -113,8 +121,8 @@ export class ChunkWindow {
     if (this.running.delete(task.id)) this.freeSlots += task.slots;
   }
 
-  /** `retryFailed`: queue every chunk with failures so far; running chunks queue theirs when they end. */
-  requestRetry(): void {
+  /** `retryFailed`: queue every chunk with failures so far; running chunks queue theirs when they end. Answers the failed URLs so far. */
+  requestRetry(): number {
     const s = this.state;
     const busy = new Set([...this.running.values()].map((t) => t.chunk));
     for (const key of Object.keys(s.failedByChunk)) {
@@ -123,6 +131,7 @@ export class ChunkWindow {
     }
     s.retryQueue.sort((a, b) => a - b);
     for (const task of this.running.values()) task.retryAfter = true;
+    return this.progress().failed;
   }
 
   reportLive(progress: ChunkProgress): void {

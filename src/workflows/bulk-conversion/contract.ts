@@ -1,19 +1,21 @@
 // Contract of the bulk conversion job, shared by the API, the workflow and its activities.
 // Pure module: imported by workflow code, so no Node imports here.
 import type { Duration } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ConversionFormat } from './formats';
 import type { JobOutcome } from '../../shared/jobs';
 
-export const BULK_CONVERSION_WORKFLOW = 'bulkConversion';
+/** Task queue of the job workflow and its chunk activities. */
+export const BULK_CONVERSION_QUEUE = 'conversion';
 
 export const BULK_CONVERSION_LIMITS = {
   maxUrls: 100_000,
   maxUrlLength: 2048,
   defaultConcurrency: 20,
   maxConcurrency: 200,
-  /** Above this many URLs the API stores the list in blob storage and passes its key. */
+  /** Above this many URLs, or this many bytes of them, the API stores the list in blob storage and passes its key. */
   maxInlineUrls: 1000,
+  maxInlineUrlBytes: 256 * 1024,
   /** Up to this many URLs the result (and webhook) carries every per-URL result inline. */
   maxInlineResults: 100,
 } as const;
@@ -31,6 +33,8 @@ export interface BulkConversionTuning {
   chunksPerRun?: number;
   /** Heartbeat timeout of chunk activities: how soon a dead worker's chunk is retried elsewhere. */
   heartbeatTimeout?: Duration;
+  /** Attempts of one chunk activity before its URLs are recorded as failed (default 20). */
+  chunkMaxAttempts?: number;
 }
 
 export interface BulkConversionInput {
@@ -58,6 +62,8 @@ export interface BulkConversionCarry {
   failed: number;
   /** Failed URL count per chunk number, only chunks with failures. */
   failedByChunk: Record<string, number>;
+  /** Chunks whose activity failed for good, with the reason; their URLs without a result count as failed. */
+  failedChunks?: Record<string, string>;
   /** Chunks waiting to have their failed URLs re-run (after `retryFailed`). */
   retryQueue: number[];
   /** How many times the job has finished (numbers its webhooks). */
@@ -129,13 +135,16 @@ export interface ChunkProgress {
 }
 
 export const progressQuery = defineQuery<BulkConversionProgress>('progress');
-/** Re-run the URLs that have failed so far; the job then finishes again. */
+/** Re-run the URLs that have failed so far; the job then finishes again. (For the CLI; callers that want an answer use the update.) */
 export const retryFailedSignal = defineSignal('retryFailed');
+/** The same as an update: refused when nothing has failed, otherwise answers how many URLs are re-run. */
+export const retryFailedUpdate = defineUpdate<{ retrying: number }>('retryFailedUrls');
 /** Sent by chunk activities so `progress` moves between chunk completions. */
 export const chunkProgressSignal = defineSignal<[ChunkProgress]>('chunkProgress');
 
 // Files of a job, relative to jobs/<jobId>/.
-export const URL_MANIFEST_PATH = 'input/urls.jsonl';
+/** A stored URL list, named by the hash of the request that sent it so concurrent requests never overwrite each other's. */
+export const urlManifestPath = (requestHash: string) => `input/urls-${requestHash}.jsonl`;
 export const RESULTS_PATH = 'results.jsonl';
 
 const pad = (n: number) => String(n).padStart(6, '0');

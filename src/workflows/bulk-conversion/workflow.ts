@@ -2,6 +2,7 @@ import {
   ActivityCancellationType,
   CancellationScope,
   condition,
+  patched,
   continueAsNew,
   isCancellation,
   proxyActivities,
@@ -10,8 +11,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { ConversionActivities } from '../../activities/bulk-conversion/index';
+import type { BulkConversionActivities } from '../../activities/bulk-conversion';
 import {
+  BULK_CONVERSION_QUEUE,
   BulkConversionCarry,
   BulkConversionInput,
   BulkConversionProgress,
@@ -20,6 +22,7 @@ import {
   outcomeOf,
   progressQuery,
   retryFailedSignal,
+  retryFailedUpdate,
   sourceCount,
 } from './contract';
 import type { JobOutcome } from '../../shared/jobs';
@@ -29,19 +32,19 @@ import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
 
 const DEFAULT_CHUNKS_PER_RUN = 500;
 
-const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<ConversionActivities>({
+const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<BulkConversionActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-function chunkActivities(heartbeatTimeout: Duration) {
-  return proxyActivities<ConversionActivities>({
+function chunkActivities(heartbeatTimeout: Duration, maximumAttempts: number) {
+  return proxyActivities<BulkConversionActivities>({
     startToCloseTimeout: '6 hours',
     // A dead worker's chunk moves to another worker after this; it resumes from its last heartbeat.
     heartbeatTimeout,
     // Cancelling the job waits until each chunk has stopped and kept what it finished.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts },
   });
 }
 
@@ -52,16 +55,29 @@ function chunkActivities(heartbeatTimeout: Duration) {
  */
 export async function bulkConversion(input: BulkConversionInput): Promise<BulkConversionResult> {
   const concurrency = clampConcurrency(input.concurrency);
-  const { convertChunk } = chunkActivities(input.tuning?.heartbeatTimeout ?? '20 seconds');
+  const { convertChunk } = chunkActivities(input.tuning?.heartbeatTimeout ?? '20 seconds', input.tuning?.chunkMaxAttempts ?? 20);
   const chunksPerRun = input.tuning?.chunksPerRun ?? DEFAULT_CHUNKS_PER_RUN;
 
-  const state = input.carried ?? (await planJob(input, concurrency));
+  let planned: BulkConversionCarry;
+  try {
+    planned = input.carried ?? (await planJob(input, concurrency));
+  } catch (err) {
+    // Even a job that ends before its first URL (no manifest, cancelled while splitting) records its outcome and says so.
+    await CancellationScope.nonCancellable(() => recordEarlyEnd(input, err));
+    throw err;
+  }
+  const state = planned;
   state.runs += 1;
   const window = new ChunkWindow(state, concurrency);
   let finalProgress: BulkConversionProgress | undefined;
 
   setHandler(progressQuery, () => finalProgress ?? window.progress());
-  setHandler(retryFailedSignal, () => window.requestRetry());
+  setHandler(retryFailedSignal, () => void window.requestRetry());
+  setHandler(retryFailedUpdate, () => ({ retrying: window.requestRetry() }), {
+    validator: () => {
+      if (window.progress().failed === 0) throw new Error('no URL has failed so far');
+    },
+  });
   setHandler(chunkProgressSignal, (progress) => window.reportLive(progress));
 
   let chunkFailure: unknown;
@@ -84,8 +100,11 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
     }).then(
       (result) => window.completed(task, result),
       (err) => {
+        if (isCancellation(err)) return window.release(task);
+        // A chunk that keeps failing loses only its own URLs: they are recorded as failed with the reason, the rest carry on.
+        if (patched('record-failed-chunks')) return window.failed(task, failureMessage(err));
         window.release(task);
-        if (!isCancellation(err)) chunkFailure ??= err;
+        chunkFailure ??= err;
       },
     );
   }
@@ -107,6 +126,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
       chunkSize: state.chunkSize,
       urls: 'urls' in input.source ? input.source.urls : undefined,
       cancelled,
+      failedChunks: state.failedChunks,
     });
     const status = outcomeOf(summary, cancelled);
     upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
@@ -115,6 +135,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
     const successRate = summary.total ? summary.succeeded / summary.total : 0;
     if (input.webhookUrl) {
       await sendJobWebhook({
+      fromQueue: BULK_CONVERSION_QUEUE,
         jobId: input.jobId,
         url: input.webhookUrl,
         sequence: state.finishes,
@@ -167,7 +188,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
         await finish(true);
       });
     } else {
-      await CancellationScope.nonCancellable(() => recordFailure(input, state, err));
+      await CancellationScope.nonCancellable(() => recordFailure(input, state.finishes, err));
     }
     throw err;
   }
@@ -185,16 +206,37 @@ async function planJob(input: BulkConversionInput, concurrency: number): Promise
   return plan;
 }
 
-/** A fatal error (a chunk that kept failing, a missing manifest): the job is failed, and says so. */
-async function recordFailure(input: BulkConversionInput, state: BulkConversionCarry, err: unknown): Promise<void> {
+/** Why an activity failed, in the words of its last attempt. */
+function failureMessage(err: unknown): string {
+  const cause = (err as Error & { cause?: Error }).cause;
+  return cause?.message ?? (err as Error).message;
+}
+
+/** The job ended before it planned its chunks: cancelled, or failed (e.g. its manifest is missing). */
+async function recordEarlyEnd(input: BulkConversionInput, err: unknown): Promise<void> {
+  if (!isCancellation(err)) return recordFailure(input, 0, err);
+  const status: JobOutcome = 'cancelled';
+  upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
+  if (!input.webhookUrl) return;
+  const total = sourceCount(input.source);
+  await sendJobWebhook({
+    fromQueue: BULK_CONVERSION_QUEUE,
+    jobId: input.jobId,
+    url: input.webhookUrl,
+    payload: { jobId: input.jobId, type: 'bulk-conversion', status, successRate: 0, total, succeeded: 0, failed: 0 },
+  });
+}
+
+/** A fatal error (a missing manifest, an unreadable list): the job is failed, and says so. */
+async function recordFailure(input: BulkConversionInput, finishes: number, err: unknown): Promise<void> {
   const status: JobOutcome = 'failed';
   upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
   if (!input.webhookUrl) return;
-  const cause = (err as Error & { cause?: Error }).cause;
   await sendJobWebhook({
+    fromQueue: BULK_CONVERSION_QUEUE,
     jobId: input.jobId,
     url: input.webhookUrl,
-    sequence: state.finishes + 1,
-    payload: { jobId: input.jobId, type: 'bulk-conversion', status, successRate: 0, error: cause?.message ?? (err as Error).message },
+    sequence: finishes + 1,
+    payload: { jobId: input.jobId, type: 'bulk-conversion', status, successRate: 0, error: failureMessage(err) },
   });
 }

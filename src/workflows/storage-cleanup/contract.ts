@@ -1,7 +1,8 @@
 // Contracts of scheduled maintenance, shared by the schedules, the workflows and the activities.
 // Pure module: imported by workflow code, so no Node imports here.
 
-export const STORAGE_CLEANUP_WORKFLOW = 'storageCleanup';
+/** Task queue of scheduled upkeep. */
+export const STORAGE_CLEANUP_QUEUE = 'maintenance';
 /** Schedule id without the deployment prefix (production: exactly this). */
 export const STORAGE_CLEANUP_SCHEDULE = 'storage-cleanup';
 

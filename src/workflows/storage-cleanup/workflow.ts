@@ -1,11 +1,11 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { MaintenanceActivities } from '../../activities/storage-cleanup';
+import type { StorageCleanupActivities } from '../../activities/storage-cleanup';
 import type { StorageCleanupInput, StorageCleanupResult } from './contract';
 
 // Scheduled upkeep: delete the files of jobs that have been quiet for longer than the retention.
 // Started by the `storage-cleanup` Temporal Schedule on the maintenance queue (or by hand).
 
-const storage = proxyActivities<MaintenanceActivities>({
+const storage = proxyActivities<StorageCleanupActivities>({
   // A large store takes a while; the heartbeat says it is alive and where to resume.
   startToCloseTimeout: '2h',
   heartbeatTimeout: '1m',

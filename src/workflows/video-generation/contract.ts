@@ -1,10 +1,15 @@
 // Contracts of the video generation job, shared by the API, the workflows and the activities.
 // Pure module: imported by workflow code, so no Node imports here.
 
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { JobOutcome } from '../../shared/jobs';
 
-export const VIDEO_GENERATION_WORKFLOW = 'videoGeneration';
-export const VIDEO_SLOTS_WORKFLOW = 'videoSlots';
+export const VIDEO_QUEUES = {
+  /** The job workflow, the slot semaphore, polls, downloads and cancels. */
+  video: 'video',
+  /** Provider calls that start a paid generation: rate-limited for the whole queue. */
+  starts: 'video-starts',
+} as const;
 
 export const VIDEO_PROVIDERS = ['sora', 'veo', 'emulator'] as const;
 export type VideoProviderName = (typeof VIDEO_PROVIDERS)[number];
@@ -139,8 +144,10 @@ export interface SlotsState {
   waiters: string[];
 }
 
-export const VIDEO_SIGNALS = {
-  acquire: 'acquireVideoSlot',
-  release: 'releaseVideoSlot',
-  granted: 'videoSlotGranted',
-} as const;
+export const progressQuery = defineQuery<VideoProgress>('progress');
+
+// The slot semaphore's handles (see video-slots.ts).
+export const acquireVideoSlotSignal = defineSignal<[SlotRequest]>('acquireVideoSlot');
+export const releaseVideoSlotSignal = defineSignal<[{ holderId: string }]>('releaseVideoSlot');
+export const videoSlotGrantedSignal = defineSignal<[{ semaphoreId: string }]>('videoSlotGranted');
+export const videoSlotsQuery = defineQuery<SlotsState>('slots');

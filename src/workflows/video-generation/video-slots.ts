@@ -2,23 +2,16 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   log,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { SlotRequest, SlotsState, VIDEO_SIGNALS } from './contract';
+import { acquireVideoSlotSignal, releaseVideoSlotSignal, SlotsState, videoSlotGrantedSignal, videoSlotsQuery } from './contract';
 
 // A counting semaphore for provider generations, shared by every worker: job workflows ask
 // for a slot (signal-with-start), wait for the grant signal, and release the slot when their
 // generation has ended. One instance per task-queue prefix, so tests never share one.
-
-export const acquireVideoSlotSignal = defineSignal<[SlotRequest]>(VIDEO_SIGNALS.acquire);
-export const releaseVideoSlotSignal = defineSignal<[{ holderId: string }]>(VIDEO_SIGNALS.release);
-export const videoSlotGrantedSignal = defineSignal<[{ semaphoreId: string }]>(VIDEO_SIGNALS.granted);
-export const videoSlotsQuery = defineQuery<SlotsState>('slots');
 
 /** How often, while jobs wait, holders are checked for having ended without releasing (terminated, reset…). */
 const HOLDER_CHECK_MS = 30_000;

@@ -3,7 +3,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  defineQuery,
   getExternalWorkflowHandle,
   isCancellation,
   log,
@@ -16,27 +15,28 @@ import {
 import type { VideoActivities, VideoStartActivities } from '../../activities/video-generation';
 import type { JobOutcome } from '../../shared/jobs';
 import { JOB_OUTCOME } from '../../shared/search-attributes';
-import { siblingQueue, TASK_QUEUES } from '../../shared/task-queues';
+import { siblingQueue } from '../../shared/task-queues';
 import {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_POLLING,
   PollingOptions,
   pollDelayMs,
+  progressQuery,
   ProviderJobState,
+  releaseVideoSlotSignal,
+  VIDEO_QUEUES,
   VideoGenerationInput,
   VideoGenerationResult,
   VideoProgress,
+  videoSlotGrantedSignal,
   videoSlotsWorkflowId,
 } from './contract';
 import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
-import { releaseVideoSlotSignal, videoSlotGrantedSignal } from './video-slots';
 
 // A video generation job: wait for a provider slot, start the generation (idempotently, on the
 // rate-limited start queue), poll it on durable timers with growing gaps until it finishes or
 // the deadline passes, copy the video into blob storage, and report. A restarted worker picks
 // up the same provider job from history; cancelling the job stops the generation at the provider.
-
-export const progressQuery = defineQuery<VideoProgress>('progress');
 
 /** How long to wait for a slot before asking again (covers a semaphore that was terminated). */
 const SLOT_REQUEST_REPEAT_MS = 5 * 60_000;
@@ -63,11 +63,10 @@ class GenerationFailed extends Error {}
 
 export async function videoGeneration(input: VideoGenerationInput): Promise<VideoGenerationResult> {
   const ownQueue = workflowInfo().taskQueue;
-  const videoQueue = siblingQueue(ownQueue, TASK_QUEUES.video);
-  const semaphoreId = videoSlotsWorkflowId(videoQueue);
+  const semaphoreId = videoSlotsWorkflowId(ownQueue);
   const polling: PollingOptions = { ...DEFAULT_POLLING, ...input.polling };
   const starts = proxyActivities<VideoStartActivities>({
-    taskQueue: siblingQueue(ownQueue, TASK_QUEUES.videoStarts),
+    taskQueue: siblingQueue(ownQueue, VIDEO_QUEUES.video, VIDEO_QUEUES.starts),
     startToCloseTimeout: '2m',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 },
   });
@@ -97,7 +96,7 @@ export async function videoGeneration(input: VideoGenerationInput): Promise<Vide
   const finish = async (outcome: JobOutcome, payload: Record<string, unknown>) => {
     upsertSearchAttributes([{ key: JOB_OUTCOME, value: outcome }]);
     if (input.webhookUrl) {
-      await sendJobWebhook({ jobId: input.jobId, url: input.webhookUrl, payload: { jobId: input.jobId, type: 'video-generation', status: outcome, ...payload } });
+      await sendJobWebhook({ fromQueue: VIDEO_QUEUES.video, jobId: input.jobId, url: input.webhookUrl, payload: { jobId: input.jobId, type: 'video-generation', status: outcome, ...payload } });
     }
   };
 
@@ -105,7 +104,7 @@ export async function videoGeneration(input: VideoGenerationInput): Promise<Vide
     // 1. A slot: at most maxInFlight generations run at the providers, across all workers.
     slot = 'requested';
     for (;;) {
-      await slots.requestVideoSlot({ semaphoreId, taskQueue: videoQueue, holderId: input.jobId, limit: input.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT });
+      await slots.requestVideoSlot({ semaphoreId, taskQueue: ownQueue, holderId: input.jobId, limit: input.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT });
       if (await condition(() => granted, SLOT_REQUEST_REPEAT_MS)) break;
     }
     slot = 'held';

@@ -1,6 +1,8 @@
 // Contract of the webhook delivery workflow. Pure module.
+import { defineQuery } from '@temporalio/workflow';
 
-export const WEBHOOK_DELIVERY_WORKFLOW = 'webhookDelivery';
+/** Task queue of delivery workflows and their HTTP attempts. */
+export const WEBHOOK_DELIVERY_QUEUE = 'webhooks';
 
 export interface WebhookDeliveryInput {
   /** Sent as `webhook-id`; the same on every attempt so receivers can de-duplicate. */
@@ -37,10 +39,8 @@ export function jobWebhookWorkflowId(jobId: string, sequence = 1): string {
   return sequence === 1 ? `webhook-${jobId}` : `webhook-${jobId}-${sequence}`;
 }
 
-// ── Delivery internals shared by the workflow, its activities and the API (added with the delivery workflow) ──
-
 /** Query on a delivery workflow: every attempt so far. */
-export const WEBHOOK_ATTEMPTS_QUERY = 'attempts';
+export const webhookAttemptsQuery = defineQuery<WebhookAttempt[]>('attempts');
 
 /** Memo key under which a delivery keeps its `WebhookDeliveryStatus`, readable by describe() with no worker running. */
 export const WEBHOOK_STATUS_MEMO = 'webhookStatus';

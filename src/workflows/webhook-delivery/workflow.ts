@@ -1,6 +1,5 @@
 import {
   ActivityFailure,
-  defineQuery,
   isCancellation,
   log,
   ParentClosePolicy,
@@ -16,7 +15,6 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 // Type-only: erased from the workflow bundle.
 import type { WebhookActivities } from '../../activities/webhook-delivery';
 import {
-  WEBHOOK_ATTEMPTS_QUERY,
   WEBHOOK_STATUS_MEMO,
   webhookAlertWorkflowId,
   WebhookAttempt,
@@ -25,6 +23,7 @@ import {
   WebhookDeliveryPolicy,
   WebhookDeliveryResult,
   WebhookDeliveryStatus,
+  webhookAttemptsQuery,
 } from './contract';
 
 /** Waits are stretched by up to this fraction so receivers coming back up are not hit by every sender at once. */
@@ -33,8 +32,6 @@ const JITTER = 0.1;
 const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
 /** How long past its HTTP timeout an attempt may take (DNS, signing, a busy worker) before Temporal declares it lost. */
 const ATTEMPT_GRACE_MS = 10_000;
-
-export const webhookAttemptsQuery = defineQuery<WebhookAttempt[]>(WEBHOOK_ATTEMPTS_QUERY);
 
 // The policy comes from the worker's config through a local activity: job workflows and
 // CLI starts need not know the deployment's schedule, and the answer is recorded once in

@@ -1,5 +1,6 @@
 import type { ProviderJobState, VideoRequest } from '../../../workflows/video-generation/contract';
-import { callJson, HttpOptions, openDownload, ProviderHttpError } from './http';
+import { callJson, openDownload, ProviderConnection } from './calls';
+import { ProviderHttpError } from './errors';
 import type { CancelOutcome, StartedGeneration, VideoDownload, VideoProvider } from './types';
 
 // Veo through the Gemini API (key in the x-goog-api-key header):
@@ -14,7 +15,7 @@ export interface GeminiClientOptions {
   /** e.g. https://generativelanguage.googleapis.com/v1beta */
   baseUrl: string;
   apiKey: string;
-  http: Omit<HttpOptions, 'signal'>;
+  http: Omit<ProviderConnection, 'credentials'>;
 }
 
 interface Operation {
@@ -34,13 +35,18 @@ const OPERATION_NAME = /^models\/[\w.-]+\/operations\/[\w-]+$/;
 
 export function createGeminiVideoClient(o: GeminiClientOptions): VideoProvider {
   const base = o.baseUrl.replace(/\/+$/, '');
-  const auth = { 'x-goog-api-key': o.apiKey };
+  // The key goes to GEMINI_BASE_URL's origin only: a file URI naming another origin is fetched without it.
+  const connection: ProviderConnection = {
+    ...o.http,
+    credentials: { origin: new URL(base).origin, headers: { 'x-goog-api-key': o.apiKey } },
+  };
   const operationUrl = (name: string) => {
-    if (!OPERATION_NAME.test(name)) throw new ProviderHttpError(400, `"${name}" is not a Veo operation name`, 'bad_operation_name', undefined);
+    if (!OPERATION_NAME.test(name))
+      throw new ProviderHttpError(400, `"${name}" is not a Veo operation name`, 'bad_operation_name', undefined);
     return `${base}/${name}`;
   };
   const getOperation = async (name: string, signal?: AbortSignal) =>
-    (await callJson({ method: 'GET', url: operationUrl(name), headers: auth }, { ...o.http, signal })) as Operation;
+    (await callJson(connection, { method: 'GET', url: operationUrl(name), signal })) as Operation;
 
   return {
     name: 'veo',
@@ -50,16 +56,14 @@ export function createGeminiVideoClient(o: GeminiClientOptions): VideoProvider {
       if (request.aspectRatio) parameters.aspectRatio = request.aspectRatio;
       if (request.resolution) parameters.resolution = request.resolution;
       const body = Buffer.from(JSON.stringify({ instances: [{ prompt: request.prompt }], parameters }), 'utf8');
-      const op = (await callJson(
-        {
-          method: 'POST',
-          url: `${base}/models/${encodeURIComponent(request.model)}:predictLongRunning`,
-          // Not a documented Gemini header; the bundled emulator honours it, Google ignores it.
-          headers: { ...auth, 'Idempotency-Key': idempotencyKey, 'Content-Type': 'application/json' },
-          body,
-        },
-        { ...o.http, signal },
-      )) as Operation;
+      const op = (await callJson(connection, {
+        method: 'POST',
+        url: `${base}/models/${encodeURIComponent(request.model)}:predictLongRunning`,
+        // Not a documented Gemini header; the bundled emulator honours it, Google ignores it.
+        headers: { 'Idempotency-Key': idempotencyKey, 'Content-Type': 'application/json' },
+        body,
+        signal,
+      })) as Operation;
       if (typeof op.name !== 'string' || !OPERATION_NAME.test(op.name)) throw malformed(`predictLongRunning returned no operation name`);
       return { providerJobId: op.name, state: stateOf(op) };
     },
@@ -72,12 +76,12 @@ export function createGeminiVideoClient(o: GeminiClientOptions): VideoProvider {
       const op = await getOperation(providerJobId, signal);
       const uri = op.response?.generateVideoResponse?.generatedSamples?.[0]?.video?.uri;
       if (op.done !== true || typeof uri !== 'string') throw malformed(`operation ${providerJobId} has no finished video to download`);
-      return openDownload(uri, auth, { ...o.http, signal });
+      return openDownload(connection, uri, signal);
     },
 
     async cancel(providerJobId): Promise<CancelOutcome> {
       try {
-        await callJson({ method: 'POST', url: `${operationUrl(providerJobId)}:cancel`, headers: auth }, o.http);
+        await callJson(connection, { method: 'POST', url: `${operationUrl(providerJobId)}:cancel` });
         return 'cancelled';
       } catch (e) {
         if (e instanceof ProviderHttpError && (e.status === 404 || e.status === 405 || e.status === 501)) return 'unsupported';
@@ -95,9 +99,14 @@ function stateOf(op: Operation): ProviderJobState {
   }
   const result = op.response?.generateVideoResponse;
   if (result?.generatedSamples?.[0]?.video?.uri) return { status: 'completed', percent: 100 };
-  const reasons = Array.isArray(result?.raiMediaFilteredReasons) ? result!.raiMediaFilteredReasons.filter((r) => typeof r === 'string') : [];
+  const reasons = Array.isArray(result?.raiMediaFilteredReasons)
+    ? result!.raiMediaFilteredReasons.filter((r) => typeof r === 'string')
+    : [];
   if (reasons.length || Number(result?.raiMediaFilteredCount) > 0) {
-    return { status: 'failed', error: { code: 'RAI_FILTERED', message: reasons.join(' ') || 'the video was filtered by the provider\'s safety system' } };
+    return {
+      status: 'failed',
+      error: { code: 'RAI_FILTERED', message: reasons.join(' ') || "the video was filtered by the provider's safety system" },
+    };
   }
   return { status: 'failed', error: { code: 'NO_VIDEO', message: 'the operation finished without a video' } };
 }

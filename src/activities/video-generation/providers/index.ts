@@ -1,14 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { AppConfig } from '../../../config/env';
+import type { VideoGenerationConfig } from '../config';
 import type { VideoProviderName } from '../../../workflows/video-generation/contract';
 import { createGeminiVideoClient } from './gemini';
 import { createOpenAiVideoClient } from './openai';
 import type { VideoProvider } from './types';
 
-export type { VideoProvider, VideoDownload, StartedGeneration, CancelOutcome } from './types';
+export type { VideoProvider, VideoDownload, StartedGeneration, CancelOutcome, FoundGeneration } from './types';
 
 /** Where the `emulator` provider lives: EMULATOR_URL (set by `npm start`), else the `npm run emulator` default. */
-export function emulatorOrigin(config: AppConfig): string {
+export function emulatorOrigin(config: VideoGenerationConfig): string {
   return (config.EMULATOR_URL ?? `http://127.0.0.1:${config.EMULATOR_PORT}`).replace(/\/+$/, '').replace(/\/v1$/, '');
 }
 
@@ -17,7 +17,7 @@ export function emulatorOrigin(config: AppConfig): string {
  * (the operator chose it), so a loopback emulator works without OUTBOUND_ALLOW_HOSTS; any
  * other host a provider sends us to (e.g. a download redirect) must pass the SSRF guard.
  */
-export function createVideoProvider(name: VideoProviderName, config: AppConfig): VideoProvider {
+export function createVideoProvider(name: VideoProviderName, config: VideoGenerationConfig): VideoProvider {
   const httpFor = (baseUrl: string) => ({
     policy: { allowHosts: [...config.OUTBOUND_ALLOW_HOSTS, new URL(baseUrl).hostname.replace(/^\[|\]$/g, '').toLowerCase()] },
     timeoutMs: config.FETCH_TIMEOUT,
@@ -25,13 +25,22 @@ export function createVideoProvider(name: VideoProviderName, config: AppConfig):
   });
   switch (name) {
     case 'sora':
-      return createOpenAiVideoClient({ name, baseUrl: config.OPENAI_BASE_URL, apiKey: required(config.OPENAI_API_KEY, 'OPENAI_API_KEY', name), http: httpFor(config.OPENAI_BASE_URL) });
+      return createOpenAiVideoClient({
+        name,
+        baseUrl: config.OPENAI_BASE_URL,
+        apiKey: required(config.OPENAI_API_KEY, 'OPENAI_API_KEY', name),
+        http: httpFor(config.OPENAI_BASE_URL),
+      });
     case 'emulator': {
       const baseUrl = `${emulatorOrigin(config)}/v1`;
       return createOpenAiVideoClient({ name, baseUrl, apiKey: 'emulator-key', http: httpFor(baseUrl) });
     }
     case 'veo':
-      return createGeminiVideoClient({ baseUrl: config.GEMINI_BASE_URL, apiKey: required(config.GEMINI_API_KEY, 'GEMINI_API_KEY', name), http: httpFor(config.GEMINI_BASE_URL) });
+      return createGeminiVideoClient({
+        baseUrl: config.GEMINI_BASE_URL,
+        apiKey: required(config.GEMINI_API_KEY, 'GEMINI_API_KEY', name),
+        http: httpFor(config.GEMINI_BASE_URL),
+      });
   }
 }
 

@@ -10,6 +10,15 @@ export interface VideoDownload {
   body: Readable;
   contentType: string;
   contentLength?: number;
+  /** Explains an error `body` emits (a stall, a dropped connection) as an OutboundError. */
+  failure(err: unknown): Error;
+}
+
+/** A generation found at the provider by what was asked for, not by its id. */
+export interface FoundGeneration {
+  providerJobId: string;
+  createdAtMs: number;
+  state: ProviderJobState;
 }
 
 /** What became of a generation we asked the provider to stop. */
@@ -27,6 +36,11 @@ export interface VideoProvider {
   status(providerJobId: string, signal?: AbortSignal): Promise<ProviderJobState>;
   /** The finished video as a stream. */
   download(providerJobId: string, signal?: AbortSignal): Promise<VideoDownload>;
+  /**
+   * Generations created at or after `sinceMs` for exactly this request, oldest first, for
+   * providers that ignore Idempotency-Key but can list recent generations (OpenAI).
+   */
+  findGenerations?(request: VideoRequest, sinceMs: number, signal?: AbortSignal): Promise<FoundGeneration[]>;
   /** Stops (or deletes) a generation so it is not paid for or kept. */
   cancel(providerJobId: string): Promise<CancelOutcome>;
 }

@@ -1,14 +1,14 @@
 import { loadConfigOrExit } from '../config/env';
-import { connectClient } from './connection';
-import { ensureMaintenanceSchedules } from './schedules';
+import { connectClient } from '../temporal/connection';
+import { ensureJobSchedules } from './workers';
 
-// `npm run schedules`: create or update the maintenance schedules, then show what Temporal has.
+// `npm run schedules`: create or update every job type's schedules, then show what Temporal has.
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const client = await connectClient(config);
   try {
-    for (const sync of await ensureMaintenanceSchedules(client, config)) {
+    for (const sync of await ensureJobSchedules(client, config)) {
       const d = await client.schedule.getHandle(sync.scheduleId).describe();
       const action = d.action.type === 'startWorkflow' ? `${d.action.workflowType} on task queue ${d.action.taskQueue}, input ${JSON.stringify(d.action.args)}` : d.action.type;
       console.log(

@@ -1,0 +1,66 @@
+import { OutboundRequest, readCapped, sendRequest } from '../../../net/http-client';
+import type { OutboundPolicy } from '../../../net/ssrf-guard';
+import { providerHttpError, ProviderHttpError } from './errors';
+import type { VideoDownload } from './types';
+
+// Provider calls over the outbound client: JSON calls with a whole-call timeout and a capped
+// answer, and streamed downloads with an idle timeout. The API key travels only to the
+// configured provider origin, never to an origin a response or a redirect names.
+
+const MAX_JSON_BYTES = 2 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
+const MAX_DOWNLOAD_REDIRECTS = 5;
+
+export interface ProviderConnection {
+  policy: OutboundPolicy;
+  /** Whole JSON call; for downloads, the longest silence between chunks. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  /** The configured base URL's origin and the headers (API key) only it receives. */
+  credentials: { origin: string; headers: Record<string, string> };
+}
+
+export interface JsonCall {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  signal?: AbortSignal;
+}
+
+function requestOptions(c: ProviderConnection, call: Omit<JsonCall, 'url'>): OutboundRequest {
+  return { ...c, method: call.method, headers: call.headers, body: call.body, signal: call.signal };
+}
+
+/** One JSON call: the parsed body on 2xx, else a ProviderHttpError with the provider's own words. */
+export async function callJson(c: ProviderConnection, call: JsonCall): Promise<unknown> {
+  const res = await sendRequest(call.url, requestOptions(c, call));
+  const text = (await readCapped(res.body, MAX_JSON_BYTES, res)).toString('utf8');
+  if (res.status < 200 || res.status > 299) throw providerHttpError(res.status, res.headers, text, res.url);
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const { host, pathname } = new URL(call.url);
+    throw new ProviderHttpError(502, `${host} answered ${call.method} ${pathname} with a body that is not JSON`, 'bad_response', undefined);
+  }
+}
+
+/** A GET that follows redirects; the body is left to the caller to stream. */
+export async function openDownload(c: ProviderConnection, url: string, signal?: AbortSignal): Promise<VideoDownload> {
+  const res = await sendRequest(url, {
+    ...requestOptions(c, { method: 'GET', signal }),
+    maxRedirects: MAX_DOWNLOAD_REDIRECTS,
+    idleTimeoutMs: c.timeoutMs,
+  });
+  if (res.status < 200 || res.status > 299) {
+    throw providerHttpError(res.status, res.headers, (await readCapped(res.body, MAX_ERROR_BYTES, res)).toString('utf8'), res.url);
+  }
+  const length = Number(res.headers['content-length']);
+  return {
+    body: res.body,
+    contentType: String(res.headers['content-type'] ?? 'application/octet-stream'),
+    contentLength: Number.isFinite(length) ? length : undefined,
+    failure: res.failure,
+  };
+}

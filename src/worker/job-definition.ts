@@ -1,0 +1,43 @@
+import type { WorkerOptions } from '@temporalio/worker';
+import type { z } from 'zod';
+import type { ActivityDeps } from '../activities/deps';
+import type { JobTypeApi } from '../api/jobs/job-types';
+import type { PlatformConfig } from '../config/env';
+import type { DesiredSchedule } from '../temporal/schedules';
+
+// What a job type registers: its workflow, the task queues its workers serve (with their
+// activities and tuning), its API module, its env variables and its schedules. Methods (not
+// function properties) so each job can narrow the config it reads to its own variables.
+
+type ActivityFunction = (...args: never[]) => Promise<unknown>;
+
+export interface QueueDefinition {
+  /** Base task-queue name (a deployment prefix is added in front). */
+  name: string;
+  activities(deps: ActivityDeps): Record<string, ActivityFunction>;
+  /** Per-queue worker tuning; rate limits that must hold across all workers use maxTaskQueueActivitiesPerSecond. */
+  options?(config: PlatformConfig): Partial<WorkerOptions>;
+}
+
+export interface JobWorker<Env extends z.ZodRawShape = Record<never, never>> {
+  /** The job's env variables, merged into the one config schema. */
+  env?: z.ZodObject<Env>;
+  /** Task queues; the first one is where the job's workflow runs. */
+  queues: QueueDefinition[];
+  /** Temporal Schedules the job keeps up to date (created by workers serving the job's first queue). */
+  schedules?(config: PlatformConfig): DesiredSchedule[];
+}
+
+export interface JobDefinition<Env extends z.ZodRawShape = Record<never, never>> {
+  /** `JobType` search attribute, URL-safe: also the folder name of the job's three homes. */
+  type: string;
+  /** The workflow function a job of this type starts with. */
+  workflow: (...args: never[]) => Promise<unknown>;
+  worker: JobWorker<Env>;
+  /** Routes and views; absent for job types started only by other workflows or schedules. */
+  api?: JobTypeApi;
+}
+
+export function defineJob<Env extends z.ZodRawShape>(definition: JobDefinition<Env>): JobDefinition<Env> {
+  return definition;
+}
