@@ -17,7 +17,8 @@ const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
  * resolves the SDK's modules from it.
  */
 export function writeWorkflowsEntry(): string {
-  const dir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
+  // The real path: the bundler resolves symlinks (a symlinked node_modules) and must find the entry there.
+  const dir = path.join(fs.realpathSync(path.resolve(__dirname, '..', '..', 'node_modules')), '.cache', 'durable-jobs');
   fs.mkdirSync(dir, { recursive: true });
   const lines = JOBS.map((j) => `export * from ${JSON.stringify(path.join(WORKFLOWS_DIR, j.type))};`);
   const entry = path.join(dir, `workflows-entry-${process.pid}.ts`);
