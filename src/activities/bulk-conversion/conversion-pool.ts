@@ -93,7 +93,9 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     Atomics.store(startTimes, slot, 0n);
     const abort = new AbortController();
     const onCancel = () => abort.abort(signal?.reason);
-    signal?.addEventListener('abort', onCancel, { once: true });
+    // Also when the signal aborted while this page waited: run() then rejects at once.
+    if (signal?.aborted) onCancel();
+    else signal?.addEventListener('abort', onCancel, { once: true });
     let timedOut = false;
     const check = () => {
       const started = Number(Atomics.load(startTimes, slot));
@@ -161,57 +163,54 @@ function recordHeap(peaks: Record<number, number>, thread: number, bytes: number
 }
 
 /**
- * Hands out `size` numbered slots. Waiters line up per group (a job) and the group served
- * least recently goes next, so one job's queue of slow pages never holds another job's
- * pages back for long.
+ * Hands out `size` numbered slots. Waiters line up per group (a job) and the waiting group
+ * that has held threads for the least time goes next, so a job whose pages each take
+ * seconds cannot make another job's quick pages wait behind them.
  */
 class SlotGate {
   private readonly free: number[];
   private readonly waiting = new Map<string, WaitQueue<number>>();
-  /** Turn number at which each recent group last got a slot. */
-  private readonly lastServed = new Map<string, number>();
-  private turns = 0;
+  /** Thread time (ms) each recent group has held slots for. */
+  private readonly usage = new Map<string, number>();
+  private readonly holders: { group: string; since: number }[] = [];
 
   constructor(size: number) {
     this.free = Array.from({ length: size }, (_, i) => size - 1 - i);
   }
 
-  acquire(group: string, signal?: AbortSignal): Promise<number> {
-    const slot = this.nextGroup() === undefined ? this.free.pop() : undefined;
-    if (slot !== undefined) {
-      this.served(group);
-      return Promise.resolve(slot);
+  async acquire(group: string, signal?: AbortSignal): Promise<number> {
+    let slot = this.nextGroup() === undefined ? this.free.pop() : undefined;
+    if (slot === undefined) {
+      let queue = this.waiting.get(group);
+      if (!queue) this.waiting.set(group, (queue = new WaitQueue<number>()));
+      slot = await queue.wait(signal);
     }
-    let queue = this.waiting.get(group);
-    if (!queue) this.waiting.set(group, (queue = new WaitQueue<number>()));
-    return queue.wait(signal);
+    this.holders[slot] = { group, since: Date.now() };
+    return slot;
   }
 
   release(slot: number): void {
+    const holder = this.holders[slot];
+    this.usage.delete(holder.group); // re-inserted last: the oldest entries are the ones dropped
+    this.usage.set(holder.group, (this.usage.get(holder.group) ?? 0) + Date.now() - holder.since);
+    if (this.usage.size > 1000) this.usage.delete(this.usage.keys().next().value!);
     const group = this.nextGroup();
-    if (group === undefined) return void this.free.push(slot);
-    this.waiting.get(group)!.wakeOne(slot);
-    this.served(group);
+    if (group === undefined) this.free.push(slot);
+    else this.waiting.get(group)!.wakeOne(slot);
   }
 
-  /** The waiting group served least recently; drops groups nobody waits in any more. */
+  /** The waiting group with the least thread time; drops groups nobody waits in any more. */
   private nextGroup(): string | undefined {
     let next: string | undefined;
-    let turn = Infinity;
+    let least = Infinity;
     for (const [group, queue] of this.waiting) {
       if (!queue.length) {
         this.waiting.delete(group);
         continue;
       }
-      const last = this.lastServed.get(group) ?? -1;
-      if (last < turn) [next, turn] = [group, last];
+      const used = this.usage.get(group) ?? 0;
+      if (used < least) [next, least] = [group, used];
     }
     return next;
-  }
-
-  private served(group: string): void {
-    this.lastServed.delete(group);
-    this.lastServed.set(group, ++this.turns);
-    if (this.lastServed.size > 1000) this.lastServed.delete(this.lastServed.keys().next().value!);
   }
 }
