@@ -1,5 +1,5 @@
 import { ByteBudget } from '../src/activities/bulk-conversion/byte-budget';
-import { ConversionPool, createConversionPool, PageToConvert } from '../src/activities/bulk-conversion/conversion-pool';
+import { ConversionPool, createConversionPool, PageToConvert, threadExecArgv } from '../src/activities/bulk-conversion/conversion-pool';
 import { HOSTILE_PAGES } from './fixtures/test-site';
 
 // The conversion thread pool and the byte budget on their own: real worker threads, no
@@ -86,6 +86,11 @@ describe('conversion pool', () => {
     // FIFO would run the other job's page last; taking turns runs it right after the first slow page.
     expect(order.indexOf('other')).toBe(1);
   });
+});
+
+test('threads get only the profiling flags of the worker process (Node refuses heap flags and loaders there)', () => {
+  const workerArgs = ['--max-old-space-size=384', '--import', 'tsx', '--cpu-prof', '--cpu-prof-dir=/tmp/prof', '--heap-prof'];
+  expect(threadExecArgv(workerArgs)).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/prof', '--heap-prof']);
 });
 
 describe('byte budget', () => {

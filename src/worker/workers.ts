@@ -45,7 +45,8 @@ export async function loadWorkflowBundle(prebuiltPath = process.env.WORKFLOW_BUN
 export function resolveQueues(names: string[]): string[] {
   if (!names.length) return [...ALL_TASK_QUEUES];
   const unknown = names.filter((n) => !ALL_TASK_QUEUES.includes(n));
-  if (unknown.length) throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
+  if (unknown.length)
+    throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
   return names;
 }
 
@@ -88,6 +89,10 @@ export function schedulesFor(config: PlatformConfig, queues: string[]): DesiredS
   return JOBS.filter((j) => j.worker.schedules && queues.includes(j.worker.queues[0].name)).flatMap((j) => j.worker.schedules!(config));
 }
 
-export function ensureJobSchedules(client: Client, config: PlatformConfig, queues: string[] = [...ALL_TASK_QUEUES]): Promise<ScheduleSync[]> {
+export function ensureJobSchedules(
+  client: Client,
+  config: PlatformConfig,
+  queues: string[] = [...ALL_TASK_QUEUES],
+): Promise<ScheduleSync[]> {
   return ensureSchedules(client, schedulesFor(config, queues));
 }

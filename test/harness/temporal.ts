@@ -11,6 +11,7 @@ import { createLogger } from '../../src/observability/logger';
 import { ALL_TASK_QUEUES } from '../../src/worker/job-registry';
 import { createBlobStore } from '../../src/storage';
 import { PROJECT_ROOT } from '../../src/start/provision-cli';
+import { WORKER_NODE_ARGS } from '../../src/start/supervisor';
 import { createWorkers, loadWorkflowBundle } from '../../src/worker/workers';
 
 let runtimeInstalled = false;
@@ -76,7 +77,10 @@ export interface RunningWorkers {
 }
 
 /** Real Workers, in this process, on the config's prefixed task queues. */
-export async function startWorkers(config: AppConfig, opts: { queues?: string[]; deps?: ActivityDeps<AppConfig> } = {}): Promise<RunningWorkers> {
+export async function startWorkers(
+  config: AppConfig,
+  opts: { queues?: string[]; deps?: ActivityDeps<AppConfig> } = {},
+): Promise<RunningWorkers> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await createWorkers({
@@ -141,7 +145,8 @@ function s3Env(config: AppConfig): Record<string, string> {
 
 /** The real worker entry point in a child process (for SIGKILL tests). Resolves once it logs "worker ready". */
 export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
+  // The same V8 flags as `npm start` gives its worker, so tests see what production runs.
+  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
     cwd: PROJECT_ROOT,
     env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,7 +171,12 @@ export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<str
   return child;
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -185,11 +195,15 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
  * A dev server of a test's own on a SQLite file, for tests that stop and restart Temporal.
  * `restart()` stops it and starts it again on the same port and file.
  */
-export async function startOwnDevServer(dbFile: string): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
+export async function startOwnDevServer(
+  dbFile: string,
+): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
   const { startDevServer } = await import('../../src/start/dev-server');
   const { provisionTemporalCli } = await import('../../src/start/provision-cli');
   const { freePort } = await import('./ports');
-  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED } : provisionTemporalCli(() => undefined);
+  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED
+    ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED }
+    : provisionTemporalCli(() => undefined);
   const port = await freePort();
   let server = await startDevServer(cli, { port, dbFile, logLevel: 'error', stdio: 'ignore' });
   return {

@@ -143,15 +143,13 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   };
 }
 
-/** The process's Node flags minus module loaders (tsx): the thread script is plain JavaScript. */
-function threadExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    if (/^--(import|require|loader|experimental-loader)$/.test(args[i]) || args[i] === '-r') i++;
-    else if (!/^--(import|require|loader|experimental-loader)=/.test(args[i])) out.push(args[i]);
-  }
-  return out;
+/**
+ * Node flags for conversion threads: only the profiling ones of the process. Threads run
+ * plain JavaScript (no loader needed), and Node refuses V8 heap flags such as
+ * --max-old-space-size in a thread's execArgv (its heap is set by resourceLimits).
+ */
+export function threadExecArgv(processArgs: readonly string[] = process.execArgv): string[] {
+  return processArgs.filter((a) => /^--(cpu-prof|heap-prof)/.test(a));
 }
 
 /** Keeps the highest heap per thread, for the most recent threads only (replaced threads get new ids). */
