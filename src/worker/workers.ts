@@ -17,9 +17,10 @@ const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
  * resolves the SDK's modules from it.
  */
 export function writeWorkflowsEntry(): string {
-  // The real path: the bundler resolves symlinks (a symlinked node_modules) and must find the entry there.
-  const dir = path.join(fs.realpathSync(path.resolve(__dirname, '..', '..', 'node_modules')), '.cache', 'durable-jobs');
-  fs.mkdirSync(dir, { recursive: true });
+  const linked = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
+  fs.mkdirSync(linked, { recursive: true });
+  // The real path: the bundler resolves symlinks (a worktree's node_modules may be one) and must find the entry where it looks.
+  const dir = fs.realpathSync(linked);
   const lines = JOBS.map((j) => `export * from ${JSON.stringify(path.join(WORKFLOWS_DIR, j.type))};`);
   const entry = path.join(dir, `workflows-entry-${process.pid}.ts`);
   fs.writeFileSync(entry, `${lines.join('\n')}\n`);
@@ -45,8 +46,7 @@ export async function loadWorkflowBundle(prebuiltPath = process.env.WORKFLOW_BUN
 export function resolveQueues(names: string[]): string[] {
   if (!names.length) return [...ALL_TASK_QUEUES];
   const unknown = names.filter((n) => !ALL_TASK_QUEUES.includes(n));
-  if (unknown.length)
-    throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
+  if (unknown.length) throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
   return names;
 }
 
@@ -89,10 +89,6 @@ export function schedulesFor(config: PlatformConfig, queues: string[]): DesiredS
   return JOBS.filter((j) => j.worker.schedules && queues.includes(j.worker.queues[0].name)).flatMap((j) => j.worker.schedules!(config));
 }
 
-export function ensureJobSchedules(
-  client: Client,
-  config: PlatformConfig,
-  queues: string[] = [...ALL_TASK_QUEUES],
-): Promise<ScheduleSync[]> {
+export function ensureJobSchedules(client: Client, config: PlatformConfig, queues: string[] = [...ALL_TASK_QUEUES]): Promise<ScheduleSync[]> {
   return ensureSchedules(client, schedulesFor(config, queues));
 }

@@ -77,10 +77,7 @@ export interface RunningWorkers {
 }
 
 /** Real Workers, in this process, on the config's prefixed task queues. */
-export async function startWorkers(
-  config: AppConfig,
-  opts: { queues?: string[]; deps?: ActivityDeps<AppConfig> } = {},
-): Promise<RunningWorkers> {
+export async function startWorkers(config: AppConfig, opts: { queues?: string[]; deps?: ActivityDeps<AppConfig> } = {}): Promise<RunningWorkers> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await createWorkers({
@@ -171,12 +168,7 @@ export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<str
   return child;
 }
 
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 60_000,
-  intervalMs = 200,
-): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -195,15 +187,11 @@ export async function waitFor<T>(
  * A dev server of a test's own on a SQLite file, for tests that stop and restart Temporal.
  * `restart()` stops it and starts it again on the same port and file.
  */
-export async function startOwnDevServer(
-  dbFile: string,
-): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
+export async function startOwnDevServer(dbFile: string): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
   const { startDevServer } = await import('../../src/start/dev-server');
   const { provisionTemporalCli } = await import('../../src/start/provision-cli');
   const { freePort } = await import('./ports');
-  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED
-    ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED }
-    : provisionTemporalCli(() => undefined);
+  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED } : provisionTemporalCli(() => undefined);
   const port = await freePort();
   let server = await startDevServer(cli, { port, dbFile, logLevel: 'error', stdio: 'ignore' });
   return {
