@@ -273,7 +273,6 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const log = (msg: string) => console.log(`[bench] ${msg}`);
 
