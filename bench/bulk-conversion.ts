@@ -77,6 +77,7 @@ async function main(): Promise<void> {
 
   try {
     let address = process.env.TEMPORAL_ADDRESS;
+    let serverPid: number | undefined;
     if (!address) {
       const server = await startDevServer(provisionTemporalCli(), {
         port: await freePort(),
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
       });
       cleanups.push(() => server.stop());
       address = server.address;
+      serverPid = server.pid;
     }
     log(`temporal at ${address}${process.env.TEMPORAL_ADDRESS ? '' : ' (own dev server, file database)'}`);
 
@@ -123,6 +125,9 @@ async function main(): Promise<void> {
 
     const workersCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!), 0);
     const cpuBefore = workersCpu();
+    // The site (this process) and Temporal share the machine's cores with the worker.
+    const siteCpuBefore = process.cpuUsage();
+    const temporalCpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
     const started = Date.now();
     const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, 'bench', urls)), count: urlCount } : { urls };
     const input: BulkConversionInput = { jobId, owner: 'bench', source, format, concurrency, tuning };
@@ -144,6 +149,8 @@ async function main(): Promise<void> {
     const result = (await handle.result()) as BulkConversionResult;
     const wallMs = Date.now() - started;
     const workerCpu = workersCpu() - cpuBefore;
+    const siteCpu = ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(siteCpuBefore));
+    const temporalCpu = serverPid ? cpuSeconds(serverPid) - temporalCpuBefore : undefined;
     clearInterval(progress);
     const runs = await client.workflow.count(`WorkflowId = "${jobId}"`);
 
@@ -157,6 +164,10 @@ async function main(): Promise<void> {
     console.log(`peak worker RSS   ${rss.map((r) => mb(r.peak())).join(', ')}${workerCount > 1 ? ' (per worker process)' : ''}`);
     console.log(
       `worker CPU        ${workerCpu.toFixed(1)} s (${(((workerCpu * 1000) / wallMs) * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL, conversion threads included)`,
+    );
+    const perUrl = (s: number) => `${((s * 1e6) / urlCount).toFixed(0)} µs per URL`;
+    console.log(
+      `other CPU         test site ${siteCpu.toFixed(1)} s (${perUrl(siteCpu)})${temporalCpu !== undefined ? `, Temporal dev server ${temporalCpu.toFixed(1)} s (${perUrl(temporalCpu)})` : ''}`,
     );
     for (const w of workers) {
       const pool = poolReports.get(w.pid!);
