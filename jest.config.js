@@ -1,5 +1,5 @@
-// ESM-only packages pulled in by linkedom (HTML parsing for the conversion activities).
-const ESM_ONLY = ['css-select', 'css-what', 'domutils', 'domhandler', 'domelementtype', 'dom-serializer', 'entities', 'nth-check', 'boolbase', 'cssomnom'];
+// ESM-only packages: linkedom's (HTML parsing for the conversion activities) and jose (store JWTs).
+const ESM_ONLY = ['jose', 'css-select', 'css-what', 'domutils', 'domhandler', 'domelementtype', 'dom-serializer', 'entities', 'nth-check', 'boolbase', 'cssomnom'];
 
 /** @type {import('jest').Config} */
 module.exports = {

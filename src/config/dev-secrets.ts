@@ -5,7 +5,7 @@ import path from 'node:path';
 // Local development needs an API key and a webhook signing secret without any setup.
 // They are created once in the data folder and reused on every start.
 
-function readOrCreate(file: string, create: () => string): { value: string; created: boolean } {
+export function readOrCreate(file: string, create: () => string): { value: string; created: boolean } {
   try {
     const value = fs.readFileSync(file, 'utf8').trim();
     if (value) return { value, created: false };

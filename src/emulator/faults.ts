@@ -3,11 +3,11 @@
 
 export type EmulatedRoute = 'create' | 'status' | 'content' | 'delete' | 'list';
 
-export interface FaultRule {
-  /** Which API the rule hits; both when absent. */
-  api?: 'openai' | 'gemini';
+export interface FaultRule<Api extends string = 'openai' | 'gemini', Route extends string = EmulatedRoute> {
+  /** Which API the rule hits; every API when absent. */
+  api?: Api;
   /** Which call; every call when absent. */
-  route?: EmulatedRoute;
+  route?: Route;
   /** Answer with this HTTP status (429, 500, 503, 400…) instead of handling the request. */
   status?: number;
   /** Sent as Retry-After (seconds) with the error. */
@@ -33,10 +33,10 @@ export interface AppliedFault {
   message?: string;
 }
 
-export class FaultBook {
-  private rules: FaultRule[] = [];
+export class FaultBook<Api extends string = 'openai' | 'gemini', Route extends string = EmulatedRoute> {
+  private rules: FaultRule<Api, Route>[] = [];
 
-  add(rule: FaultRule): void {
+  add(rule: FaultRule<Api, Route>): void {
     this.rules.push({ ...rule });
   }
 
@@ -45,7 +45,7 @@ export class FaultBook {
   }
 
   /** The faults for one request; consumes one use of each matching rule. */
-  take(api: 'openai' | 'gemini', route: EmulatedRoute): AppliedFault | undefined {
+  take(api: Api, route: Route): AppliedFault | undefined {
     let applied: AppliedFault | undefined;
     for (const rule of this.rules) {
       if ((rule.api && rule.api !== api) || (rule.route && rule.route !== route)) continue;

@@ -6,12 +6,12 @@ const MAX_BODY = 5 * 1024 * 1024;
 
 export class BadRequest extends Error {}
 
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, maxBytes = MAX_BODY): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new BadRequest('request body too large');
+    if (size > maxBytes) throw new BadRequest('request body too large');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -1,7 +1,9 @@
 import { loadConfigOrExit } from '../config/env';
 import { startProviderEmulator } from './server';
+import { startDevStores } from './stores/dev-setup';
 
-// `npm run emulator`: the video provider emulator on its own (EMULATOR_PORT, default 4010).
+// `npm run emulator`: the video provider emulator (EMULATOR_PORT, default 4010) and the app
+// store emulator (STORE_EMULATOR_PORT, default 4011, with dev keys under DATA_DIR) on their own.
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -14,8 +16,10 @@ async function main(): Promise<void> {
     GEMINI_BASE_URL: emulator.geminiBaseUrl,
     generationMs: config.EMULATOR_GENERATION_TIME,
   });
+  const stores = await startDevStores(config);
+  log('store emulator ready (App Store Connect and Google Play); point the workers at it with', { url: stores.emulator.url, ...stores.env });
   const stop = () => {
-    void emulator.close().then(() => {
+    void Promise.all([emulator.close(), stores.emulator.close()]).then(() => {
       log('provider emulator stopped');
       process.exit(0);
     });

@@ -6,6 +6,7 @@ import { RunningDevServer, startDevServer } from './dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
 import { ManagedProcess, spawnEntryPoint, startReaper, waitForHttpOk, WORKER_NODE_ARGS } from './supervisor';
 import { ProviderEmulator, startProviderEmulator } from '../emulator/server';
+import { DevStores, startDevStores, storesNeedEmulator } from '../emulator/stores/dev-setup';
 
 // `npm start`: the whole system on one machine with zero configuration —
 // Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API — and a clean stop on Ctrl-C.
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
 
   let server: RunningDevServer | undefined;
   let emulator: ProviderEmulator | undefined;
+  let stores: DevStores | undefined;
   const children: ManagedProcess[] = [];
   let stopping = false;
 
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     if (api) await api.stop(5_000);
     await Promise.all(children.filter((c) => c.name !== 'api').map((c) => c.stop(STOP_BUDGET_MS - 8_000)));
     await emulator?.close();
+    await stores?.emulator.close();
     if (server) await server.stop();
     clearTimeout(hardStop);
     say('stopped');
@@ -98,6 +101,13 @@ async function main(): Promise<void> {
       env.EMULATOR_URL = emulator.url;
     }
 
+    const needStores = storesNeedEmulator(config);
+    if (needStores.ios || needStores.android) {
+      // Publishing builds with no store credentials go to the store emulator, signed with generated dev keys.
+      stores = await startDevStores(config, (await portInUse(config.STORE_EMULATOR_PORT)) ? 0 : config.STORE_EMULATOR_PORT);
+      Object.assign(env, stores.env);
+    }
+
     children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env, WORKER_NODE_ARGS));
     children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
     for (const c of children) reaper.watch(c.child.pid);
@@ -114,6 +124,7 @@ async function main(): Promise<void> {
         `  API          ${config.publicUrl}   (health: ${apiUrl}/health/ready)`,
         `  Temporal UI  ${uiUrl}`,
         `  Video emulator ${env.EMULATOR_URL}   (provider "emulator": OpenAI Videos API and Veo/Gemini API)`,
+        ...(stores ? [`  Store emulator ${stores.emulator.url}   (App Store Connect and Google Play for publishing builds; dev keys in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/store-dev-keys)`] : []),
         `  API key      ${key}   (owner "${DEV_OWNER}", admin; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/dev-api-key)`,
         `  Webhook key  ${config.WEBHOOK_SECRET ? '(from WEBHOOK_SECRET)' : secrets.webhookSecret}   (signs webhooks; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/webhook-secret)`,
         `  try:  curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" ${apiUrl}/api/v1/jobs`,

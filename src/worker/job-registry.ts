@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import { bulkConversionWorker } from '../activities/bulk-conversion';
+import { publishingBuildWorker } from '../activities/publishing-build';
 import { storageCleanupWorker } from '../activities/storage-cleanup';
 import { videoGenerationWorker } from '../activities/video-generation';
 import { webhookDeliveryWorker } from '../activities/webhook-delivery';
 import { bulkConversionApi } from '../api/jobs/bulk-conversion';
+import { publishingBuildApi } from '../api/jobs/publishing-build';
 import { storageCleanupApi } from '../api/jobs/storage-cleanup';
 import { videoGenerationApi } from '../api/jobs/video-generation';
 import { webhookDeliveryApi } from '../api/jobs/webhook-delivery';
 import { bulkConversion } from '../workflows/bulk-conversion';
+import { publishingBuild } from '../workflows/publishing-build';
 import { storageCleanup } from '../workflows/storage-cleanup';
 import { videoGeneration } from '../workflows/video-generation';
 import { webhookDelivery } from '../workflows/webhook-delivery';
@@ -20,6 +23,7 @@ export const JOBS = [
   defineJob({ type: 'bulk-conversion', workflow: bulkConversion, worker: bulkConversionWorker, api: bulkConversionApi }),
   defineJob({ type: 'video-generation', workflow: videoGeneration, worker: videoGenerationWorker, api: videoGenerationApi }),
   defineJob({ type: 'webhook-delivery', workflow: webhookDelivery, worker: webhookDeliveryWorker, api: webhookDeliveryApi }),
+  defineJob({ type: 'publishing-build', workflow: publishingBuild, worker: publishingBuildWorker, api: publishingBuildApi }),
   defineJob({ type: 'storage-cleanup', workflow: storageCleanup, worker: storageCleanupWorker, api: storageCleanupApi }),
 ] as const;
 

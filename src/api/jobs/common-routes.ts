@@ -100,7 +100,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
     const job = await findJob(ctx, req.params.jobId, who);
     const api = jobDefinition(job.type)?.api;
     if (!api?.retry) throw new HttpError(409, 'not_retryable', `${job.type} jobs cannot be retried`);
-    res.status(202).json(await api.retry(ctx, job, who));
+    res.status(202).json(await api.retry(ctx, job, who, { query: req.query as Record<string, unknown> }));
   });
 
   // Artifacts and result files a job stored under jobs/<jobId>/…, to its owner only.

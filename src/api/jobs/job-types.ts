@@ -38,6 +38,6 @@ export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig> {
   extraFields?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
   /** Fields this job type adds to GET /jobs/:id of every job (e.g. the state of its webhook). */
   fieldsForEveryJob?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
-  /** POST /jobs/:id/retry. Absent → 409 "this job type cannot be retried". */
-  retry?(ctx: ApiContext<Config>, job: JobView, principal: Principal): Promise<JobAccepted | { jobId: string; status: 'retrying'; retrying?: number }>;
+  /** POST /jobs/:id/retry (`options.query`: the request's query, e.g. ?nextBuildNumber=1). Absent → 409 "this job type cannot be retried". */
+  retry?(ctx: ApiContext<Config>, job: JobView, principal: Principal, options?: { query: Record<string, unknown> }): Promise<JobAccepted | { jobId: string; status: 'retrying'; retrying?: number }>;
 }
