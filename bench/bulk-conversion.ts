@@ -77,17 +77,26 @@ async function main(): Promise<void> {
 
   try {
     let address = process.env.TEMPORAL_ADDRESS;
+    let serverPid: number | undefined;
     if (!address) {
-      const server = await startDevServer(provisionTemporalCli(), { port: await freePort(), dbFile: path.join(workDir, 'temporal.db'), logLevel: 'error', stdio: 'ignore' });
+      const server = await startDevServer(provisionTemporalCli(), {
+        port: await freePort(),
+        dbFile: path.join(workDir, 'temporal.db'),
+        logLevel: 'error',
+        stdio: 'ignore',
+      });
       cleanups.push(() => server.stop());
       address = server.address;
+      serverPid = server.pid;
     }
     log(`temporal at ${address}${process.env.TEMPORAL_ADDRESS ? '' : ' (own dev server, file database)'}`);
 
     const site = await startTestSite({ latencyMs });
     cleanups.push(() => site.close());
     const prefix = `bench-${randomBytes(3).toString('hex')}-`;
-    const dataDir = args['data-dir'] ? fs.mkdtempSync(path.join(path.resolve(args['data-dir']), 'dj-bench-data-')) : path.join(workDir, 'data');
+    const dataDir = args['data-dir']
+      ? fs.mkdtempSync(path.join(path.resolve(args['data-dir']), 'dj-bench-data-'))
+      : path.join(workDir, 'data');
     if (args['data-dir']) cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     // A prebuilt workflow bundle, as a production deployment ships it: the worker skips webpack.
     const bundlePath = path.join(workDir, 'workflows.js');
@@ -110,10 +119,15 @@ async function main(): Promise<void> {
     const jobId = `bench-${Date.now()}`;
     const urls = Array.from({ length: urlCount }, (_, i) => site.url(`/page/${i}`));
     const store = new FsBlobStore(path.join(dataDir, 'blobs'));
-    log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es), data in ${path.dirname(dataDir)}`);
+    log(
+      `job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es), data in ${path.dirname(dataDir)}`,
+    );
 
     const workersCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!), 0);
     const cpuBefore = workersCpu();
+    // The site (this process) and Temporal share the machine's cores with the worker.
+    const siteCpuBefore = process.cpuUsage();
+    const temporalCpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
     const started = Date.now();
     const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, 'bench', urls)), count: urlCount } : { urls };
     const input: BulkConversionInput = { jobId, owner: 'bench', source, format, concurrency, tuning };
@@ -135,6 +149,8 @@ async function main(): Promise<void> {
     const result = (await handle.result()) as BulkConversionResult;
     const wallMs = Date.now() - started;
     const workerCpu = workersCpu() - cpuBefore;
+    const siteCpu = ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(siteCpuBefore));
+    const temporalCpu = serverPid ? cpuSeconds(serverPid) - temporalCpuBefore : undefined;
     clearInterval(progress);
     const runs = await client.workflow.count(`WorkflowId = "${jobId}"`);
 
@@ -146,14 +162,27 @@ async function main(): Promise<void> {
     console.log(`throughput        ${((urlCount / wallMs) * 1000).toFixed(0)} URLs/s`);
     console.log(`efficiency        ${latencyMs ? (ideal / wallMs).toFixed(2) : 'n/a (latency 0)'}  (ideal ${(ideal / 1000).toFixed(1)} s)`);
     console.log(`peak worker RSS   ${rss.map((r) => mb(r.peak())).join(', ')}${workerCount > 1 ? ' (per worker process)' : ''}`);
-    console.log(`worker CPU        ${workerCpu.toFixed(1)} s (${((workerCpu * 1000) / wallMs * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL, conversion threads included)`);
+    console.log(
+      `worker CPU        ${workerCpu.toFixed(1)} s (${(((workerCpu * 1000) / wallMs) * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL, conversion threads included)`,
+    );
+    const perUrl = (s: number) => `${((s * 1e6) / urlCount).toFixed(0)} µs per URL`;
+    console.log(
+      `other CPU         test site ${siteCpu.toFixed(1)} s (${perUrl(siteCpu)})${temporalCpu !== undefined ? `, Temporal dev server ${temporalCpu.toFixed(1)} s (${perUrl(temporalCpu)})` : ''}`,
+    );
     for (const w of workers) {
       const pool = poolReports.get(w.pid!);
       const threadPeaks = pool?.peakHeapMb.length ? pool.peakHeapMb.map((m) => `${m} MB`).join(', ') : 'n/a';
-      console.log(`conversion pool   ${pool?.threads ?? '?'} threads (worker pid ${w.pid}: ${osThreads(w.pid!)} OS threads at the end), peak heap per thread ${threadPeaks}`);
+      console.log(
+        `conversion pool   ${pool?.threads ?? '?'} threads (worker pid ${w.pid}: ${osThreads(w.pid!)} OS threads at the end), peak heap per thread ${threadPeaks}`,
+      );
     }
     console.log(`workflow runs     ${runs.count} (continue-as-new ${runs.count - 1}×)`);
-    console.log(`machine           ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `machine           ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
     await cleanup();
   }
@@ -168,28 +197,33 @@ const poolReports = new Map<number, PoolReport>();
 
 function spawnWorker(o: { address: string; prefix: string; dataDir: string; bundlePath: string }): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: o.address,
-      TASK_QUEUE_PREFIX: o.prefix,
-      DATA_DIR: o.dataDir,
-      WORKFLOW_BUNDLE_PATH: o.bundlePath,
-      WORKER_TASK_QUEUES: 'conversion,webhooks',
-      OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
-      WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+  const child = spawn(
+    process.execPath,
+    [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        TEMPORAL_ADDRESS: o.address,
+        TASK_QUEUE_PREFIX: o.prefix,
+        DATA_DIR: o.dataDir,
+        WORKFLOW_BUNDLE_PATH: o.bundlePath,
+        WORKER_TASK_QUEUES: 'conversion,webhooks',
+        OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+        WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   return new Promise((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       if (output.length < 100_000) output += `${line}\n`;
       if (line.includes('"worker ready"')) resolve(child);
-      if (line.includes('"chunk converted"')) poolReports.set(child.pid!, (JSON.parse(line) as { conversionPool: PoolReport }).conversionPool);
+      if (line.includes('"chunk converted"'))
+        poolReports.set(child.pid!, (JSON.parse(line) as { conversionPool: PoolReport }).conversionPool);
     });
     child.stderr!.on('data', (d: Buffer) => {
       output += d.toString();
@@ -240,13 +274,15 @@ function osThreads(pid: number): string {
 /** User + system CPU time a process has used so far, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = fs
+      .readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
   } catch {
     return 0;
   }
 }
-
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const log = (msg: string) => console.log(`[bench] ${msg}`);

@@ -13,7 +13,11 @@ const rounds = Number(args.rounds);
 
 const h5pJson = JSON.stringify({ title: 'Page 42', language: 'en', mainLibrary: 'H5P.Column', embedTypes: ['div'], license: 'U' });
 const content = (paragraphs: number) =>
-  JSON.stringify({ content: Array.from({ length: paragraphs }, (_, i) => ({ params: { text: `<p>Paragraph ${i} about durable execution and retries.</p>` } })) });
+  JSON.stringify({
+    content: Array.from({ length: paragraphs }, (_, i) => ({
+      params: { text: `<p>Paragraph ${i} about durable execution and retries.</p>` },
+    })),
+  });
 
 const cases = { 'typical page (1 section)': content(4), 'long article (200 sections)': content(200) };
 
@@ -27,7 +31,14 @@ function time(fn: () => Uint8Array, n: number): { us: number; bytes: number } {
 
 for (const [name, json] of Object.entries(cases)) {
   const n = json.length > 10_000 ? Math.ceil(rounds / 10) : rounds;
-  const ours = time(() => buildZip([{ name: 'h5p.json', data: h5pJson }, { name: 'content/content.json', data: json }]), n);
+  const ours = time(
+    () =>
+      buildZip([
+        { name: 'h5p.json', data: h5pJson },
+        { name: 'content/content.json', data: json },
+      ]),
+    n,
+  );
   const theirs = time(() => zipSync({ 'h5p.json': strToU8(h5pJson), 'content/content.json': strToU8(json) }, { level: 6 }), n);
   // Same policy as ours: entries under 1 KB stored, the rest deflated.
   const level = (data: Uint8Array) => (data.length < 1024 ? 0 : 6);

@@ -61,7 +61,13 @@ describe('hostile pages on a real worker process', () => {
     const hostile = Object.keys(HOSTILE_PAGES) as HostilePage[];
     const hostileJob = `hostile-${Date.now()}`;
     const hostileStarted = Date.now();
-    await startJobDirect(client, config, hostileJob, [...hostile, ...hostile].map((name) => site.url(`/hostile/${name}`)), { concurrency: 6, owner: 'alice' });
+    await startJobDirect(
+      client,
+      config,
+      hostileJob,
+      [...hostile, ...hostile].map((name) => site.url(`/hostile/${name}`)),
+      { concurrency: 6, owner: 'alice' },
+    );
 
     // Watch readiness the whole time: every probe must answer 200.
     const readiness: number[] = [];
@@ -96,7 +102,9 @@ describe('hostile pages on a real worker process', () => {
       expect(otherEnded).toBeLessThan(hostileEnded + 10_000);
       // Twelve hostile pages on two threads: each costs at most its 10 s budget plus a thread restart.
       expect(hostileEnded - hostileStarted).toBeLessThan(120_000);
-      console.log(`hostile job: ${((hostileEnded - hostileStarted) / 1000).toFixed(1)} s; bystander: ${((otherEnded - otherStarted) / 1000).toFixed(1)} s`);
+      console.log(
+        `hostile job: ${((hostileEnded - hostileStarted) / 1000).toFixed(1)} s; bystander: ${((otherEnded - otherStarted) / 1000).toFixed(1)} s`,
+      );
 
       expect(job.result!.total).toBe(hostile.length * 2);
       const results = await chunkResults(config, hostileJob);

@@ -53,7 +53,12 @@ describe('linear-time conversion of hostile markup', () => {
 
   test('emphasis around a 200,000-space run renders in Markdown (the lazy trim regex was quadratic)', () => {
     const text = `  bold${' '.repeat(200_000)}words `;
-    const article: ExtractedArticle = { title: 'T', language: 'en', sourceUrl: PAGE_URL, blocks: [{ tag: 'p', children: [{ tag: 'strong', children: [text] }] }] };
+    const article: ExtractedArticle = {
+      title: 'T',
+      language: 'en',
+      sourceUrl: PAGE_URL,
+      blocks: [{ tag: 'p', children: [{ tag: 'strong', children: [text] }] }],
+    };
     const { value, ms } = timed(() => toMarkdown(article));
     expect(value).toContain(`  **bold${' '.repeat(200_000)}words** `);
     expect(ms).toBeLessThan(1000);

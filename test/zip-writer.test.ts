@@ -82,7 +82,8 @@ describe('zip writer', () => {
   test('passes a strict structural read: headers agree, data inflates, CRCs match', () => {
     const raw = readZipStrictly(zip);
     expect(raw.map((e) => e.name)).toEqual(entries.map((e) => e.name));
-    for (const [i, e] of raw.entries()) expect(e.data).toEqual(Buffer.isBuffer(entries[i].data) ? entries[i].data : Buffer.from(entries[i].data));
+    for (const [i, e] of raw.entries())
+      expect(e.data).toEqual(Buffer.isBuffer(entries[i].data) ? entries[i].data : Buffer.from(entries[i].data));
   });
 
   test('marks non-ASCII names as UTF-8 (bit 11) and only those', () => {

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/observability/logger';
 import { ALL_TASK_QUEUES } from '../../src/worker/job-registry';
 import { createBlobStore } from '../../src/storage';
 import { PROJECT_ROOT } from '../../src/start/provision-cli';
+import { WORKER_NODE_ARGS } from '../../src/start/supervisor';
 import { createWorkers, loadWorkflowBundle } from '../../src/worker/workers';
 
 let runtimeInstalled = false;
@@ -141,7 +142,8 @@ function s3Env(config: AppConfig): Record<string, string> {
 
 /** The real worker entry point in a child process (for SIGKILL tests). Resolves once it logs "worker ready". */
 export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
+  // The same V8 flags as `npm start` gives its worker, so tests see what production runs.
+  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
     cwd: PROJECT_ROOT,
     env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -39,7 +39,9 @@ export interface ConvertChunkResult {
 }
 
 /** Heartbeat checkpoint: the results finished so far, compact so 1,000 of them stay far below payload limits. */
-type Finished = [index: number, ok: 1, artifactPath: string, bytes: number, title: string, attempts: number] | [index: number, ok: 0, errorType: string, error: string, attempts: number];
+type Finished =
+  | [index: number, ok: 1, artifactPath: string, bytes: number, title: string, attempts: number]
+  | [index: number, ok: 0, errorType: string, error: string, attempts: number];
 interface ChunkCheckpoint {
   taskId: number;
   finished: Finished[];
@@ -83,7 +85,12 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
         const urls = input.urls ?? (await readChunkUrls(deps, input));
         base = urls.map((url, i) => ({ index: input.start + i, url, status: 'failed', error: 'not converted yet' }));
       } else {
-        if (!previous) throw ApplicationFailure.create({ type: 'ChunkResultsMissing', message: `no results for chunk ${input.chunk} to retry`, nonRetryable: true });
+        if (!previous)
+          throw ApplicationFailure.create({
+            type: 'ChunkResultsMissing',
+            message: `no results for chunk ${input.chunk} to retry`,
+            nonRetryable: true,
+          });
         base = previous;
       }
       const todo = input.mode === 'convert' ? base : base.filter((r) => r.status !== 'success');
@@ -130,8 +137,23 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
                 signal,
               );
               const result: UrlResult = outcome.ok
-                ? { index: item.index, url: item.url, status: 'success', artifactPath: outcome.value.artifactPath, bytes: outcome.value.bytes, title: outcome.value.title, attempts: outcome.attempts }
-                : { index: item.index, url: item.url, status: 'failed', errorType: outcome.errorType, error: outcome.error, attempts: outcome.attempts };
+                ? {
+                    index: item.index,
+                    url: item.url,
+                    status: 'success',
+                    artifactPath: outcome.value.artifactPath,
+                    bytes: outcome.value.bytes,
+                    title: outcome.value.title,
+                    attempts: outcome.attempts,
+                  }
+                : {
+                    index: item.index,
+                    url: item.url,
+                    status: 'failed',
+                    errorType: outcome.errorType,
+                    error: outcome.error,
+                    attempts: outcome.attempts,
+                  };
               finish(result, toCheckpoint(result));
             } finally {
               inFlight -= 1;

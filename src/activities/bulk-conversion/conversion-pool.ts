@@ -21,6 +21,15 @@ export interface ConversionPoolOptions {
   idleTimeoutMs?: number;
 }
 
+export interface PageToConvert {
+  html: string;
+  /** Where the page came from (after redirects); links are made absolute against it. */
+  url: string;
+  format: ConversionFormat;
+  /** Whose page it is (the job): groups take turns at free threads. */
+  group: string;
+}
+
 export type PoolOutcome =
   | ({ kind: 'converted' } & ConvertedPage)
   | { kind: 'unparseable'; message: string }
@@ -38,7 +47,7 @@ export interface PoolStats {
 
 export interface ConversionPool {
   /** Converts one page in a thread; rejects with `signal.reason` when the signal aborts first. */
-  convert(html: string, url: string, format: ConversionFormat, signal?: AbortSignal): Promise<PoolOutcome>;
+  convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome>;
   stats(): PoolStats;
   close(): Promise<void>;
 }
@@ -77,14 +86,16 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
         }),
     ));
 
-  async function convert(html: string, url: string, format: ConversionFormat, signal?: AbortSignal): Promise<PoolOutcome> {
+  async function convert({ html, url, format, group }: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome> {
     // At most one page per thread is handed to the pool, so no page queues there behind a slow one.
     if (signal?.aborted) throw signal.reason;
-    const slot = await slots.acquire(signal);
+    const slot = await slots.acquire(group, signal);
     Atomics.store(startTimes, slot, 0n);
     const abort = new AbortController();
     const onCancel = () => abort.abort(signal?.reason);
-    signal?.addEventListener('abort', onCancel, { once: true });
+    // Also when the signal aborted while this page waited: run() then rejects at once.
+    if (signal?.aborted) onCancel();
+    else signal?.addEventListener('abort', onCancel, { once: true });
     let timedOut = false;
     const check = () => {
       const started = Number(Atomics.load(startTimes, slot));
@@ -132,15 +143,13 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   };
 }
 
-/** The process's Node flags minus module loaders (tsx): the thread script is plain JavaScript. */
-function threadExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    if (/^--(import|require|loader|experimental-loader)$/.test(args[i]) || args[i] === '-r') i++;
-    else if (!/^--(import|require|loader|experimental-loader)=/.test(args[i])) out.push(args[i]);
-  }
-  return out;
+/**
+ * Node flags for conversion threads: only the profiling ones of the process. Threads run
+ * plain JavaScript (no loader needed), and Node refuses V8 heap flags such as
+ * --max-old-space-size in a thread's execArgv (its heap is set by resourceLimits).
+ */
+export function threadExecArgv(processArgs: readonly string[] = process.execArgv): string[] {
+  return processArgs.filter((a) => /^--(cpu-prof|heap-prof)/.test(a));
 }
 
 /** Keeps the highest heap per thread, for the most recent threads only (replaced threads get new ids). */
@@ -151,21 +160,55 @@ function recordHeap(peaks: Record<number, number>, thread: number, bytes: number
   if (ids.length > 64) delete peaks[Number(ids[0])];
 }
 
-/** Hands out `size` numbered slots, first come first served. */
+/**
+ * Hands out `size` numbered slots. Waiters line up per group (a job) and the waiting group
+ * that has held threads for the least time goes next, so a job whose pages each take
+ * seconds cannot make another job's quick pages wait behind them.
+ */
 class SlotGate {
   private readonly free: number[];
-  private readonly queue = new WaitQueue<number>();
+  private readonly waiting = new Map<string, WaitQueue<number>>();
+  /** Thread time (ms) each recent group has held slots for. */
+  private readonly usage = new Map<string, number>();
+  private readonly holders: { group: string; since: number }[] = [];
 
   constructor(size: number) {
     this.free = Array.from({ length: size }, (_, i) => size - 1 - i);
   }
 
-  acquire(signal?: AbortSignal): Promise<number> {
-    const slot = this.queue.length ? undefined : this.free.pop();
-    return slot === undefined ? this.queue.wait(signal) : Promise.resolve(slot);
+  async acquire(group: string, signal?: AbortSignal): Promise<number> {
+    let slot = this.nextGroup() === undefined ? this.free.pop() : undefined;
+    if (slot === undefined) {
+      let queue = this.waiting.get(group);
+      if (!queue) this.waiting.set(group, (queue = new WaitQueue<number>()));
+      slot = await queue.wait(signal);
+    }
+    this.holders[slot] = { group, since: Date.now() };
+    return slot;
   }
 
   release(slot: number): void {
-    if (!this.queue.wakeOne(slot)) this.free.push(slot);
+    const holder = this.holders[slot];
+    this.usage.delete(holder.group); // re-inserted last: the oldest entries are the ones dropped
+    this.usage.set(holder.group, (this.usage.get(holder.group) ?? 0) + Date.now() - holder.since);
+    if (this.usage.size > 1000) this.usage.delete(this.usage.keys().next().value!);
+    const group = this.nextGroup();
+    if (group === undefined) this.free.push(slot);
+    else this.waiting.get(group)!.wakeOne(slot);
+  }
+
+  /** The waiting group with the least thread time; drops groups nobody waits in any more. */
+  private nextGroup(): string | undefined {
+    let next: string | undefined;
+    let least = Infinity;
+    for (const [group, queue] of this.waiting) {
+      if (!queue.length) {
+        this.waiting.delete(group);
+        continue;
+      }
+      const used = this.usage.get(group) ?? 0;
+      if (used < least) [next, least] = [group, used];
+    }
+    return next;
   }
 }

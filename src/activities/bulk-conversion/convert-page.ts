@@ -58,6 +58,7 @@ function pageFailure(e: unknown, url: string): PageFailure {
   if (e instanceof UnparseableContentError) return { ok: false, failure: 'unparseable', message: e.message };
   if (e instanceof ContentTooComplexError) return { ok: false, failure: 'too-complex', message: e.message };
   // Stack overflow or an array/string past V8's size limits: the page's structure, not a passing fault.
-  if (e instanceof RangeError) return { ok: false, failure: 'too-complex', message: `the page at ${url} is beyond the converter's limits: ${e.message}` };
+  if (e instanceof RangeError)
+    return { ok: false, failure: 'too-complex', message: `the page at ${url} is beyond the converter's limits: ${e.message}` };
   throw e;
 }

@@ -38,7 +38,10 @@ export interface ConvertUrlOutput {
   title: string;
 }
 
-export function createUrlConverter(deps: ActivityDeps<BulkConversionConfig>, pool: ConversionPool = createConversionPool(poolOptionsFrom(deps.config))): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
+export function createUrlConverter(
+  deps: ActivityDeps<BulkConversionConfig>,
+  pool: ConversionPool = createConversionPool(poolOptionsFrom(deps.config)),
+): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
   const { config } = deps;
   const pageBytes = new ByteBudget(config.CONVERSION_MAX_BYTES_IN_FLIGHT);
   const fetchOptions: Omit<FetchHtmlOptions, 'signal'> = {
@@ -59,12 +62,17 @@ export function createUrlConverter(deps: ActivityDeps<BulkConversionConfig>, poo
       throw e;
     }
     room.settle(page.bytes);
-    const outcome = await pool.convert(page.html, page.url, format, signal).catch((e) => {
+    const outcome = await pool.convert({ html: page.html, url: page.url, format, group: jobId }, signal).catch((e) => {
       throw signal?.aborted ? cancelled(signal) : e;
     });
     room.release();
     if (outcome.kind !== 'converted') {
-      throw ApplicationFailure.create({ type: FAILURE_TYPES[outcome.kind], message: outcome.message, nonRetryable: true, details: [{ url: page.url }] });
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES[outcome.kind],
+        message: outcome.message,
+        nonRetryable: true,
+        details: [{ url: page.url }],
+      });
     }
     if (signal?.aborted) throw cancelled(signal);
     const artifactPath = conversionArtifactPath(index, format);

@@ -54,8 +54,36 @@ interface ParsedDocument {
 const MAX_NESTING = 1000;
 // Never nest (void) or are routinely left unclosed, so they are not counted.
 const UNCOUNTED = new Set([
-  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr',
-  'p', 'li', 'dt', 'dd', 'tr', 'td', 'th', 'thead', 'tbody', 'tfoot', 'option', 'optgroup', 'colgroup', 'rb', 'rt', 'rp',
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'param',
+  'source',
+  'track',
+  'wbr',
+  'p',
+  'li',
+  'dt',
+  'dd',
+  'tr',
+  'td',
+  'th',
+  'thead',
+  'tbody',
+  'tfoot',
+  'option',
+  'optgroup',
+  'colgroup',
+  'rb',
+  'rt',
+  'rp',
 ]);
 
 /**
@@ -65,7 +93,7 @@ const UNCOUNTED = new Set([
  */
 export function nestingExceeds(html: string, limit: number): boolean {
   let depth = 0;
-  for (let lt = html.indexOf('<'); lt >= 0; ) {
+  for (let lt = html.indexOf('<'); lt >= 0;) {
     const closing = html.charCodeAt(lt + 1) === SLASH;
     const nameStart = lt + (closing ? 2 : 1);
     let nameEnd = nameStart;
@@ -98,7 +126,8 @@ function parseDocument(html: string): ParsedDocument {
 }
 
 export function extractArticle(html: string, pageUrl: string): ExtractedArticle {
-  if (nestingExceeds(html, MAX_NESTING)) throw new ContentTooComplexError(`the page at ${pageUrl} is too complex to convert: it nests elements more than ${MAX_NESTING} deep`);
+  if (nestingExceeds(html, MAX_NESTING))
+    throw new ContentTooComplexError(`the page at ${pageUrl} is too complex to convert: it nests elements more than ${MAX_NESTING} deep`);
   const document = parseDocument(html);
   const title = pageTitle(document) || pageUrl;
   const language = pageLanguage(document);
@@ -162,7 +191,10 @@ function withinReadabilityBudget(body: DomNode | null | undefined): boolean {
 function readArticle(document: ParsedDocument): DomNode | null {
   try {
     // The serializer hands back the article element itself, saving a serialize + re-parse.
-    const result = new Readability<DomNode>(document as never, { serializer: (node) => node as unknown as DomNode, charThreshold: 200 }).parse();
+    const result = new Readability<DomNode>(document as never, {
+      serializer: (node) => node as unknown as DomNode,
+      charThreshold: 200,
+    }).parse();
     return result?.content ?? null;
   } catch {
     return null; // malformed trees can trip Readability; the <body> fallback still works

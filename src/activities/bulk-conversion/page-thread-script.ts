@@ -24,7 +24,15 @@ export function pageThreadScript(): Promise<string> {
 }
 
 async function buildScript(): Promise<string> {
-  const result = await build({ entryPoints: [ENTRY], bundle: true, platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
+  const result = await build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    logLevel: 'silent',
+  });
   const code = result.outputFiles[0].contents;
   const dir = path.join(os.tmpdir(), 'durable-jobs');
   const file = path.join(dir, `page-thread-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.cjs`);

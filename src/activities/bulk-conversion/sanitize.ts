@@ -14,7 +14,8 @@ export interface DomNode {
 }
 
 export type InlineTag = 'a' | 'strong' | 'em' | 'code' | 'del' | 'br' | 'img';
-export type BlockTag = 'p' | 'h1' | 'h2' | 'h3' | 'h4' | 'h5' | 'h6' | 'ul' | 'ol' | 'li' | 'pre' | 'blockquote' | 'hr' | 'table' | 'tr' | 'th' | 'td';
+export type BlockTag =
+  'p' | 'h1' | 'h2' | 'h3' | 'h4' | 'h5' | 'h6' | 'ul' | 'ol' | 'li' | 'pre' | 'blockquote' | 'hr' | 'table' | 'tr' | 'th' | 'td';
 
 export interface SafeElement {
   tag: InlineTag | BlockTag;
@@ -30,18 +31,90 @@ const CDATA = 4;
 
 /** Dropped with everything inside them. */
 const DROP = new Set([
-  'script', 'style', 'noscript', 'template', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'form', 'input',
-  'button', 'select', 'textarea', 'option', 'svg', 'math', 'canvas', 'video', 'audio', 'source', 'track', 'map', 'area',
-  'link', 'meta', 'base', 'head', 'title', 'nav', 'dialog',
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'applet',
+  'form',
+  'input',
+  'button',
+  'select',
+  'textarea',
+  'option',
+  'svg',
+  'math',
+  'canvas',
+  'video',
+  'audio',
+  'source',
+  'track',
+  'map',
+  'area',
+  'link',
+  'meta',
+  'base',
+  'head',
+  'title',
+  'nav',
+  'dialog',
 ]);
 
 /** Rendered as inline content; any other unknown element is treated as a block container. */
 const INLINE = new Set([
-  'a', 'abbr', 'b', 'bdi', 'bdo', 'br', 'cite', 'code', 'data', 'del', 'dfn', 'em', 'font', 'i', 'img', 'ins', 'kbd', 'label',
-  'mark', 'q', 's', 'samp', 'small', 'span', 'strike', 'strong', 'sub', 'sup', 'time', 'tt', 'u', 'var', 'wbr',
+  'a',
+  'abbr',
+  'b',
+  'bdi',
+  'bdo',
+  'br',
+  'cite',
+  'code',
+  'data',
+  'del',
+  'dfn',
+  'em',
+  'font',
+  'i',
+  'img',
+  'ins',
+  'kbd',
+  'label',
+  'mark',
+  'q',
+  's',
+  'samp',
+  'small',
+  'span',
+  'strike',
+  'strong',
+  'sub',
+  'sup',
+  'time',
+  'tt',
+  'u',
+  'var',
+  'wbr',
 ]);
 
-const INLINE_RENAME: Record<string, InlineTag> = { b: 'strong', strong: 'strong', i: 'em', em: 'em', code: 'code', kbd: 'code', samp: 'code', tt: 'code', del: 'del', s: 'del', strike: 'del' };
+const INLINE_RENAME: Record<string, InlineTag> = {
+  b: 'strong',
+  strong: 'strong',
+  i: 'em',
+  em: 'em',
+  code: 'code',
+  kbd: 'code',
+  samp: 'code',
+  tt: 'code',
+  del: 'del',
+  s: 'del',
+  strike: 'del',
+};
 
 const HEADINGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
 
@@ -120,7 +193,11 @@ function blockOf(node: DomNode, tag: string, base: string, depth: number): SafeE
       const items = listItems(node, base, depth);
       if (!items.length) return null;
       const start = Number(node.getAttribute?.('start') ?? 1);
-      return { tag, children: items, ...(tag === 'ol' && Number.isInteger(start) && start !== 1 ? { attrs: { start: String(start) } } : {}) };
+      return {
+        tag,
+        children: items,
+        ...(tag === 'ol' && Number.isInteger(start) && start !== 1 ? { attrs: { start: String(start) } } : {}),
+      };
     }
     case 'pre': {
       // trimEnd, not /\s+$/: the regex retries from every space of a long run that is not at the end (quadratic).
@@ -198,7 +275,8 @@ function tableRows(table: DomNode, base: string, depth: number): SafeElement[] {
         const cells: SafeElement[] = [];
         for (const cell of Array.from(child.childNodes)) {
           const cellTag = cell.nodeType === ELEMENT ? tagOf(cell) : '';
-          if (cellTag === 'td' || cellTag === 'th') cells.push({ tag: cellTag, children: trimInline(inlineChildren(cell, base, level + 2)) });
+          if (cellTag === 'td' || cellTag === 'th')
+            cells.push({ tag: cellTag, children: trimInline(inlineChildren(cell, base, level + 2)) });
         }
         if (cells.length) rows.push({ tag: 'tr', children: cells });
       } else if (tag === 'thead' || tag === 'tbody' || tag === 'tfoot') {

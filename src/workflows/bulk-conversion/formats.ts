@@ -7,7 +7,10 @@ export type ConversionFormat = (typeof CONVERSION_FORMATS)[number];
 export const CONVERSION_EXTENSIONS: Record<ConversionFormat, string> = { h5p: 'h5p', markdown: 'md' };
 
 /** Content type each format's artifact is stored and served with. */
-export const CONVERSION_CONTENT_TYPES: Record<ConversionFormat, string> = { h5p: 'application/zip', markdown: 'text/markdown; charset=utf-8' };
+export const CONVERSION_CONTENT_TYPES: Record<ConversionFormat, string> = {
+  h5p: 'application/zip',
+  markdown: 'text/markdown; charset=utf-8',
+};
 
 /** Where the artifact of the `index`-th URL lives, relative to `jobs/<jobId>/`: `artifacts/000123.h5p`. */
 export function conversionArtifactPath(index: number, format: ConversionFormat): string {

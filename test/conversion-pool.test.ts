@@ -1,0 +1,139 @@
+import { ByteBudget } from '../src/activities/bulk-conversion/byte-budget';
+import { ConversionPool, createConversionPool, PageToConvert, threadExecArgv } from '../src/activities/bulk-conversion/conversion-pool';
+import { HOSTILE_PAGES } from './fixtures/test-site';
+
+// The conversion thread pool and the byte budget on their own: real worker threads, no
+// Temporal. The bulk-job tests cover the same limits end to end.
+
+const page = (n: number | string, group = 'job-a'): PageToConvert => ({
+  html: `<!DOCTYPE html><html><head><title>Page ${n}</title></head><body><article><p>Text of page ${n}, long enough to be the article.</p></article></body></html>`,
+  url: `https://pages.example/${n}`,
+  format: 'markdown',
+  group,
+});
+const slowPage = (group = 'job-a'): PageToConvert => ({
+  html: HOSTILE_PAGES['implied-nesting'].build(),
+  url: 'https://pages.example/slow',
+  format: 'markdown',
+  group,
+});
+
+describe('conversion pool', () => {
+  let pool: ConversionPool;
+  afterEach(async () => {
+    await pool?.close();
+  });
+
+  test('converts pages in threads and reports each thread’s peak heap', async () => {
+    pool = createConversionPool({ threads: 2, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 30_000 });
+    const outcomes = await Promise.all([1, 2, 3, 4].map((n) => pool.convert(page(n))));
+    expect(outcomes.map((o) => o.kind)).toEqual(['converted', 'converted', 'converted', 'converted']);
+    const first = outcomes[0];
+    if (first.kind !== 'converted') throw new Error('not converted');
+    expect(first.title).toBe('Page 1');
+    expect(Buffer.from(first.body).toString('utf8')).toContain('Text of page 1');
+    const stats = pool.stats();
+    expect(stats).toMatchObject({ threads: 2, pages: 4, timedOut: 0, outOfMemory: 0 });
+    for (const heap of Object.values(stats.peakHeapBytes)) expect(heap).toBeGreaterThan(1024 * 1024);
+  });
+
+  test('a page over its time budget fails as too complex; the thread is replaced; time spent queued is not charged', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 2000 });
+    // The good page waits ~2 s behind the slow one, yet its own budget starts only when its thread takes it.
+    const [slow, good] = await Promise.all([pool.convert(slowPage()), pool.convert(page('after'))]);
+    expect(slow).toMatchObject({ kind: 'too-complex', message: expect.stringMatching(/too complex to convert: it needed more than 2 s/) });
+    expect(good.kind).toBe('converted');
+    expect(pool.stats()).toMatchObject({ timedOut: 1, pages: 1 });
+  });
+
+  test('a page that exhausts the thread heap fails as too large; the next page converts', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 48 * 1024 * 1024, pageTimeoutMs: 60_000 });
+    const dense: PageToConvert = {
+      html: HOSTILE_PAGES['dense-gzip'].build(),
+      url: 'https://pages.example/dense',
+      format: 'h5p',
+      group: 'a',
+    };
+    expect(await pool.convert(dense)).toMatchObject({ kind: 'too-large', message: expect.stringMatching(/more than 48 MB of memory/) });
+    expect((await pool.convert(page(2))).kind).toBe('converted');
+    expect(pool.stats().outOfMemory).toBe(1);
+  });
+
+  test('aborting stops a conversion in progress at once and frees its thread', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 120_000 });
+    await pool.convert(page('warm-up'));
+    const cancel = new AbortController();
+    const slow = pool.convert(slowPage(), cancel.signal);
+    await new Promise((r) => setTimeout(r, 500));
+    const abortedAt = Date.now();
+    cancel.abort(new Error('job cancelled'));
+    await expect(slow).rejects.toThrow('job cancelled');
+    expect(Date.now() - abortedAt).toBeLessThan(1000);
+    expect((await pool.convert(page('next'))).kind).toBe('converted');
+  });
+
+  test('jobs take turns at free threads: a queue of one job’s slow pages does not hold another job back', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 1500 });
+    await pool.convert(page('warm-up'));
+    const order: string[] = [];
+    const track = (p: PageToConvert, name: string) => pool.convert(p).then(() => order.push(name));
+    await Promise.all([
+      track(slowPage('hostile'), 'hostile-1'),
+      track(slowPage('hostile'), 'hostile-2'),
+      track(slowPage('hostile'), 'hostile-3'),
+      track(page(1, 'other'), 'other'),
+    ]);
+    // FIFO would run the other job's page last; taking turns runs it right after the first slow page.
+    expect(order.indexOf('other')).toBe(1);
+  });
+});
+
+test('threads get only the profiling flags of the worker process (Node refuses heap flags and loaders there)', () => {
+  const workerArgs = ['--max-old-space-size=384', '--import', 'tsx', '--cpu-prof', '--cpu-prof-dir=/tmp/prof', '--heap-prof'];
+  expect(threadExecArgv(workerArgs)).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/prof', '--heap-prof']);
+});
+
+describe('byte budget', () => {
+  test('holds fetched bytes until released; new reservations wait for room instead of failing', async () => {
+    const budget = new ByteBudget(100);
+    const a = await budget.reserve();
+    a.settle(80);
+    const b = await budget.reserve(); // 80 < 100: room for one more estimate
+    b.settle(30);
+    expect(budget.bytesHeld).toBe(110);
+    let third = false;
+    const c = budget.reserve().then((r) => ((third = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(third).toBe(false);
+    a.release();
+    (await c).release();
+    expect(third).toBe(true);
+    b.release();
+    a.release(); // idempotent
+    expect(budget.bytesHeld).toBe(0);
+  });
+
+  test('a page larger than the whole budget still goes through, alone', async () => {
+    const budget = new ByteBudget(10);
+    const big = await budget.reserve();
+    big.settle(1000);
+    let next = false;
+    const waiting = budget.reserve().then((r) => ((next = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(next).toBe(false);
+    big.release();
+    (await waiting).release();
+    expect(budget.bytesHeld).toBe(0);
+  });
+
+  test('a waiter whose signal aborts leaves the line', async () => {
+    const budget = new ByteBudget(1);
+    const held = await budget.reserve();
+    const cancel = new AbortController();
+    const waiting = budget.reserve(cancel.signal);
+    cancel.abort(new Error('cancelled'));
+    await expect(waiting).rejects.toThrow('cancelled');
+    held.release();
+    expect(budget.bytesHeld).toBe(0);
+  });
+});
