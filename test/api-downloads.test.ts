@@ -75,7 +75,11 @@ beforeAll(async () => {
   minio = await startTestMinio();
 }, 15 * 60_000);
 afterAll(async () => {
-  for (const id of jobIds) await client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+  for (const id of jobIds)
+    await client.workflow
+      .getHandle(id)
+      .terminate('test over')
+      .catch(() => undefined);
   for (const api of apis) await api.close();
   for (const s of stores) if (s instanceof S3BlobStore) s.close();
   await minio?.stop();
@@ -136,10 +140,13 @@ describe.each(['fs', 's3'] as const)('downloads from the %s store', (kind) => {
     const none = await get(api, jobId, 'videos/big.mp4', KEYS.alice, { Range: `bytes=${BIG}-` });
     expect(none.status).toBe(416);
     expect(none.headers.get('content-range')).toBe(`bytes */${BIG}`);
-    expect((await none.json()).error.code).toBe('range_not_satisfiable');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('range_not_satisfiable');
 
     // A stale If-Range gets the whole current file.
-    const stale = await get(api, jobId, 'pages/ünï page+1.md', KEYS.alice, { Range: 'bytes=0-1', 'If-Range': 'Wed, 21 Oct 2015 07:28:00 GMT' });
+    const stale = await get(api, jobId, 'pages/ünï page+1.md', KEYS.alice, {
+      Range: 'bytes=0-1',
+      'If-Range': 'Wed, 21 Oct 2015 07:28:00 GMT',
+    });
     expect(stale.status).toBe(200);
     expect(await stale.text()).toBe('# Ünï\n');
   });
@@ -147,7 +154,7 @@ describe.each(['fs', 's3'] as const)('downloads from the %s store', (kind) => {
   test("another owner's job, a missing file and a path out of the job are all 404", async () => {
     const bob = await get(api, jobId, 'videos/big.mp4', KEYS.bob);
     expect(bob.status).toBe(404);
-    expect((await bob.json()).error.message).toBe('job not found');
+    expect(((await bob.json()) as { error: { message: string } }).error.message).toBe('job not found');
     expect((await get(api, jobId, 'videos/nothing.mp4')).status).toBe(404);
     const out = await fetch(`${api.url}/api/v1/jobs/${jobId}/files/..%2f..%2fother%2ffile`, { headers: auth(KEYS.alice) });
     expect(out.status).toBe(404);
@@ -272,13 +279,20 @@ describe('S3 across API replicas and presigned redirects', () => {
       const job = await waitForJobEnd(testApp(apiConfig, client), KEYS.alice, jobId);
       expect(job.result).toMatchObject({ status: 'completed', succeeded: 2 });
       const results = await fetch(job.result!.resultsUrl.replace(apiConfig.publicUrl, api.url), { headers: auth(KEYS.alice) });
-      const lines = (await results.text()).trim().split('\n').map((l) => JSON.parse(l) as { downloadUrl: string });
+      const lines = (await results.text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { downloadUrl: string });
       expect(lines).toHaveLength(2);
       for (const line of lines) {
         const artifact = await fetch(line.downloadUrl.replace(apiConfig.publicUrl, api.url), { headers: auth(KEYS.alice) });
         expect(artifact.status).toBe(200);
         expect(artifact.headers.get('content-type')).toBe('application/zip');
-        expect(Buffer.from(await artifact.arrayBuffer()).subarray(0, 2).toString()).toBe('PK');
+        expect(
+          Buffer.from(await artifact.arrayBuffer())
+            .subarray(0, 2)
+            .toString(),
+        ).toBe('PK');
       }
       // Nothing of the job is on either host's disk.
       for (const dir of [workerConfig.dataDir, apiConfig.dataDir]) expect(fs.existsSync(`${dir}/blobs/jobs/${jobId}`)).toBe(false);

@@ -22,7 +22,20 @@ function traceWrites(root: string): Call[] {
   const out = path.join(root, '..', `${path.basename(root)}.strace`);
   const r = spawnSync(
     'strace',
-    ['-f', '-y', '-qq', '-o', out, '-e', 'trace=fsync,fdatasync,rename,renameat,renameat2', process.execPath, '--import', 'tsx', 'test/fixtures/fs-blob-writes.ts', root],
+    [
+      '-f',
+      '-y',
+      '-qq',
+      '-o',
+      out,
+      '-e',
+      'trace=fsync,fdatasync,rename,renameat,renameat2',
+      process.execPath,
+      '--import',
+      'tsx',
+      'test/fixtures/fs-blob-writes.ts',
+      root,
+    ],
     { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000 },
   );
   if (r.status !== 0) throw new Error(`writer failed: ${r.stderr}`);
@@ -109,7 +122,9 @@ describe('fs blob store leftovers', () => {
       // root writes anywhere: use a path under a regular file instead.
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dj-ro-')), 'file');
       fs.writeFileSync(file, '');
-      await expect(new FsBlobStore(path.join(file, 'blobs')).check()).rejects.toThrow(new RegExp(`blob folder ${file}/blobs \\(under DATA_DIR\\) is not writable: ENOTDIR`));
+      await expect(new FsBlobStore(path.join(file, 'blobs')).check()).rejects.toThrow(
+        new RegExp(`blob folder ${file}/blobs \\(under DATA_DIR\\) is not writable: ENOTDIR`),
+      );
       return;
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-ro-'));
