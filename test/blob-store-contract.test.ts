@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -9,6 +10,7 @@ import { loadConfig } from '../src/config/env';
 import { BlobNotFoundError, BlobStore, BlobStoreUnavailableError, createBlobStore } from '../src/storage';
 import { FsBlobStore } from '../src/storage/fs-blob-store';
 import { S3BlobStore } from '../src/storage/s3-blob-store';
+import { PROJECT_ROOT } from '../src/start/provision-cli';
 import { freePort } from './harness/ports';
 import { startTestMinio, TestMinio } from './harness/minio';
 
@@ -324,6 +326,25 @@ describe('S3 specifics on MinIO', () => {
         store.close();
       }
     };
+
+    test.each(['api', 'worker'])('the %s process exits at startup with the reason, before taking work', (name) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', `src/${name}/main.ts`], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          ...minio.s3Config(),
+          S3_BUCKET: 'missing-bucket',
+          DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'dj-main-')),
+          TEMPORAL_ADDRESS: '127.0.0.1:1',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Blob store unusable (s3://missing-bucket/`);
+      expect(r.stderr).toMatch(/S3_BUCKET "missing-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+: create it or fix S3_BUCKET/);
+    });
 
     test('no such bucket', async () => {
       expect(await problem({ S3_BUCKET: 'no-such-bucket' })).toMatch(
