@@ -75,7 +75,11 @@ beforeAll(async () => {
   minio = await startTestMinio();
 }, 15 * 60_000);
 afterAll(async () => {
-  for (const id of jobIds) await client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+  for (const id of jobIds)
+    await client.workflow
+      .getHandle(id)
+      .terminate('test over')
+      .catch(() => undefined);
   for (const api of apis) await api.close();
   for (const s of stores) if (s instanceof S3BlobStore) s.close();
   await minio?.stop();
@@ -139,7 +143,10 @@ describe.each(['fs', 's3'] as const)('downloads from the %s store', (kind) => {
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('range_not_satisfiable');
 
     // A stale If-Range gets the whole current file.
-    const stale = await get(api, jobId, 'pages/ünï page+1.md', KEYS.alice, { Range: 'bytes=0-1', 'If-Range': 'Wed, 21 Oct 2015 07:28:00 GMT' });
+    const stale = await get(api, jobId, 'pages/ünï page+1.md', KEYS.alice, {
+      Range: 'bytes=0-1',
+      'If-Range': 'Wed, 21 Oct 2015 07:28:00 GMT',
+    });
     expect(stale.status).toBe(200);
     expect(await stale.text()).toBe('# Ünï\n');
   });
@@ -272,13 +279,20 @@ describe('S3 across API replicas and presigned redirects', () => {
       const job = await waitForJobEnd(testApp(apiConfig, client), KEYS.alice, jobId);
       expect(job.result).toMatchObject({ status: 'completed', succeeded: 2 });
       const results = await fetch(job.result!.resultsUrl.replace(apiConfig.publicUrl, api.url), { headers: auth(KEYS.alice) });
-      const lines = (await results.text()).trim().split('\n').map((l) => JSON.parse(l) as { downloadUrl: string });
+      const lines = (await results.text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { downloadUrl: string });
       expect(lines).toHaveLength(2);
       for (const line of lines) {
         const artifact = await fetch(line.downloadUrl.replace(apiConfig.publicUrl, api.url), { headers: auth(KEYS.alice) });
         expect(artifact.status).toBe(200);
         expect(artifact.headers.get('content-type')).toBe('application/zip');
-        expect(Buffer.from(await artifact.arrayBuffer()).subarray(0, 2).toString()).toBe('PK');
+        expect(
+          Buffer.from(await artifact.arrayBuffer())
+            .subarray(0, 2)
+            .toString(),
+        ).toBe('PK');
       }
       // Nothing of the job is on either host's disk.
       for (const dir of [workerConfig.dataDir, apiConfig.dataDir]) expect(fs.existsSync(`${dir}/blobs/jobs/${jobId}`)).toBe(false);

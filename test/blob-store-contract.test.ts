@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -9,6 +10,7 @@ import { loadConfig } from '../src/config/env';
 import { BlobNotFoundError, BlobStore, BlobStoreUnavailableError, createBlobStore } from '../src/storage';
 import { FsBlobStore } from '../src/storage/fs-blob-store';
 import { S3BlobStore } from '../src/storage/s3-blob-store';
+import { PROJECT_ROOT } from '../src/start/provision-cli';
 import { freePort } from './harness/ports';
 import { startTestMinio, TestMinio } from './harness/minio';
 
@@ -99,7 +101,10 @@ describe.each(stores)('%s blob store', (kind, make) => {
       bytes: 4,
       contentType: 'application/x-thing',
     });
-    expect(await store.put('jobs/a/three.jsonl', Readable.from(['{"a":1}\n', '{"b":2}\n']))).toMatchObject({ bytes: 16, contentType: 'application/x-ndjson' });
+    expect(await store.put('jobs/a/three.jsonl', Readable.from(['{"a":1}\n', '{"b":2}\n']))).toMatchObject({
+      bytes: 16,
+      contentType: 'application/x-ndjson',
+    });
 
     expect(await text(await store.get('jobs/a/one.txt'))).toBe('hello');
     expect([...(await store.getBuffer('jobs/a/two.bin'))]).toEqual([0, 1, 2, 255]);
@@ -136,7 +141,8 @@ describe.each(stores)('%s blob store', (kind, make) => {
   });
 
   test('list, listInfo and listFolders by prefix, sorted, nothing outside the prefix', async () => {
-    for (const key of ['jobs/l1/b.md', 'jobs/l1/a.md', 'jobs/l1/pages/deep/c.h5p', 'jobs/l2/x.md', 'jobs/l10/y.md', 'other/z.md']) await store.put(key, key);
+    for (const key of ['jobs/l1/b.md', 'jobs/l1/a.md', 'jobs/l1/pages/deep/c.h5p', 'jobs/l2/x.md', 'jobs/l10/y.md', 'other/z.md'])
+      await store.put(key, key);
     expect(await store.list('jobs/l1/')).toEqual(['jobs/l1/a.md', 'jobs/l1/b.md', 'jobs/l1/pages/deep/c.h5p']);
     // A prefix is a string prefix, not only a folder.
     expect(await store.list('jobs/l1/pa')).toEqual(['jobs/l1/pages/deep/c.h5p']);
@@ -232,7 +238,9 @@ describe.each(stores)('%s blob store', (kind, make) => {
       expect(fs.readdirSync(path.join(store.location, 'jobs', 'fail'))).toEqual(['data.bin']);
     }
     if (store instanceof S3BlobStore) {
-      const uploads = await store.client.send(new ListMultipartUploadsCommand({ Bucket: minio.bucket, Prefix: store.objectKey('jobs/fail/data.bin') }));
+      const uploads = await store.client.send(
+        new ListMultipartUploadsCommand({ Bucket: minio.bucket, Prefix: store.objectKey('jobs/fail/data.bin') }),
+      );
       expect(uploads.Uploads ?? []).toEqual([]);
     }
   });
@@ -253,12 +261,18 @@ describe('S3 specifics on MinIO', () => {
     try {
       const key = 'jobs/p/ünïcødé report+1.md';
       await store.put(key, '# report');
-      const url = await store.presignGet!(key, { expiresInSeconds: 2, filename: 'ünïcødé report+1.md', contentType: 'text/markdown; charset=utf-8' });
+      const url = await store.presignGet!(key, {
+        expiresInSeconds: 2,
+        filename: 'ünïcødé report+1.md',
+        contentType: 'text/markdown; charset=utf-8',
+      });
       const res = await fetch(url);
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('# report');
       expect(res.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
-      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="_n_c_d__report_1.md"; filename*=UTF-8''${encodeURIComponent('ünïcødé report+1.md')}`);
+      expect(res.headers.get('content-disposition')).toBe(
+        `attachment; filename="_n_c_d__report_1.md"; filename*=UTF-8''${encodeURIComponent('ünïcødé report+1.md')}`,
+      );
       await new Promise((r) => setTimeout(r, 3_000));
       expect((await fetch(url)).status).toBe(403);
     } finally {
@@ -272,7 +286,13 @@ describe('S3 specifics on MinIO', () => {
     expect(() => loadConfig({ S3_PRESIGN_DOWNLOADS: 'true' })).toThrow(/S3_PRESIGN_DOWNLOADS: needs BLOB_STORE=s3/);
     expect(() => loadConfig({ BLOB_STORE: 'gcs' })).toThrow(/BLOB_STORE/);
     const ok = loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'bk1', S3_ENDPOINT: 'http://127.0.0.1:9000' });
-    expect(ok).toMatchObject({ BLOB_STORE: 's3', S3_BUCKET: 'bk1', S3_PREFIX: '', S3_PRESIGN_DOWNLOADS: false, S3_PRESIGN_EXPIRY: 300_000 });
+    expect(ok).toMatchObject({
+      BLOB_STORE: 's3',
+      S3_BUCKET: 'bk1',
+      S3_PREFIX: '',
+      S3_PRESIGN_DOWNLOADS: false,
+      S3_PRESIGN_EXPIRY: 300_000,
+    });
     expect(loadConfig({}).BLOB_STORE).toBe('fs');
   });
 
@@ -282,7 +302,14 @@ describe('S3 specifics on MinIO', () => {
       saved = { ...process.env };
     });
     afterEach(() => {
-      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED']) {
+      for (const k of [
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_PROFILE',
+        'AWS_SHARED_CREDENTIALS_FILE',
+        'AWS_CONFIG_FILE',
+        'AWS_EC2_METADATA_DISABLED',
+      ]) {
         if (saved[k] === undefined) delete process.env[k];
         else process.env[k] = saved[k];
       }
@@ -300,8 +327,29 @@ describe('S3 specifics on MinIO', () => {
       }
     };
 
+    test.each(['api', 'worker'])('the %s process exits at startup with the reason, before taking work', (name) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', `src/${name}/main.ts`], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          ...minio.s3Config(),
+          S3_BUCKET: 'missing-bucket',
+          DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'dj-main-')),
+          TEMPORAL_ADDRESS: '127.0.0.1:1',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Blob store unusable (s3://missing-bucket/`);
+      expect(r.stderr).toMatch(/S3_BUCKET "missing-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+: create it or fix S3_BUCKET/);
+    });
+
     test('no such bucket', async () => {
-      expect(await problem({ S3_BUCKET: 'no-such-bucket' })).toMatch(/S3_BUCKET "no-such-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+/);
+      expect(await problem({ S3_BUCKET: 'no-such-bucket' })).toMatch(
+        /S3_BUCKET "no-such-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+/,
+      );
     });
     test('nothing listening at the endpoint', async () => {
       const port = await freePort();
@@ -314,7 +362,9 @@ describe('S3 specifics on MinIO', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       try {
         const { port } = server.address() as { port: number };
-        expect(await problem({ S3_ENDPOINT: `http://127.0.0.1:${port}` })).toMatch(/answered HTTP 404 without an S3 error: is S3_ENDPOINT an S3 server/);
+        expect(await problem({ S3_ENDPOINT: `http://127.0.0.1:${port}` })).toMatch(
+          /answered HTTP 404 without an S3 error: is S3_ENDPOINT an S3 server/,
+        );
       } finally {
         server.close();
       }

@@ -27,7 +27,11 @@ export async function sendJobFile(ctx: ApiContext, req: Request, res: Response):
   const contentType = info.contentType ?? 'application/octet-stream';
 
   if (ctx.config.S3_PRESIGN_DOWNLOADS && ctx.store.presignGet) {
-    const url = await ctx.store.presignGet(key, { expiresInSeconds: Math.ceil(ctx.config.S3_PRESIGN_EXPIRY / 1000), filename, contentType });
+    const url = await ctx.store.presignGet(key, {
+      expiresInSeconds: Math.ceil(ctx.config.S3_PRESIGN_EXPIRY / 1000),
+      filename,
+      contentType,
+    });
     res.setHeader('Cache-Control', 'no-store');
     res.redirect(302, url);
     return;

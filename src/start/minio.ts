@@ -6,6 +6,7 @@ import path from 'node:path';
 import { BucketAlreadyOwnedByYou, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { stopChild } from './dev-server';
 import { freePort } from './free-port';
+import { TEMPORAL_DIR } from './provision-cli';
 import { provisionMinio } from './provision-minio';
 import { waitForHttpOk } from './supervisor';
 
@@ -71,7 +72,12 @@ export async function startMinio(o: MinioOptions = {}): Promise<RunningMinio> {
   };
   try {
     await waitForHttpOk(`${endpoint}/minio/health/live`, 60_000, () => alive);
-    const s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey } });
+    const s3 = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+    });
     try {
       await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => {
         if (!(e instanceof BucketAlreadyOwnedByYou)) throw e;
@@ -100,4 +106,34 @@ export async function startMinio(o: MinioOptions = {}): Promise<RunningMinio> {
       AWS_SECRET_ACCESS_KEY: secretKey,
     },
   };
+}
+
+// `npm run storage:minio`: a MinIO for local multi-host runs, data kept in .temporal/minio-data.
+if (require.main === module) {
+  const say = (m: string) => process.stdout.write(`[minio] ${m}\n`);
+  startMinio({
+    dataDir: path.join(TEMPORAL_DIR, 'minio-data'),
+    port: Number(process.env.MINIO_PORT ?? 9000),
+    accessKey: process.env.MINIO_ROOT_USER ?? 'durable-jobs',
+    secretKey: process.env.MINIO_ROOT_PASSWORD ?? 'durable-jobs-local-only',
+    log: say,
+  })
+    .then((minio) => {
+      process.stdout.write(
+        `\nS3 for every worker and API host (Ctrl-C stops MinIO):\n${Object.entries(minio.env)
+          .map(([k, v]) => `  export ${k}=${v}`)
+          .join('\n')}\n\n`,
+      );
+      const stop = () => void minio.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      void minio.exited.then((code) => {
+        say(`MinIO exited with ${code}`);
+        process.exit(1);
+      });
+    })
+    .catch((e: Error) => {
+      console.error(`[minio] ${e.message}`);
+      process.exit(1);
+    });
 }

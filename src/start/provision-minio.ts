@@ -19,7 +19,8 @@ function works(bin: string): boolean {
   return r.status === 0 && /minio version/i.test(r.stdout);
 }
 
-const cachedIsCurrent = () => fs.existsSync(CACHED_BIN) && fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8').trim() === MINIO_VERSION && works(CACHED_BIN);
+const cachedIsCurrent = () =>
+  fs.existsSync(CACHED_BIN) && fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8').trim() === MINIO_VERSION && works(CACHED_BIN);
 
 /** The MinIO binary to run; builds the pinned version with Go the first time (several minutes). */
 export async function provisionMinio(log: (msg: string) => void = (m) => console.log(m)): Promise<string> {
@@ -49,7 +50,9 @@ export async function provisionMinio(log: (msg: string) => void = (m) => console
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`go install ${MINIO_MODULE}@${MINIO_VERSION} failed (${signal ?? `exit ${code}`})`))));
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`go install ${MINIO_MODULE}@${MINIO_VERSION} failed (${signal ?? `exit ${code}`})`)),
+    );
   });
   if (!works(CACHED_BIN)) throw new Error('go install finished but .temporal/bin/minio does not run');
   fs.writeFileSync(STAMP, `${MINIO_VERSION}\n`);

@@ -64,14 +64,23 @@ export class BlobStoreUnavailableError extends Error {
 
 /** A key no store accepts (empty, too long, `..` segments, backslashes…). */
 export class InvalidBlobKeyError extends Error {
-  constructor(readonly key: string, reason = '') {
+  constructor(
+    readonly key: string,
+    reason = '',
+  ) {
     super(`invalid blob key "${key}"${reason ? `: ${reason}` : ''}`);
     this.name = 'InvalidBlobKeyError';
   }
 }
 
 export function assertValidKey(key: string): void {
-  if (!key || key.length > 512 || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..') || /[\\\0]/.test(key)) {
+  if (
+    !key ||
+    key.length > 512 ||
+    key.startsWith('/') ||
+    key.split('/').some((p) => p === '' || p === '.' || p === '..') ||
+    /[\\\0]/.test(key)
+  ) {
     throw new InvalidBlobKeyError(key);
   }
 }

@@ -5,7 +5,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { assertValidKey, BlobInfo, InvalidBlobKeyError, BlobNotFoundError, BlobStore, BlobStoreUnavailableError, ByteRange } from './blob-store';
+import {
+  assertValidKey,
+  BlobInfo,
+  InvalidBlobKeyError,
+  BlobNotFoundError,
+  BlobStore,
+  BlobStoreUnavailableError,
+  ByteRange,
+} from './blob-store';
 import { impliedContentType } from './content-types';
 import { DirectorySyncer } from './directory-syncer';
 

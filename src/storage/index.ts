@@ -4,7 +4,10 @@ import type { BlobStore } from './blob-store';
 import { FsBlobStore } from './fs-blob-store';
 import { S3BlobStore } from './s3-blob-store';
 
-type StoreConfig = Pick<AppConfig, 'dataDir' | 'BLOB_STORE' | 'S3_BUCKET' | 'S3_PREFIX' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'>;
+type StoreConfig = Pick<
+  AppConfig,
+  'dataDir' | 'BLOB_STORE' | 'S3_BUCKET' | 'S3_PREFIX' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'
+>;
 
 export function createBlobStore(config: StoreConfig): BlobStore {
   if (config.BLOB_STORE === 's3') {

@@ -99,7 +99,11 @@ export class S3BlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<Readable> {
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Range: range ? `bytes=${range.start}-${range.end ?? ''}` : undefined }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          Range: range ? `bytes=${range.start}-${range.end ?? ''}` : undefined,
+        }),
       );
       return out.Body as Readable;
     } catch (e) {
@@ -141,7 +145,8 @@ export class S3BlobStore implements BlobStore {
   async listInfo(prefix: string): Promise<BlobInfo[]> {
     const out: BlobInfo[] = [];
     for await (const page of this.pages(prefix)) {
-      for (const o of page.Contents ?? []) out.push({ key: o.Key!.slice(this.prefix.length), bytes: o.Size ?? 0, modifiedAt: o.LastModified });
+      for (const o of page.Contents ?? [])
+        out.push({ key: o.Key!.slice(this.prefix.length), bytes: o.Size ?? 0, modifiedAt: o.LastModified });
     }
     // S3 lists in UTF-8 byte order; sort by code unit like the fs store so callers see one order.
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -170,7 +175,9 @@ export class S3BlobStore implements BlobStore {
       );
       if (out.Errors?.length) {
         const first = out.Errors[0];
-        throw new Error(`could not delete ${out.Errors.length} objects under ${folder} (first: ${first.Key}: ${first.Code} ${first.Message})`);
+        throw new Error(
+          `could not delete ${out.Errors.length} objects under ${folder} (first: ${first.Key}: ${first.Code} ${first.Message})`,
+        );
       }
       files += objects.length;
       bytes += objects.reduce((n, o) => n + (o.Size ?? 0), 0);
@@ -216,7 +223,13 @@ export class S3BlobStore implements BlobStore {
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, Delimiter: delimiter, ContinuationToken: token, MaxKeys: PAGE }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix + prefix,
+          Delimiter: delimiter,
+          ContinuationToken: token,
+          MaxKeys: PAGE,
+        }),
       );
       yield page;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

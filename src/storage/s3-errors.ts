@@ -6,7 +6,17 @@ interface Where {
   region: string;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPROTO', 'CERT_HAS_EXPIRED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPROTO',
+  'CERT_HAS_EXPIRED',
+]);
 
 export function explainS3Failure(e: unknown, where: Where): string {
   const err = e as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };

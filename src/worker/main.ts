@@ -20,6 +20,10 @@ async function main(): Promise<void> {
     config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
   }
 
+  // Storage first: a worker that cannot write results must not take tasks.
+  const store = createBlobStore(config);
+  await checkBlobStore(store, logger);
+
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
       const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
@@ -51,8 +55,6 @@ async function main(): Promise<void> {
   }
   await client.connection.close();
 
-  const store = createBlobStore(config);
-  await checkBlobStore(store, logger);
   const connection = await connectWorker(config);
   const workflowBundle = await loadWorkflowBundle();
   const workers = await createWorkers({
