@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { freePorts } from '../net/free-port';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { RunningPostgres, startPostgres } from './postgres';
@@ -140,7 +141,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<RunningClust
 
 async function registerNamespace(client: Client, namespace: string): Promise<void> {
   try {
-    await client.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 3 * 86_400 } });
+    await client.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
   } catch (e) {
     if (!/already exists/i.test((e as Error).message)) throw e;
   }
