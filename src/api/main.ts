@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '../config/env';
 import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
-import { createBlobStore } from '../storage';
+import { checkBlobStore, createBlobStore } from '../storage';
 import { connectClient } from '../temporal/connection';
 import { createApp } from './app';
 
@@ -17,8 +17,10 @@ async function main(): Promise<void> {
     config.API_KEYS = [{ owner: DEV_OWNER, role: 'admin', key: apiKey }];
     logger.warn('API_KEYS is not set: using the local admin key stored in the data folder', { dataDir: config.dataDir });
   }
+  const store = createBlobStore(config);
+  await checkBlobStore(store, logger);
   const client = await connectClient(config);
-  const app = createApp({ config, client, store: createBlobStore(config), logger });
+  const app = createApp({ config, client, store, logger });
   const server = app.listen(config.PORT, () => logger.info('api listening', { url: config.publicUrl, port: config.PORT }));
   server.requestTimeout = 120_000;
 

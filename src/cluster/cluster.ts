@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { freePorts } from '../net/free-port';
+import { freePorts } from '../start/free-port';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { RunningPostgres, startPostgres } from './postgres';
 import { setupSchemas } from './schema';

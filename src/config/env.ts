@@ -189,6 +189,22 @@ export const envSchema = z.object({
   CLEANUP_SCHEDULE: cron('0 3 * * *'),
   /** Job files are deleted once the newest file of the job is older than this. */
   ARTIFACT_RETENTION: duration('30d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
+
+  /** Where job files live: `fs` (DATA_DIR, one host) or `s3` (any number of hosts). */
+  BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
+  S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name (3-63 lowercase letters, digits, "." and "-")').optional(),
+  S3_PREFIX: z.string().trim().regex(/^[^\\\0]*$/, 'no backslashes').default(''),
+  /** For S3-compatible servers (MinIO, R2, Ceph); unset for AWS. */
+  S3_ENDPOINT: optionalUrl(),
+  S3_REGION: optionalString,
+  /** bucket-in-path URLs; defaults to true when S3_ENDPOINT is set (MinIO needs it). */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional().transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
+  /** Downloads answer 302 to a presigned S3 URL instead of streaming through the API. */
+  S3_PRESIGN_DOWNLOADS: bool(false),
+  S3_PRESIGN_EXPIRY: duration('5m').refine((ms) => ms >= 1000 && ms <= 7 * 86_400_000, 'must be between 1s and 7d'),
+}).superRefine((env, ctx) => {
+  if (env.BLOB_STORE === 's3' && !env.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when BLOB_STORE=s3' });
+  if (env.S3_PRESIGN_DOWNLOADS && env.BLOB_STORE !== 's3') ctx.addIssue({ code: 'custom', path: ['S3_PRESIGN_DOWNLOADS'], message: 'needs BLOB_STORE=s3' });
 });
 
 export type RawEnv = z.input<typeof envSchema>;

@@ -23,7 +23,7 @@ function works(bin: string): boolean {
   return r.status === 0 && /temporal version/i.test(r.stdout);
 }
 
-function onPath(name: string): string | undefined {
+export function onPath(name: string): string | undefined {
   const r = spawnSync(process.platform === 'win32' ? 'where' : 'which', [name], { encoding: 'utf8' });
   const found = r.status === 0 ? r.stdout.split('\n')[0].trim() : '';
   return found || undefined;

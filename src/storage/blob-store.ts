@@ -10,11 +10,26 @@ export interface BlobInfo {
   modifiedAt?: Date;
 }
 
+/** Bytes `start` through `end`, both inclusive (as in an HTTP Range header); no `end` reads to the last byte. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface PresignOptions {
+  expiresInSeconds: number;
+  /** Served as `Content-Disposition: attachment; filename=…`. */
+  filename?: string;
+  contentType?: string;
+}
+
 export interface BlobStore {
+  /** Where blobs live, for logs and startup messages (no credentials). */
+  readonly location: string;
   /** Streams `body` to `key`, replacing any previous object atomically. */
   put(key: string, body: Readable | Buffer | string, options?: { contentType?: string }): Promise<BlobInfo>;
-  /** A stream of the object; throws BlobNotFoundError when absent. */
-  get(key: string): Promise<Readable>;
+  /** A stream of the object, or of `range` of it; throws BlobNotFoundError when absent. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
   getBuffer(key: string): Promise<Buffer>;
   stat(key: string): Promise<BlobInfo | null>;
   delete(key: string): Promise<void>;
@@ -26,6 +41,10 @@ export interface BlobStore {
   listFolders(folder: string): Promise<string[]>;
   /** Deletes every object under `folder` (and the folder itself where folders exist). */
   deleteFolder(folder: string): Promise<{ files: number; bytes: number }>;
+  /** A short-lived URL that serves the object without us, for stores that have one. */
+  presignGet?(key: string, options: PresignOptions): Promise<string>;
+  /** Proves the store is reachable and writable; throws BlobStoreUnavailableError saying what is wrong. */
+  check(): Promise<void>;
 }
 
 export class BlobNotFoundError extends Error {
@@ -35,8 +54,24 @@ export class BlobNotFoundError extends Error {
   }
 }
 
+/** The store cannot be used at all (missing bucket, no credentials, unreachable endpoint, read-only folder). */
+export class BlobStoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BlobStoreUnavailableError';
+  }
+}
+
+/** A key no store accepts (empty, too long, `..` segments, backslashes…). */
+export class InvalidBlobKeyError extends Error {
+  constructor(readonly key: string, reason = '') {
+    super(`invalid blob key "${key}"${reason ? `: ${reason}` : ''}`);
+    this.name = 'InvalidBlobKeyError';
+  }
+}
+
 export function assertValidKey(key: string): void {
   if (!key || key.length > 512 || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..') || /[\\\0]/.test(key)) {
-    throw new Error(`invalid blob key "${key}"`);
+    throw new InvalidBlobKeyError(key);
   }
 }

@@ -4,32 +4,42 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertValidKey, BlobInfo, BlobNotFoundError, BlobStore } from './blob-store';
+import { promisify } from 'node:util';
+import { assertValidKey, BlobInfo, InvalidBlobKeyError, BlobNotFoundError, BlobStore, BlobStoreUnavailableError, ByteRange } from './blob-store';
+import { impliedContentType } from './content-types';
+import { DirectorySyncer } from './directory-syncer';
 
-// Content types that follow from the file extension need no metadata file (one write less per artifact).
-const TYPE_BY_EXTENSION: Record<string, string> = {
-  '.h5p': 'application/zip',
-  '.zip': 'application/zip',
-  '.md': 'text/markdown; charset=utf-8',
-  '.mp4': 'video/mp4',
-  '.json': 'application/json',
-  '.jsonl': 'application/x-ndjson',
-};
+const fsync = promisify(fs.fsync);
 
 // Small buffers are written synchronously: tens of µs into the page cache, where the async
 // path (open, write, close, rename) costs four event-loop round trips each — ~30 ms per
-// artifact in a worker converting hundreds of pages a second. Bigger bodies stay async.
+// artifact in a worker converting hundreds of pages a second. Only the fsyncs, which wait
+// for the disk, leave the event loop. Bigger bodies stay async throughout.
 const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 
-/** Filesystem blob store: `<root>/<key>`, written to a temp file then renamed so readers never see half an object. */
+const META_SUFFIX = '.meta.json';
+const TMP_SUFFIX = '.tmp';
+
+/**
+ * Filesystem blob store: `<root>/<key>`. Each write goes to a temp file that is fsynced before
+ * it is renamed into place and the folder is fsynced after, so after a crash or power loss a key
+ * holds its old content or the whole new one — never an empty or partial file.
+ */
 export class FsBlobStore implements BlobStore {
   /** Folders known to exist: creating them again is a wasted syscall per artifact. */
   private readonly madeDirs = new Set<string>();
+  private readonly dirSyncer = new DirectorySyncer();
 
   constructor(private readonly root: string) {}
 
+  get location(): string {
+    return this.root;
+  }
+
   private pathOf(key: string): string {
     assertValidKey(key);
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    if (isSidecar(name)) throw new InvalidBlobKeyError(key, `names ending in ${META_SUFFIX} or ${TMP_SUFFIX} are reserved`);
     return path.join(this.root, ...key.split('/'));
   }
 
@@ -40,42 +50,43 @@ export class FsBlobStore implements BlobStore {
       await fsp.mkdir(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
-    const tmp = `${file}.${randomUUID()}.tmp`;
-    let bytes = 0;
+    const implied = impliedContentType(file);
+    const extraType = options.contentType && options.contentType !== implied ? options.contentType : undefined;
+    const tmp = tempNameFor(file);
+    let bytes: number;
     try {
-      if (typeof body === 'string' || Buffer.isBuffer(body)) {
-        const data = typeof body === 'string' ? Buffer.from(body) : body;
-        bytes = data.length;
-        if (bytes <= SYNC_WRITE_MAX_BYTES) {
-          fs.writeFileSync(tmp, data);
-          fs.renameSync(tmp, file);
-        } else {
-          await fsp.writeFile(tmp, data);
-          await fsp.rename(tmp, file);
-        }
-      } else {
-        const out = fs.createWriteStream(tmp);
-        await pipeline(body, out);
-        bytes = out.bytesWritten;
-        await fsp.rename(tmp, file);
-      }
+      bytes = await writeSynced(tmp, body);
+      fs.renameSync(tmp, file);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.madeDirs.delete(dir);
       throw e;
     }
-    const implied = TYPE_BY_EXTENSION[path.extname(file)];
-    if (options.contentType && options.contentType !== implied) {
-      await fsp.writeFile(`${file}.meta.json`, JSON.stringify({ contentType: options.contentType }));
-    }
+    // The type travels in a sidecar only when the extension does not imply it; a stale one from an earlier put goes.
+    if (extraType) await this.writeMeta(file, extraType);
+    else fs.rmSync(file + META_SUFFIX, { force: true });
+    await this.dirSyncer.sync(dir);
     return { key, bytes, contentType: options.contentType ?? implied };
   }
 
-  async get(key: string): Promise<Readable> {
+  /** The metadata sidecar goes through the same temp-file-fsync-rename as the blob itself. */
+  private async writeMeta(file: string, contentType: string): Promise<void> {
+    const tmp = tempNameFor(file + META_SUFFIX);
+    try {
+      await writeSynced(tmp, JSON.stringify({ contentType }));
+      fs.renameSync(tmp, file + META_SUFFIX);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
     const file = this.pathOf(key);
     try {
       const handle = await fsp.open(file, 'r');
-      return handle.createReadStream();
+      // autoClose (the default): destroying the stream, e.g. for an aborted download, closes the file at once.
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key);
       throw e;
@@ -95,9 +106,9 @@ export class FsBlobStore implements BlobStore {
     const file = this.pathOf(key);
     try {
       const { size, mtime } = await fsp.stat(file);
-      let contentType: string | undefined = TYPE_BY_EXTENSION[path.extname(file)];
+      let contentType = impliedContentType(file);
       try {
-        contentType = JSON.parse(await fsp.readFile(`${file}.meta.json`, 'utf8')).contentType;
+        contentType = JSON.parse(await fsp.readFile(file + META_SUFFIX, 'utf8')).contentType;
       } catch {
         /* no metadata */
       }
@@ -111,32 +122,21 @@ export class FsBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     await fsp.rm(file, { force: true });
-    await fsp.rm(`${file}.meta.json`, { force: true });
+    await fsp.rm(file + META_SUFFIX, { force: true });
   }
 
   async list(prefix: string): Promise<string[]> {
     const out: string[] = [];
-    const walk = async (dir: string, rel: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = await fsp.readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const key = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) await walk(path.join(dir, e.name), key);
-        else if (!e.name.endsWith('.tmp') && !e.name.endsWith('.meta.json') && key.startsWith(prefix)) out.push(key);
-      }
-    };
-    await walk(this.root, '');
-    return out.sort();
+    await this.walkFiles(this.folderOf(prefix), async (_file, key, name) => {
+      if (!isSidecar(name) && key.startsWith(prefix)) out.push(key);
+    });
+    return out.sort(byKey);
   }
 
   /** The folder `prefix` lies in, so listings walk only that subtree. */
   private folderOf(prefix: string): { dir: string; rel: string } {
     const rel = prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/+$/, '');
-    return { dir: rel ? this.pathOf(rel) : this.root, rel };
+    return { dir: rel ? path.join(this.root, ...rel.split('/')) : this.root, rel };
   }
 
   async listInfo(prefix: string): Promise<BlobInfo[]> {
@@ -146,14 +146,17 @@ export class FsBlobStore implements BlobStore {
       const { size, mtime } = await fsp.stat(file);
       out.push({ key, bytes: size, modifiedAt: mtime });
     });
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out.sort((a, b) => byKey(a.key, b.key));
   }
 
   async listFolders(folder: string): Promise<string[]> {
     const { dir } = this.folderOf(folder.endsWith('/') ? folder : `${folder}/`);
     try {
       const entries = await fsp.readdir(dir, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      return entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort(byKey);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
@@ -167,15 +170,19 @@ export class FsBlobStore implements BlobStore {
     let files = 0;
     let bytes = 0;
     const dirs = new Set<string>([where.dir]);
-    await this.walkFiles(where, async (file, _key, name) => {
-      dirs.add(path.dirname(file));
-      if (!isSidecar(name)) {
-        const { size } = await fsp.stat(file).catch(() => ({ size: 0 }));
-        files += 1;
-        bytes += size;
-      }
-      await fsp.rm(file, { force: true });
-    }, (dir) => void dirs.add(dir));
+    await this.walkFiles(
+      where,
+      async (file, _key, name) => {
+        dirs.add(path.dirname(file));
+        if (!isSidecar(name)) {
+          const { size } = await fsp.stat(file).catch(() => ({ size: 0 }));
+          files += 1;
+          bytes += size;
+        }
+        await fsp.rm(file, { force: true });
+      },
+      (dir) => void dirs.add(dir),
+    );
     // Deepest first, so parents are empty by the time they come up.
     for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
       this.madeDirs.delete(dir);
@@ -184,6 +191,18 @@ export class FsBlobStore implements BlobStore {
       });
     }
     return { files, bytes };
+  }
+
+  async check(): Promise<void> {
+    const probe = path.join(this.root, `.check-${randomUUID()}${TMP_SUFFIX}`);
+    try {
+      await fsp.mkdir(this.root, { recursive: true });
+      await writeSynced(probe, 'ok');
+      await fsp.rm(probe);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new BlobStoreUnavailableError(`blob folder ${this.root} (under DATA_DIR) is not writable: ${err.code ?? err.message}`);
+    }
   }
 
   private async walkFiles(
@@ -196,7 +215,8 @@ export class FsBlobStore implements BlobStore {
       try {
         entries = await fsp.readdir(dir, { withFileTypes: true });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
         throw e;
       }
       for (const e of entries) {
@@ -214,5 +234,43 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
+const tempNameFor = (file: string) => `${file}.${randomUUID()}${TMP_SUFFIX}`;
+
 /** Files beside the blobs: metadata and half-written temp files. */
-const isSidecar = (name: string) => name.endsWith('.tmp') || name.endsWith('.meta.json');
+const isSidecar = (name: string) => name.endsWith(TMP_SUFFIX) || name.endsWith(META_SUFFIX);
+
+/** Code-unit order, the order S3 lists keys in. */
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Writes `body` to a new file and fsyncs it before closing; returns the bytes written. */
+async function writeSynced(file: string, body: Readable | Buffer | string): Promise<number> {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const data = typeof body === 'string' ? Buffer.from(body) : body;
+    if (data.length <= SYNC_WRITE_MAX_BYTES) {
+      const fd = fs.openSync(file, 'w');
+      try {
+        fs.writeSync(fd, data);
+        await fsync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return data.length;
+    }
+  }
+  const handle = await fsp.open(file, 'w');
+  try {
+    let bytes: number;
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      await handle.writeFile(body);
+      bytes = Buffer.byteLength(body);
+    } else {
+      const out = handle.createWriteStream({ autoClose: false });
+      await pipeline(body, out);
+      bytes = out.bytesWritten;
+    }
+    await handle.sync();
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}

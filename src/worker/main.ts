@@ -2,7 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config/env';
 import { ensureDevSecrets } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
-import { createBlobStore } from '../storage';
+import { checkBlobStore, createBlobStore } from '../storage';
 import { prefixedQueue } from '../shared/task-queues';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -49,6 +49,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const store = createBlobStore(config);
+  await checkBlobStore(store, logger);
   const connection = await connectWorker(config);
   const workflowBundle = await loadWorkflowBundle();
   const workers = await createWorkers({
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     prefix: config.TASK_QUEUE_PREFIX,
     queues: config.WORKER_TASK_QUEUES,
-    deps: { config, store: createBlobStore(config), logger, now: () => new Date() },
+    deps: { config, store, logger, now: () => new Date() },
     workflowBundle,
   });
   const queues = config.WORKER_TASK_QUEUES.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));

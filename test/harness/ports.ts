@@ -1,1 +1,1 @@
-export { freePort, freePorts } from '../../src/net/free-port';
+export { freePort, freePorts } from '../../src/start/free-port';

@@ -9,7 +9,7 @@ import type { ActivityDeps } from '../../src/activities/deps';
 import { AppConfig, loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/observability/logger';
 import { ALL_TASK_QUEUES, TaskQueueBase } from '../../src/shared/task-queues';
-import { FsBlobStore } from '../../src/storage/fs-blob-store';
+import { createBlobStore } from '../../src/storage';
 import { PROJECT_ROOT } from '../../src/start/provision-cli';
 import { createWorkers, loadWorkflowBundle } from '../../src/worker/workers';
 
@@ -59,7 +59,7 @@ export const KEYS = {
 export function testDeps(config: AppConfig, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
   return {
     config,
-    store: new FsBlobStore(path.join(config.dataDir, 'blobs')),
+    store: createBlobStore(config),
     logger: createLogger({ test: true }, config.LOG_LEVEL),
     now: () => new Date(),
     ...overrides,
@@ -120,8 +120,23 @@ export function envFor(config: AppConfig, extra: Record<string, string> = {}): N
     VIDEO_POLL_DEADLINE: `${config.VIDEO_POLL_DEADLINE}ms`,
     ...(config.EMULATOR_URL ? { EMULATOR_URL: config.EMULATOR_URL } : {}),
     API_PUBLIC_URL: config.publicUrl,
+    BLOB_STORE: config.BLOB_STORE,
+    ...(config.BLOB_STORE === 's3' ? s3Env(config) : {}),
     ...extra,
   };
+}
+
+function s3Env(config: AppConfig): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    S3_BUCKET: config.S3_BUCKET,
+    S3_PREFIX: config.S3_PREFIX,
+    S3_ENDPOINT: config.S3_ENDPOINT,
+    S3_REGION: config.S3_REGION,
+    S3_FORCE_PATH_STYLE: config.S3_FORCE_PATH_STYLE === undefined ? undefined : String(config.S3_FORCE_PATH_STYLE),
+    S3_PRESIGN_DOWNLOADS: String(config.S3_PRESIGN_DOWNLOADS),
+    S3_PRESIGN_EXPIRY: `${config.S3_PRESIGN_EXPIRY}ms`,
+  };
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 /** The real worker entry point in a child process (for SIGKILL tests). Resolves once it logs "worker ready". */

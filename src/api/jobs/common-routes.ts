@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { JOB_OUTCOME, JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
 import { JOB_TYPES } from '../../shared/jobs';
-import { jobFileKey, jobStatusUrl, temporalUiUrl } from '../../shared/urls';
+import { jobStatusUrl, temporalUiUrl } from '../../shared/urls';
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
-import { HttpError, notFound } from '../errors';
+import { sendJobFile } from '../downloads';
+import { HttpError } from '../errors';
 import { findJob } from './job-lookup';
 import { jobTypeApi } from './registry';
 import { statusFromDescription } from './start-job';
@@ -104,19 +105,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
   });
 
   // Artifacts and result files a job stored under jobs/<jobId>/…, to its owner only.
-  r.get('/:jobId/files/*path', async (req, res) => {
-    const job = await findJob(ctx, req.params.jobId, principalOf(res));
-    const filePath = (req.params as unknown as { path: string[] }).path.join('/');
-    const key = jobFileKey(job.jobId, filePath);
-    const info = await ctx.store.stat(key).catch(() => null);
-    if (!info) throw notFound('file');
-    res.setHeader('Content-Type', info.contentType ?? 'application/octet-stream');
-    res.setHeader('Content-Length', String(info.bytes));
-    res.setHeader('Content-Disposition', `attachment; filename="${filePath.split('/').pop()!.replace(/[^\w.-]/g, '_')}"`);
-    const stream = await ctx.store.get(key);
-    stream.on('error', (e) => res.destroy(e));
-    stream.pipe(res);
-  });
+  r.get('/:jobId/files/*path', (req, res) => sendJobFile(ctx, req, res));
 
   return r;
 }

@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { RunningMinio, startMinio } from '../../src/start/minio';
+
+// A MinIO of the test file's own (temp data dir, free port, one bucket). Test files that need S3
+// start it in beforeAll: it is not part of the global setup, so suites without S3 never pay for it.
+
+export interface TestMinio extends RunningMinio {
+  /** testConfig overrides for an S3 blob store in this MinIO, under a prefix of its own unless one is given. */
+  s3Config(prefix?: string): Record<string, string>;
+}
+
+export async function startTestMinio(): Promise<TestMinio> {
+  const minio = await startMinio({ log: (m) => process.stdout.write(`[harness] ${m}\n`) });
+  // The AWS default chain reads credentials from the environment (jest gives each test file its own copy).
+  process.env.AWS_ACCESS_KEY_ID = minio.env.AWS_ACCESS_KEY_ID;
+  process.env.AWS_SECRET_ACCESS_KEY = minio.env.AWS_SECRET_ACCESS_KEY;
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...s3 } = minio.env;
+  return {
+    ...minio,
+    s3Config: (prefix = `t-${randomBytes(4).toString('hex')}`) => ({ ...s3, S3_PREFIX: prefix }),
+  };
+}
