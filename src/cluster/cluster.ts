@@ -47,10 +47,17 @@ export async function startCluster(o: ClusterOptions = {}): Promise<RunningClust
   let pg: RunningPostgres | undefined;
   const services: ServiceProcess[] = [];
   let stopping = false;
+  // Whatever ends this process ends the cluster with it (no orphaned servers).
+  const killOnExit = () => {
+    for (const s of services) s.child.kill('SIGKILL');
+    if (pg) process.kill(pg.pid, 'SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const stop = async () => {
     stopping = true;
     await stopServices(services, 15_000);
     await pg?.stop();
+    process.removeListener('exit', killOnExit);
   };
 
   try {
@@ -73,35 +80,57 @@ export async function startCluster(o: ClusterOptions = {}): Promise<RunningClust
     );
 
     log(`Temporal ${SERVICES.join(', ')} (${historyShards} history shards)…`);
-    for (const name of SERVICES) services.push(startService({ serverBin: bins.server, root: dir, env: ENV_NAME, name }));
-    const died = Promise.race([
-      ...services.map((s) => s.exited.then((code) => `temporal ${s.name} exited with ${code} (log: ${s.logFile})`)),
-      pg.exited.then((code) => `postgres exited with ${code}`),
-    ]);
     let deadReason: string | undefined;
+    const died = new Promise<string>((resolve) => {
+      void pg!.exited.then((code) => resolve(`postgres exited with ${code}`));
+      const launch = (name: ServiceName) => {
+        const s = startService({ serverBin: bins.server, root: dir, env: ENV_NAME, name });
+        services.push(s);
+        void s.exited.then((code) => resolve(`temporal ${s.name} exited with ${code} (log: ${s.logFile})`));
+      };
+      // History first: every service writes the cluster metadata on its first start, and
+      // concurrent first writers fail each other.
+      launch('history');
+      void waitUntil(
+        () => serviceHealthy('history', ports.history.grpc),
+        'history',
+        120_000,
+        () => deadReason,
+      ).then(
+        () => SERVICES.filter((s) => s !== 'history').forEach(launch),
+        () => undefined,
+      );
+    });
     void died.then((reason) => (deadReason = stopping ? undefined : reason));
+    const fatal = () => deadReason;
 
     const address = `127.0.0.1:${ports.frontend.grpc}`;
     await waitUntil(
       async () => {
-        if (deadReason) throw new Error(deadReason);
         for (const s of ['history', 'matching', 'frontend'] as const) if (!(await serviceHealthy(s, ports[s].grpc))) return false;
         return true;
       },
       'services healthy',
       120_000,
+      fatal,
     );
 
     const connection = await Connection.connect({ address });
     try {
       const client = new Client({ connection, namespace });
       await registerNamespace(client, namespace);
-      await waitUntil(async () => await ensureSearchAttributes(client, namespace).then(() => true), 'search attributes registered', 60_000);
+      await waitUntil(
+        async () => await ensureSearchAttributes(client, namespace).then(() => true),
+        'search attributes registered',
+        60_000,
+        fatal,
+      );
       // The frontend's namespace cache and the visibility store both answer: a real query with our attributes.
       await waitUntil(
         async () => (await client.workflow.count(`JobType IN ("bulk-conversion", "video-generation") AND JobOwner = "probe"`), true),
         'visibility query with search attributes',
         60_000,
+        fatal,
       );
       // The worker service has no gRPC health endpoint; it is up for us once its per-namespace
       // worker (schedules, batch operations) polls in our namespace.
@@ -116,6 +145,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<RunningClust
         },
         'the worker service to poll in the namespace',
         90_000,
+        fatal,
       );
     } finally {
       await connection.close();
@@ -147,10 +177,18 @@ async function registerNamespace(client: Client, namespace: string): Promise<voi
   }
 }
 
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+/** Polls `check` until true; stops at once when `fatal` names a reason (a process died). */
+async function waitUntil(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  fatal: () => string | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    const reason = fatal();
+    if (reason) throw new Error(reason);
     try {
       if (await check()) return;
     } catch (e) {
