@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities/deps';
@@ -33,10 +34,22 @@ export function uniquePrefix(name = 't'): string {
 
 export const TEST_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
+/**
+ * The suite-wide blob store: `npm run test:cluster` sets BLOB_STORE=s3 and the S3_* variables
+ * (its MinIO) for every test config; otherwise the fs store in each config's DATA_DIR.
+ */
+function suiteBlobStoreEnv(): Record<string, string> {
+  const names = ['BLOB_STORE', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_REGION', 'S3_FORCE_PATH_STYLE'];
+  return Object.fromEntries(names.filter((n) => process.env[n]).map((n) => [n, process.env[n]!]));
+}
+
+/** The variables each test config was loaded from, so worker processes get exactly the same. */
+const rawEnvOf = new WeakMap<AppConfig, Record<string, string | undefined>>();
+
 /** A full config as a deployment would have it, pointed at the test server and a temp data dir. */
 export function testConfig(overrides: Record<string, string | undefined> = {}): AppConfig {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-test-'));
-  return loadConfig({
+  const raw = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: dataDir,
@@ -46,8 +59,12 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     WEBHOOK_RETRY_SCHEDULE: '0s,1s,1s,2s',
     API_KEYS: 'alice:user:alice-key-0123456789abcdef,bob:user:bob-key-0123456789abcdef0,root:admin:root-key-0123456789abcdef',
+    ...suiteBlobStoreEnv(),
     ...overrides,
-  });
+  };
+  const config = loadConfig(raw);
+  rawEnvOf.set(config, raw);
+  return config;
 }
 
 export const KEYS = {
@@ -75,8 +92,14 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
 }
 
-/** Real Workers, in this process, on the config's prefixed task queues. */
+/**
+ * Real Workers on the config's prefixed task queues: in this process, or — when the suite runs
+ * on the cluster (TEST_WORKER_PROCESSES=N) and the test injects no deps — N worker processes
+ * that share nothing but Temporal and the blob store (own DATA_DIR, own working directory).
+ */
 export async function startWorkers(config: AppConfig, opts: { queues?: TaskQueueBase[]; deps?: ActivityDeps } = {}): Promise<RunningWorkers> {
+  const processes = Number(process.env.TEST_WORKER_PROCESSES ?? 0);
+  if (processes > 0 && !opts.deps) return startWorkerProcesses(config, processes, opts.queues ?? ALL_TASK_QUEUES);
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await createWorkers({
@@ -98,10 +121,39 @@ export async function startWorkers(config: AppConfig, opts: { queues?: TaskQueue
   };
 }
 
+/** `count` worker processes, each on a host of its own as far as files go. */
+export async function startWorkerProcesses(config: AppConfig, count: number, queues: readonly TaskQueueBase[]): Promise<RunningWorkers> {
+  const children: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const host = fs.mkdtempSync(path.join(os.tmpdir(), `dj-host${i + 1}-`));
+      children.push(await spawnWorkerProcess(config, { DATA_DIR: path.join(host, 'data'), WORKER_TASK_QUEUES: queues.join(',') }, { cwd: host }));
+    }
+  } catch (e) {
+    for (const c of children) c.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    async shutdown() {
+      await Promise.all(
+        children.map(async (c) => {
+          if (c.exitCode !== null || c.signalCode !== null) return;
+          const exited = new Promise((r) => c.once('exit', r));
+          c.kill('SIGTERM');
+          const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
+    },
+  };
+}
+
 /** Environment variables that make `npm run worker` / `npm run api` use a test config. */
 export function envFor(config: AppConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...rawEnvOf.get(config),
     NODE_ENV: 'test',
     LOG_LEVEL: config.LOG_LEVEL,
     DATA_DIR: config.dataDir,
@@ -140,9 +192,10 @@ function s3Env(config: AppConfig): Record<string, string> {
 }
 
 /** The real worker entry point in a child process (for SIGKILL tests). Resolves once it logs "worker ready". */
-export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
-    cwd: PROJECT_ROOT,
+export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<string, string> = {}, o: { cwd?: string } = {}): Promise<ChildProcess> {
+  // tsx by absolute path: the working directory may be anywhere.
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
+    cwd: o.cwd ?? PROJECT_ROOT,
     env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
