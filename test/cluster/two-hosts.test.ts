@@ -76,11 +76,9 @@ test('2,000 URLs on two worker hosts; one is SIGKILLed and not restarted; the ot
   expect(lines.map((l) => l.url)).toEqual(urls);
   expect(lines.every((l) => l.status === 'success')).toBe(true);
 
-  // Both hosts ran chunks; after the kill only the survivor did.
+  // The chunks the doomed host held were retried, on the survivor (history keeps each
+  // activity's last attempt only, so the doomed host's attempts show as retries).
   const history = await handle.fetchHistory();
-  const started = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED).map((e) => e.activityTaskStartedEventAttributes?.identity ?? '');
-  expect(started.some((id) => id.startsWith(doomedIdentity))).toBe(true);
-  expect(started.some((id) => id.startsWith(`${survivor.pid}@`))).toBe(true);
   const retried = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
   expect(retried.length).toBeGreaterThan(0);
   expect(retried.every((e) => e.activityTaskStartedEventAttributes?.identity?.startsWith(`${survivor.pid}@`))).toBe(true);
@@ -112,7 +110,9 @@ describe('two API replicas', () => {
       headers: { ...auth, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
-    return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? ((await res.json()) as Record<string, unknown>) : undefined, bytes: Buffer.from(await res.arrayBuffer()) };
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const json = res.headers.get('content-type')?.includes('json') ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : undefined;
+    return { status: res.status, body: json, bytes };
   };
 
   test('both serve the same job: status, results and artifact downloads, byte for byte', async () => {
