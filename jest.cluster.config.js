@@ -5,7 +5,12 @@ const base = require('./jest.config');
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
-  testMatch: ['<rootDir>/test/bulk-conversion.test.ts', '<rootDir>/test/video-generation.test.ts', '<rootDir>/test/webhook-delivery.test.ts', '<rootDir>/test/cluster/**/*.test.ts'],
+  testMatch: [
+    '<rootDir>/test/bulk-conversion.test.ts',
+    '<rootDir>/test/video-generation.test.ts',
+    '<rootDir>/test/webhook-delivery.test.ts',
+    '<rootDir>/test/cluster/**/*.test.ts',
+  ],
   testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/test/cluster/global-setup.ts',
   globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',

@@ -73,7 +73,10 @@ test('every variable our services set is in the config schema, and the values lo
     expect(config).toMatchObject({ NODE_ENV: 'production', BLOB_STORE: 's3', S3_BUCKET: 'durable-jobs' });
     expect(config.WEBHOOK_SECRET).toEqual([USER_SECRETS.WEBHOOK_SECRET]);
   }
-  expect(loadConfig(Object.fromEntries(Object.entries(services.api.environment!).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)]))).API_KEYS).toHaveLength(1);
+  expect(
+    loadConfig(Object.fromEntries(Object.entries(services.api.environment!).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)])))
+      .API_KEYS,
+  ).toHaveLength(1);
 });
 
 test('secrets have no defaults: without them the file does not interpolate', () => {
@@ -93,7 +96,12 @@ test('every referenced service exists and every host:port points at a port that 
     for (const [variable, value] of Object.entries(s.environment ?? {})) {
       const target = hostPort(String(value));
       if (!target || target.host === 'localhost') continue;
-      expect({ name, variable, host: target.host, exists: names.has(target.host) }).toEqual({ name, variable, host: target.host, exists: true });
+      expect({ name, variable, host: target.host, exists: names.has(target.host) }).toEqual({
+        name,
+        variable,
+        host: target.host,
+        exists: true,
+      });
       expect({ name, variable, port: target.port }).toEqual({ name, variable, port: IMAGE_PORTS[target.host] });
     }
   }
@@ -105,7 +113,11 @@ test('every referenced service exists and every host:port points at a port that 
 });
 
 test('only the API, the Temporal frontend and the Web UI are published; the last two on loopback only', () => {
-  const published = Object.fromEntries(Object.entries(services).filter(([, s]) => s.ports?.length).map(([n, s]) => [n, s.ports]));
+  const published = Object.fromEntries(
+    Object.entries(services)
+      .filter(([, s]) => s.ports?.length)
+      .map(([n, s]) => [n, s.ports]),
+  );
   expect(Object.keys(published).sort()).toEqual(['api', 'temporal', 'temporal-ui']);
   expect(published.temporal!.every((p) => String(p).startsWith('127.0.0.1:'))).toBe(true);
   expect(published['temporal-ui']!.every((p) => String(p).startsWith('127.0.0.1:'))).toBe(true);

@@ -21,11 +21,15 @@ export async function startApiReplica(config: AppConfig): Promise<ApiReplica> {
   const host = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-api-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/api/main.ts')], {
-    cwd: host,
-    env: envFor(config, { PORT: String(port), API_PUBLIC_URL: url, DATA_DIR: path.join(host, 'data'), LOG_LEVEL: 'warn' }),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/api/main.ts')],
+    {
+      cwd: host,
+      env: envFor(config, { PORT: String(port), API_PUBLIC_URL: url, DATA_DIR: path.join(host, 'data'), LOG_LEVEL: 'warn' }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise((r) => child.once('exit', r));

@@ -15,6 +15,8 @@ export default async function clusterSetup(): Promise<void> {
   const minio: RunningMinio = await startMinio({ log: say });
   (globalThis as { __MINIO__?: RunningMinio }).__MINIO__ = minio;
   Object.assign(process.env, minio.env, { TEMPORAL_TEST_ADDRESS: cluster.address, TEST_WORKER_PROCESSES: '2' });
-  say(`cluster at ${cluster.address} (${cluster.historyShards} shards), MinIO at ${minio.endpoint}, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  say(
+    `cluster at ${cluster.address} (${cluster.historyShards} shards), MinIO at ${minio.endpoint}, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
   await devServerSetup(); // sees TEMPORAL_TEST_ADDRESS: starts no dev server, bundles the workflows
 }

@@ -41,7 +41,11 @@ test('blob storage is S3 and this is the cluster, not the dev server', async () 
 test('2,000 URLs on two worker hosts; one is SIGKILLed and not restarted; the other finishes with every URL exactly once', async () => {
   const config = testConfig({ CONVERSION_RETRY_INTERVAL: '200ms' });
   const hosts = [0, 1].map((i) => fs.mkdtempSync(path.join(os.tmpdir(), `dj-host${i + 1}-`)));
-  const [doomed, survivor] = await Promise.all(hosts.map((host) => spawnWorkerProcess(config, { DATA_DIR: path.join(host, 'data'), WORKER_TASK_QUEUES: 'conversion,webhooks' }, { cwd: host })));
+  const [doomed, survivor] = await Promise.all(
+    hosts.map((host) =>
+      spawnWorkerProcess(config, { DATA_DIR: path.join(host, 'data'), WORKER_TASK_QUEUES: 'conversion,webhooks' }, { cwd: host }),
+    ),
+  );
   children.push(doomed, survivor);
 
   const total = 2_000;
@@ -58,7 +62,9 @@ test('2,000 URLs on two worker hosts; one is SIGKILLed and not restarted; the ot
   await waitFor(
     async () => {
       const { raw } = await handle.describe();
-      return (raw.pendingActivities ?? []).some((a) => a.lastWorkerIdentity?.startsWith(doomedIdentity) && a.heartbeatDetails?.payloads?.length);
+      return (raw.pendingActivities ?? []).some(
+        (a) => a.lastWorkerIdentity?.startsWith(doomedIdentity) && a.heartbeatDetails?.payloads?.length,
+      );
     },
     'a checkpointed chunk on the doomed host',
     120_000,
@@ -79,7 +85,9 @@ test('2,000 URLs on two worker hosts; one is SIGKILLed and not restarted; the ot
   // The chunks the doomed host held were retried, on the survivor (history keeps each
   // activity's last attempt only, so the doomed host's attempts show as retries).
   const history = await handle.fetchHistory();
-  const retried = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+  const retried = (history.events ?? []).filter(
+    (e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+  );
   expect(retried.length).toBeGreaterThan(0);
   expect(retried.every((e) => e.activityTaskStartedEventAttributes?.identity?.startsWith(`${survivor.pid}@`))).toBe(true);
   survivor.kill('SIGTERM');
@@ -111,7 +119,9 @@ describe('two API replicas', () => {
       body: body ? JSON.stringify(body) : undefined,
     });
     const bytes = Buffer.from(await res.arrayBuffer());
-    const json = res.headers.get('content-type')?.includes('json') ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : undefined;
+    const json = res.headers.get('content-type')?.startsWith('application/json')
+      ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>)
+      : undefined;
     return { status: res.status, body: json, bytes };
   };
 
@@ -122,10 +132,15 @@ describe('two API replicas', () => {
     expect(started.status).toBe(202);
     const jobId = started.body!.jobId as string;
 
-    const done = await waitFor(async () => {
-      const s = await api(b, 'GET', `/api/v1/jobs/${jobId}`);
-      return s.body?.status !== 'running' ? s.body : undefined;
-    }, 'the job to end (seen through replica B)', 120_000, 500);
+    const done = await waitFor(
+      async () => {
+        const s = await api(b, 'GET', `/api/v1/jobs/${jobId}`);
+        return s.body?.status !== 'running' ? s.body : undefined;
+      },
+      'the job to end (seen through replica B)',
+      120_000,
+      500,
+    );
     expect(done).toMatchObject({ jobId, status: 'completed' });
     const viaA = await api(a, 'GET', `/api/v1/jobs/${jobId}`);
     expect(viaA.body).toMatchObject({ jobId, status: 'completed', result: { total: 6, succeeded: 6, failed: 0 } });
@@ -153,10 +168,15 @@ describe('two API replicas', () => {
 
     const cancel = await api(b, 'POST', `/api/v1/jobs/${jobId}/cancel`);
     expect(cancel.status).toBe(202);
-    const end = await waitFor(async () => {
-      const s = await api(a, 'GET', `/api/v1/jobs/${jobId}`);
-      return s.body?.status !== 'running' ? s.body : undefined;
-    }, 'the job to end (seen through replica A)', 60_000, 300);
+    const end = await waitFor(
+      async () => {
+        const s = await api(a, 'GET', `/api/v1/jobs/${jobId}`);
+        return s.body?.status !== 'running' ? s.body : undefined;
+      },
+      'the job to end (seen through replica A)',
+      60_000,
+      300,
+    );
     expect(end).toMatchObject({ jobId, status: 'cancelled' });
     const lines = await readResults(shared, jobId);
     expect(lines).toHaveLength(30);

@@ -97,7 +97,10 @@ export interface RunningWorkers {
  * on the cluster (TEST_WORKER_PROCESSES=N) and the test injects no deps — N worker processes
  * that share nothing but Temporal and the blob store (own DATA_DIR, own working directory).
  */
-export async function startWorkers(config: AppConfig, opts: { queues?: TaskQueueBase[]; deps?: ActivityDeps } = {}): Promise<RunningWorkers> {
+export async function startWorkers(
+  config: AppConfig,
+  opts: { queues?: TaskQueueBase[]; deps?: ActivityDeps } = {},
+): Promise<RunningWorkers> {
   const processes = Number(process.env.TEST_WORKER_PROCESSES ?? 0);
   if (processes > 0 && !opts.deps) return startWorkerProcesses(config, processes, opts.queues ?? ALL_TASK_QUEUES);
   quietRuntime();
@@ -127,7 +130,9 @@ export async function startWorkerProcesses(config: AppConfig, count: number, que
   try {
     for (let i = 0; i < count; i++) {
       const host = fs.mkdtempSync(path.join(os.tmpdir(), `dj-host${i + 1}-`));
-      children.push(await spawnWorkerProcess(config, { DATA_DIR: path.join(host, 'data'), WORKER_TASK_QUEUES: queues.join(',') }, { cwd: host }));
+      children.push(
+        await spawnWorkerProcess(config, { DATA_DIR: path.join(host, 'data'), WORKER_TASK_QUEUES: queues.join(',') }, { cwd: host }),
+      );
     }
   } catch (e) {
     for (const c of children) c.kill('SIGKILL');
@@ -192,13 +197,21 @@ function s3Env(config: AppConfig): Record<string, string> {
 }
 
 /** The real worker entry point in a child process (for SIGKILL tests). Resolves once it logs "worker ready". */
-export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<string, string> = {}, o: { cwd?: string } = {}): Promise<ChildProcess> {
+export async function spawnWorkerProcess(
+  config: AppConfig,
+  extraEnv: Record<string, string> = {},
+  o: { cwd?: string } = {},
+): Promise<ChildProcess> {
   // tsx by absolute path: the working directory may be anywhere.
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
-    cwd: o.cwd ?? PROJECT_ROOT,
-    env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/worker/main.ts')],
+    {
+      cwd: o.cwd ?? PROJECT_ROOT,
+      env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not become ready:\n${output}`)), 90_000);
@@ -219,7 +232,12 @@ export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<str
   return child;
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -238,11 +256,15 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
  * A dev server of a test's own on a SQLite file, for tests that stop and restart Temporal.
  * `restart()` stops it and starts it again on the same port and file.
  */
-export async function startOwnDevServer(dbFile: string): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
+export async function startOwnDevServer(
+  dbFile: string,
+): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
   const { startDevServer } = await import('../../src/start/dev-server');
   const { provisionTemporalCli } = await import('../../src/start/provision-cli');
   const { freePort } = await import('./ports');
-  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED } : provisionTemporalCli(() => undefined);
+  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED
+    ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED }
+    : provisionTemporalCli(() => undefined);
   const port = await freePort();
   let server = await startDevServer(cli, { port, dbFile, logLevel: 'error', stdio: 'ignore' });
   return {
