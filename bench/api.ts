@@ -168,10 +168,8 @@ async function main(): Promise<void> {
     );
 
     // History of one finished one-URL job.
-    const one = await client.workflow
-      .list({ query: `JobOwner = "${owner}" AND ExecutionStatus = "Completed"`, pageSize: 1 })
-      [Symbol.asyncIterator]()
-      .next();
+    const finished = client.workflow.list({ query: `JobOwner = "${owner}" AND ExecutionStatus = "Completed"`, pageSize: 1 });
+    const one = await finished[Symbol.asyncIterator]().next();
     if (!one.done) {
       const history = await client.workflow.getHandle(one.value.workflowId, one.value.runId).fetchHistory();
       const byType = new Map<string, number>();
