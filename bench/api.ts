@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     process.env.WORKFLOW_BUNDLE_PATH = bundlePath;
     const key = randomBytes(16).toString('hex');
     const owner = `bench${randomBytes(3).toString('hex')}`;
-    const config = loadConfig({
+    const env = {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       DATA_DIR: path.join(workDir, 'data'),
@@ -105,14 +105,15 @@ async function main(): Promise<void> {
       OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
       WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
       API_KEYS: `${owner}:user:${key}`,
-    });
-    const worker = await spawnWorkerProcess(config, { WORKER_TASK_QUEUES: 'conversion', LOG_LEVEL: 'warn' });
+    };
+    const config = loadConfig(env);
+    const worker = await spawnWorkerProcess(config, { WORKER_TASK_QUEUES: 'conversion' });
     cleanups.push(async () => {
       const exited = new Promise((r) => worker.once('exit', r));
       worker.kill('SIGTERM');
       await exited;
     });
-    const api = await startApiReplica(config);
+    const api = await startApiReplica(config, { NODE_ENV: env.NODE_ENV, API_KEYS: env.API_KEYS });
     cleanups.push(() => api.stop());
     log(`API ${api.url}, worker pid ${worker.pid}, owner ${owner}`);
 
@@ -128,6 +129,14 @@ async function main(): Promise<void> {
       headers,
       setupRequest: (req) => ({ ...req, body: JSON.stringify({ urls: [site.url(`/page/${n++}`)], format: 'markdown' }) }),
     };
+    // One start by hand first: a misconfigured run fails here with the API's answer.
+    const probe = await fetch(`${api.url}/api/v1/jobs/bulk-conversions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ urls: [site.url('/page/probe')], format: 'markdown' }),
+    });
+    if (probe.status !== 202) throw new Error(`a job start answered ${probe.status}: ${await probe.text()}`);
+    const probeJobId = ((await probe.json()) as { jobId: string }).jobId;
     const report = (title: string, r: autocannon.Result) => {
       const non2xx = r.non2xx + r.errors + r.timeouts;
       console.log(
@@ -167,19 +176,17 @@ async function main(): Promise<void> {
       await run({ connections: clients, requests: [{ method: 'GET', path: '/api/v1/jobs', headers: { authorization: `Bearer ${key}` } }] }),
     );
 
-    // History of one finished one-URL job.
-    const finished = client.workflow.list({ query: `JobOwner = "${owner}" AND ExecutionStatus = "Completed"`, pageSize: 1 });
-    const one = await finished[Symbol.asyncIterator]().next();
-    if (!one.done) {
-      const history = await client.workflow.getHandle(one.value.workflowId, one.value.runId).fetchHistory();
-      const byType = new Map<string, number>();
-      for (const e of history.events ?? []) {
-        const name = temporal.api.enums.v1.EventType[e.eventType ?? 0].replace(/^EVENT_TYPE_/, '');
-        byType.set(name, (byType.get(name) ?? 0) + 1);
-      }
-      console.log(`\nhistory events of a one-URL bulk job: ${history.events?.length}`);
-      for (const [name, count] of byType) console.log(`  ${String(count).padStart(3)}  ${name}`);
+    // History of one finished one-URL job (the probe).
+    const probeHandle = client.workflow.getHandle(probeJobId);
+    await probeHandle.result();
+    const history = await probeHandle.fetchHistory();
+    const byType = new Map<string, number>();
+    for (const e of history.events ?? []) {
+      const name = temporal.api.enums.v1.EventType[e.eventType ?? 0].replace(/^EVENT_TYPE_/, '');
+      byType.set(name, (byType.get(name) ?? 0) + 1);
     }
+    console.log(`\nhistory events of a one-URL bulk job: ${history.events?.length}`);
+    for (const [name, count] of byType) console.log(`  ${String(count).padStart(3)}  ${name}`);
     console.log(
       `\nmachine: ${os.cpus().length} CPUs, load average ${os
         .loadavg()

@@ -17,7 +17,7 @@ export interface ApiReplica {
   stop(): Promise<void>;
 }
 
-export async function startApiReplica(config: AppConfig): Promise<ApiReplica> {
+export async function startApiReplica(config: AppConfig, extraEnv: Record<string, string> = {}): Promise<ApiReplica> {
   const host = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-api-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -26,7 +26,7 @@ export async function startApiReplica(config: AppConfig): Promise<ApiReplica> {
     ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/api/main.ts')],
     {
       cwd: host,
-      env: envFor(config, { PORT: String(port), API_PUBLIC_URL: url, DATA_DIR: path.join(host, 'data'), LOG_LEVEL: 'warn' }),
+      env: envFor(config, { PORT: String(port), API_PUBLIC_URL: url, DATA_DIR: path.join(host, 'data'), LOG_LEVEL: 'warn', ...extraEnv }),
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
