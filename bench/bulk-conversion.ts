@@ -6,8 +6,8 @@
 //
 // efficiency = (N × latency ÷ concurrency) ÷ measured wall time: 1.0 means the window of
 // `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
-// Uses TEMPORAL_ADDRESS when set; otherwise starts its own dev server on a file database with
-// the same SQLite pragmas as `npm start`. The worker is the real `src/worker/main.ts` in a
+// Uses TEMPORAL_ADDRESS when set, otherwise starts its own dev server on a file database with
+// the same SQLite pragmas as `npm start`; BLOB_STORE=s3 and the S3_* variables when set. The worker is the real `src/worker/main.ts` in a
 // child process, started with the same V8 flags as `npm start` uses (WORKER_NODE_ARGS; more
 // with BENCH_WORKER_NODE_ARGS), so its memory can be sampled from /proc.
 import { ChildProcess, spawn } from 'node:child_process';
@@ -19,14 +19,20 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { storeUrlManifest } from '../src/activities/bulk-conversion/manifest';
-import { BULK_CONVERSION_WORKFLOW, BulkConversionInput, BulkConversionResult, BulkConversionTuning } from '../src/workflows/bulk-conversion/contract';
+import {
+  BULK_CONVERSION_WORKFLOW,
+  BulkConversionInput,
+  BulkConversionResult,
+  BulkConversionTuning,
+} from '../src/workflows/bulk-conversion/contract';
 import { CONVERSION_FORMATS, ConversionFormat } from '../src/workflows/bulk-conversion/formats';
 import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
 import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
 import { startDevServer } from '../src/start/dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
 import { WORKER_NODE_ARGS } from '../src/start/supervisor';
-import { FsBlobStore } from '../src/storage/fs-blob-store';
+import { loadConfig } from '../src/config/env';
+import { createBlobStore } from '../src/storage';
 import { WORKFLOWS_PATH } from '../src/worker/workers';
 import { freePort } from '../test/harness/ports';
 import { startTestSite } from '../test/fixtures/test-site';
@@ -76,7 +82,12 @@ async function main(): Promise<void> {
   try {
     let address = process.env.TEMPORAL_ADDRESS;
     if (!address) {
-      const server = await startDevServer(provisionTemporalCli(), { port: await freePort(), dbFile: path.join(workDir, 'temporal.db'), logLevel: 'error', stdio: 'ignore' });
+      const server = await startDevServer(provisionTemporalCli(), {
+        port: await freePort(),
+        dbFile: path.join(workDir, 'temporal.db'),
+        logLevel: 'error',
+        stdio: 'ignore',
+      });
       cleanups.push(() => server.stop());
       address = server.address;
     }
@@ -85,7 +96,9 @@ async function main(): Promise<void> {
     const site = await startTestSite({ latencyMs });
     cleanups.push(() => site.close());
     const prefix = `bench-${randomBytes(3).toString('hex')}-`;
-    const dataDir = args['data-dir'] ? fs.mkdtempSync(path.join(path.resolve(args['data-dir']), 'dj-bench-data-')) : path.join(workDir, 'data');
+    const dataDir = args['data-dir']
+      ? fs.mkdtempSync(path.join(path.resolve(args['data-dir']), 'dj-bench-data-'))
+      : path.join(workDir, 'data');
     if (args['data-dir']) cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     // A prebuilt workflow bundle, as a production deployment ships it: the worker skips webpack.
     const bundlePath = path.join(workDir, 'workflows.js');
@@ -107,8 +120,11 @@ async function main(): Promise<void> {
 
     const jobId = `bench-${Date.now()}`;
     const urls = Array.from({ length: urlCount }, (_, i) => site.url(`/page/${i}`));
-    const store = new FsBlobStore(path.join(dataDir, 'blobs'));
-    log(`job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es)`);
+    // The blob store the workers use: BLOB_STORE=s3 and the S3_* variables when set, else DATA_DIR.
+    const store = createBlobStore(loadConfig({ ...process.env, DATA_DIR: dataDir }));
+    log(
+      `job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es)`,
+    );
 
     const workersCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!), 0);
     const cpuBefore = workersCpu();
@@ -144,9 +160,16 @@ async function main(): Promise<void> {
     console.log(`throughput        ${((urlCount / wallMs) * 1000).toFixed(0)} URLs/s`);
     console.log(`efficiency        ${latencyMs ? (ideal / wallMs).toFixed(2) : 'n/a (latency 0)'}  (ideal ${(ideal / 1000).toFixed(1)} s)`);
     console.log(`peak worker RSS   ${rss.map((r) => mb(r.peak())).join(', ')}${workerCount > 1 ? ' (per worker process)' : ''}`);
-    console.log(`worker CPU        ${workerCpu.toFixed(1)} s (${((workerCpu * 1000) / wallMs * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL)`);
+    console.log(
+      `worker CPU        ${workerCpu.toFixed(1)} s (${(((workerCpu * 1000) / wallMs) * 100).toFixed(0)}% of one core, ${((workerCpu * 1e6) / urlCount).toFixed(0)} µs per URL)`,
+    );
     console.log(`workflow runs     ${runs.count} (continue-as-new ${runs.count - 1}×)`);
-    console.log(`machine           ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `machine           ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
     await cleanup();
   }
@@ -154,22 +177,26 @@ async function main(): Promise<void> {
 
 function spawnWorker(o: { address: string; prefix: string; dataDir: string; bundlePath: string }): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: o.address,
-      TASK_QUEUE_PREFIX: o.prefix,
-      DATA_DIR: o.dataDir,
-      WORKFLOW_BUNDLE_PATH: o.bundlePath,
-      WORKER_TASK_QUEUES: 'conversion,webhooks',
-      OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
-      WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+  const child = spawn(
+    process.execPath,
+    [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        TEMPORAL_ADDRESS: o.address,
+        TASK_QUEUE_PREFIX: o.prefix,
+        DATA_DIR: o.dataDir,
+        WORKFLOW_BUNDLE_PATH: o.bundlePath,
+        WORKER_TASK_QUEUES: 'conversion,webhooks',
+        OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+        WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -217,7 +244,10 @@ function sampleRss(pid: number) {
 /** User + system CPU time a process has used so far, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = fs
+      .readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
   } catch {
     return 0;
