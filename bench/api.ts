@@ -105,6 +105,8 @@ async function main(): Promise<void> {
       OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
       WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
       API_KEYS: `${owner}:user:${key}`,
+      // The blob store of the environment (BLOB_STORE=s3 and S3_*), else fs under DATA_DIR.
+      ...Object.fromEntries(Object.entries(process.env).filter(([k, v]) => /^(BLOB_STORE|S3_[A-Z_]+)$/.test(k) && v)),
     };
     const config = loadConfig(env);
     const worker = await spawnWorkerProcess(config, { WORKER_TASK_QUEUES: 'conversion' });
@@ -178,7 +180,11 @@ async function main(): Promise<void> {
 
     // History of one finished one-URL job (the probe).
     const probeHandle = client.workflow.getHandle(probeJobId);
-    await probeHandle.result();
+    const finished = await Promise.race([
+      probeHandle.result().then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 120_000)),
+    ]);
+    if (!finished) log(`the probe job ${probeJobId} did not finish within 2 minutes; its history so far:`);
     const history = await probeHandle.fetchHistory();
     const byType = new Map<string, number>();
     for (const e of history.events ?? []) {
