@@ -6,8 +6,8 @@
 //
 // efficiency = (N × latency ÷ concurrency) ÷ measured wall time: 1.0 means the window of
 // `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
-// Uses TEMPORAL_ADDRESS when set; otherwise starts its own dev server on a file database with
-// the same SQLite pragmas as `npm start`. The worker is the real `src/worker/main.ts` in a
+// Uses TEMPORAL_ADDRESS when set, otherwise starts its own dev server on a file database with
+// the same SQLite pragmas as `npm start`; BLOB_STORE=s3 and the S3_* variables when set. The worker is the real `src/worker/main.ts` in a
 // child process, started with the same V8 flags as `npm start` uses (WORKER_NODE_ARGS; more
 // with BENCH_WORKER_NODE_ARGS), so its memory can be sampled from /proc.
 import { ChildProcess, spawn } from 'node:child_process';
@@ -26,7 +26,8 @@ import { prefixedQueue } from '../src/shared/task-queues';
 import { startDevServer } from '../src/start/dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
 import { WORKER_NODE_ARGS } from '../src/start/supervisor';
-import { FsBlobStore } from '../src/storage/fs-blob-store';
+import { loadConfig } from '../src/config/env';
+import { createBlobStore } from '../src/storage';
 import { bundleWorkflows } from '../src/worker/workers';
 import { freePort } from '../test/harness/ports';
 import { startTestSite } from '../test/fixtures/test-site';
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
 
     const jobId = `bench-${Date.now()}`;
     const urls = Array.from({ length: urlCount }, (_, i) => site.url(`/page/${i}`));
-    const store = new FsBlobStore(path.join(dataDir, 'blobs'));
+    // The blob store the workers use: BLOB_STORE=s3 and the S3_* variables when set, else DATA_DIR.
+    const store = createBlobStore(loadConfig({ ...process.env, DATA_DIR: dataDir }));
     log(
       `job ${jobId}: ${urlCount} URLs, ${latencyMs} ms per page, concurrency ${concurrency}, ${format}, ${workerCount} worker process(es), data in ${path.dirname(dataDir)}`,
     );

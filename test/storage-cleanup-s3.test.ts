@@ -1,8 +1,9 @@
 import type { Client } from '@temporalio/client';
-import { prefixedQueue, TASK_QUEUES } from '../src/shared/task-queues';
+import { prefixedQueue } from '../src/shared/task-queues';
 import { createBlobStore } from '../src/storage';
 import { S3BlobStore } from '../src/storage/s3-blob-store';
-import { STORAGE_CLEANUP_WORKFLOW, StorageCleanupResult } from '../src/workflows/storage-cleanup/contract';
+import { storageCleanup } from '../src/workflows/storage-cleanup';
+import { STORAGE_CLEANUP_QUEUE, StorageCleanupResult } from '../src/workflows/storage-cleanup/contract';
 import { startTestMinio, TestMinio } from './harness/minio';
 import { startWorkers, testClient, testConfig, testDeps } from './harness/temporal';
 
@@ -42,14 +43,14 @@ test('deletes the S3 job folders whose newest object is past retention and count
     await store.put('jobs/fresh/result.json', '{}');
 
     const workers = await startWorkers(config, {
-      queues: [TASK_QUEUES.maintenance],
+      queues: [STORAGE_CLEANUP_QUEUE],
       deps: testDeps(config, { store, now: () => new Date(cutoff + RETENTION) }),
     });
     let result: StorageCleanupResult;
     try {
-      result = await client.workflow.execute(STORAGE_CLEANUP_WORKFLOW, {
+      result = await client.workflow.execute(storageCleanup, {
         workflowId: `${config.TASK_QUEUE_PREFIX}cleanup-s3`,
-        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, TASK_QUEUES.maintenance),
+        taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, STORAGE_CLEANUP_QUEUE),
         args: [{ retentionMs: RETENTION }],
       });
     } finally {

@@ -92,6 +92,8 @@ export const platformEnvSchema = z.object({
 
   WORKER_TASK_QUEUES: list(),
   WORKER_SHUTDOWN_GRACE: duration('30s'),
+  /** A prebuilt workflow bundle (`npm run bundle:workflows`); unset → each worker bundles at startup. */
+  WORKFLOW_BUNDLE_PATH: optionalString,
   METRICS_BIND_ADDRESS: optionalString,
 
   PORT: int(3000, 0, 65535),

@@ -1,1 +1,1 @@
-export { freePort } from '../../src/start/free-port';
+export { freePort, freePorts } from '../../src/start/free-port';

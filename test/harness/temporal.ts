@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities/deps';
@@ -34,10 +35,22 @@ export function uniquePrefix(name = 't'): string {
 
 export const TEST_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
+/**
+ * The suite-wide blob store: `npm run test:cluster` sets BLOB_STORE=s3 and the S3_* variables
+ * (its MinIO) for every test config; otherwise the fs store in each config's DATA_DIR.
+ */
+function suiteBlobStoreEnv(): Record<string, string> {
+  const names = ['BLOB_STORE', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_REGION', 'S3_FORCE_PATH_STYLE'];
+  return Object.fromEntries(names.filter((n) => process.env[n]).map((n) => [n, process.env[n]!]));
+}
+
+/** The variables each test config was loaded from, so worker processes get exactly the same. */
+const rawEnvOf = new WeakMap<AppConfig, Record<string, string | undefined>>();
+
 /** A full config as a deployment would have it, pointed at the test server and a temp data dir. */
 export function testConfig(overrides: Record<string, string | undefined> = {}): AppConfig {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-test-'));
-  return loadConfig({
+  const raw = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: dataDir,
@@ -47,8 +60,12 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     WEBHOOK_RETRY_SCHEDULE: '0s,1s,1s,2s',
     API_KEYS: 'alice:user:alice-key-0123456789abcdef,bob:user:bob-key-0123456789abcdef0,root:admin:root-key-0123456789abcdef',
+    ...suiteBlobStoreEnv(),
     ...overrides,
-  });
+  };
+  const config = loadConfig(raw);
+  rawEnvOf.set(config, raw);
+  return config;
 }
 
 export const KEYS = {
@@ -76,8 +93,17 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
 }
 
-/** Real Workers, in this process, on the config's prefixed task queues. */
-export async function startWorkers(config: AppConfig, opts: { queues?: string[]; deps?: ActivityDeps<AppConfig> } = {}): Promise<RunningWorkers> {
+/**
+ * Real Workers on the config's prefixed task queues: in this process, or — when the suite runs
+ * on the cluster (TEST_WORKER_PROCESSES=N) and the test injects no deps — N worker processes
+ * that share nothing but Temporal and the blob store (own DATA_DIR, own working directory).
+ */
+export async function startWorkers(
+  config: AppConfig,
+  opts: { queues?: string[]; deps?: ActivityDeps<AppConfig> } = {},
+): Promise<RunningWorkers> {
+  const processes = Number(process.env.TEST_WORKER_PROCESSES ?? 0);
+  if (processes > 0 && !opts.deps) return startWorkerProcesses(config, processes, opts.queues ?? ALL_TASK_QUEUES);
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const workers = await createWorkers({
@@ -99,10 +125,41 @@ export async function startWorkers(config: AppConfig, opts: { queues?: string[];
   };
 }
 
+/** `count` worker processes, each on a host of its own as far as files go. */
+export async function startWorkerProcesses(config: AppConfig, count: number, queues: readonly string[]): Promise<RunningWorkers> {
+  const children: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const host = fs.mkdtempSync(path.join(os.tmpdir(), `dj-host${i + 1}-`));
+      children.push(
+        await spawnWorkerProcess(config, { DATA_DIR: path.join(host, 'data'), WORKER_TASK_QUEUES: queues.join(',') }, { cwd: host }),
+      );
+    }
+  } catch (e) {
+    for (const c of children) c.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    async shutdown() {
+      await Promise.all(
+        children.map(async (c) => {
+          if (c.exitCode !== null || c.signalCode !== null) return;
+          const exited = new Promise((r) => c.once('exit', r));
+          c.kill('SIGTERM');
+          const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
+    },
+  };
+}
+
 /** Environment variables that make `npm run worker` / `npm run api` use a test config. */
 export function envFor(config: AppConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...rawEnvOf.get(config),
     NODE_ENV: 'test',
     LOG_LEVEL: config.LOG_LEVEL,
     DATA_DIR: config.dataDir,
@@ -141,13 +198,22 @@ function s3Env(config: AppConfig): Record<string, string> {
 }
 
 /** The real worker entry point in a child process (for SIGKILL tests). Resolves once it logs "worker ready". */
-export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
-  // The same V8 flags as `npm start` gives its worker, so tests see what production runs.
-  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function spawnWorkerProcess(
+  config: AppConfig,
+  extraEnv: Record<string, string> = {},
+  o: { cwd?: string } = {},
+): Promise<ChildProcess> {
+  // The same V8 flags as `npm start` gives its worker, so tests see what production runs;
+  // tsx by absolute path, as the working directory may be anywhere.
+  const child = spawn(
+    process.execPath,
+    [...WORKER_NODE_ARGS, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/worker/main.ts')],
+    {
+      cwd: o.cwd ?? PROJECT_ROOT,
+      env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not become ready:\n${output}`)), 90_000);
@@ -168,7 +234,12 @@ export async function spawnWorkerProcess(config: AppConfig, extraEnv: Record<str
   return child;
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -187,11 +258,15 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
  * A dev server of a test's own on a SQLite file, for tests that stop and restart Temporal.
  * `restart()` stops it and starts it again on the same port and file.
  */
-export async function startOwnDevServer(dbFile: string): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
+export async function startOwnDevServer(
+  dbFile: string,
+): Promise<{ address: string; stop(): Promise<void>; restart(downMs?: number): Promise<void> }> {
   const { startDevServer } = await import('../../src/start/dev-server');
   const { provisionTemporalCli } = await import('../../src/start/provision-cli');
   const { freePort } = await import('./ports');
-  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED } : provisionTemporalCli(() => undefined);
+  const cli = process.env.TEMPORAL_CLI_PATH_RESOLVED
+    ? { route: 'TEMPORAL_CLI_PATH' as const, path: process.env.TEMPORAL_CLI_PATH_RESOLVED }
+    : provisionTemporalCli(() => undefined);
   const port = await freePort();
   let server = await startDevServer(cli, { port, dbFile, logLevel: 'error', stdio: 'ignore' });
   return {
