@@ -106,7 +106,7 @@ test('GET /metrics on the API: request durations by route template and status, t
   const count = (route: string, status: string, method = 'GET') => valueOf(samples, 'durable_jobs_http_request_duration_seconds_count', { method, route, status });
   expect(count('/api/v1/jobs/:jobId', '404')).toBeGreaterThanOrEqual(1);
   expect(count('/api/v1/jobs/:jobId', '200')).toBeGreaterThanOrEqual(1);
-  expect(count('/api/v1/jobs/', '200')).toBe(1);
+  expect(count('/api/v1/jobs', '200')).toBe(1);
   expect(count('/api/v1/jobs/bulk-conversions', '202', 'POST')).toBe(1);
   expect(count('unmatched', '404')).toBe(1);
   expect(text).not.toContain('does-not-exist');

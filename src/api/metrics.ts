@@ -24,7 +24,7 @@ function tailPattern(template: string): RegExp {
     .split(/(:\w+|\*\w+)/)
     .map((part) => (part.startsWith(':') ? '[^/]+' : part.startsWith('*') ? '.+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('');
-  return new RegExp(`${body}$`);
+  return new RegExp(template === '/' ? '/?$' : `${body}$`);
 }
 
 const patterns = new Map<string, RegExp>();
@@ -41,7 +41,9 @@ export function routeLabel(req: Request): string {
   let pattern = patterns.get(template);
   if (!pattern) patterns.set(template, (pattern = tailPattern(template)));
   const m = pattern.exec(path);
-  return m ? `${path.slice(0, m.index)}${template}` : template;
+  if (!m) return template;
+  // A router's own root ('/') is labelled by its mount path, without a trailing slash.
+  return template === '/' ? path.slice(0, m.index) || '/' : `${path.slice(0, m.index)}${template}`;
 }
 
 export function createApiMetrics(ctx: ApiContext): ApiMetrics {

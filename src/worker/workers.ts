@@ -21,7 +21,8 @@ const JOB_END_INTERCEPTOR = path.resolve(__dirname, '..', 'observability', 'job-
  * resolves the SDK's modules from it.
  */
 export function writeWorkflowsEntry(): string {
-  const dir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
+  // The real path: the bundler resolves symlinks (a worktree's node_modules may be one) and must find its generated entry beside this file.
+  const dir = path.join(fs.realpathSync(path.resolve(__dirname, '..', '..', 'node_modules')), '.cache', 'durable-jobs');
   fs.mkdirSync(dir, { recursive: true });
   const lines = JOBS.map((j) => `export * from ${JSON.stringify(path.join(WORKFLOWS_DIR, j.type))};`);
   const entry = path.join(dir, `workflows-entry-${process.pid}.ts`);
