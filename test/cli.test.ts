@@ -45,12 +45,12 @@ describe('submit, status, list, retry', () => {
   test('submit bulk --wait watches to the end and exits 5 when some URLs failed', async () => {
     const r = await runCli(['submit', 'bulk', '--urls-file', urlFile(['/good/1', '/good/2', '/page/3', '/404']), '--format', 'markdown', '--wait', '--interval', '300ms'], env);
     expect(r.stderr).toMatch(/^started bulk-conversion-/m);
+    partialJob = /^(bulk-conversion-[\w-]+)/m.exec(r.stdout)![1];
     expect(r.code).toBe(5);
     expect(r.stdout).toMatch(/completed_with_errors after [\d.]+ s/);
     expect(r.stdout).toMatch(/succeeded: 3/);
     expect(r.stdout).toMatch(/failed: 1/);
-    expect(r.stdout).toMatch(/resultsUrl: http:\/\/127\.0\.0\.1:\d+\/api\/v1\/jobs\/bulk-conversion-[\w-]+\/files\/results\.jsonl/);
-    partialJob = /^(bulk-conversion-[\w-]+)/m.exec(r.stdout)![1];
+    expect(r.stdout).toContain(`resultsUrl: ${config.publicUrl}/api/v1/jobs/${partialJob}/files/results.jsonl`);
   });
 
   test('submit --json prints the accepted job; watch exits 0 once it completed; status and list show it', async () => {
@@ -233,5 +233,101 @@ describe('watch in a real terminal', () => {
     } finally {
       site.setLatencyMs(0);
     }
+  });
+});
+
+describe('stopping a watch', () => {
+  const tmux = new Tmux();
+  afterAll(() => tmux.kill());
+
+  test('Ctrl-C stops watching (exit 130) and leaves the job running', async () => {
+    const submitted = await runCli(['submit', 'bulk', '--urls-file', urlFile(['/slow?ctrl-c'])], env);
+    const jobId = submitted.stdout.trim();
+    tmux.start('watch', cliShellCommand(['watch', jobId, '--interval', '250ms'], env));
+    await waitFor(() => tmux.pane('watch').includes(`watching ${jobId}`), 'the watch to start', 60_000, 100);
+    tmux.sendKeys('watch', 'C-c');
+    const pane = await waitFor(() => /EXIT=\d+/.test(tmux.pane('watch')) && tmux.pane('watch'), 'watch to stop', 30_000, 100);
+    expect(pane).toContain(`stopped watching ${jobId}; the job keeps running`);
+    expect(pane).toContain('EXIT=130');
+    const status = await runCli(['status', jobId, '--json'], env);
+    expect(JSON.parse(status.stdout).status).toBe('running');
+    await runCli(['cancel', jobId], env);
+  });
+});
+
+// Build logs, the dead-letter view and replay are routes other parts of the platform add. Until
+// they land here, a loopback server answering their documented shapes checks the CLI's side.
+describe('against the documented shapes of logs, failures and replay', () => {
+  let stub: Server;
+  let stubEnv: Record<string, string>;
+  const replayBodies: unknown[] = [];
+
+  beforeAll(async () => {
+    const http = await import('node:http');
+    stub = http.createServer((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      if (url.pathname === '/api/v1/jobs/publishing-build-1/logs' && url.searchParams.get('follow') === '1') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: > build:android\n\n');
+        setTimeout(() => res.write('data: compiling 50%\n\n'), 300);
+        setTimeout(() => res.end('event: end\ndata: {"exitCode":0}\n\ndata: wrote dist/app.aab\n\n'), 600);
+      } else if (url.pathname === '/api/v1/jobs/publishing-build-1/logs') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('line one\nline two\n');
+      } else if (url.pathname === '/api/admin/failures') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            failures: [
+              { jobId: 'video-generation-1', type: 'video-generation', owner: 'alice', failureClass: 'ProviderRejected', error: 'prompt refused by the provider', failedAt: '2026-01-02T03:04:05.000Z', query: url.search },
+              { jobId: 'bulk-conversion-2', type: 'bulk-conversion', owner: 'bob', failureClass: 'terminated', error: 'terminated by an operator', failedAt: '2026-01-02T04:00:00.000Z' },
+            ],
+            nextPageToken: 'abc',
+          }),
+        );
+      } else if (req.method === 'POST' && url.pathname === '/api/admin/jobs/video-generation-1/replay') {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c));
+        req.on('end', () => {
+          replayBodies.push(JSON.parse(body));
+          res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ jobId: 'video-generation-9', replayOf: 'video-generation-1', status: 'running' }));
+        });
+      } else res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'job not found' } }));
+    });
+    stub.listen(0, '127.0.0.1');
+    await new Promise((r) => stub.once('listening', r));
+    stubEnv = { DURABLE_JOBS_URL: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`, DURABLE_JOBS_API_KEY: KEYS.admin };
+  });
+  afterAll(async () => {
+    stub.closeAllConnections();
+    await new Promise((r) => stub.close(r));
+  });
+
+  test('logs prints the text; logs -f prints event-stream data lines as they come until the stream ends', async () => {
+    const plain = await runCli(['logs', 'publishing-build-1'], stubEnv);
+    expect(plain).toMatchObject({ code: 0, stdout: 'line one\nline two\n' });
+    const followed = await runCli(['logs', 'publishing-build-1', '-f'], stubEnv);
+    expect(followed).toMatchObject({ code: 0, stdout: '> build:android\ncompiling 50%\nwrote dist/app.aab\n' });
+    const missing = await runCli(['logs', 'publishing-build-2'], stubEnv);
+    expect(missing.code).toBe(6);
+    expect(missing.stderr).toMatch(/404 job not found/);
+  });
+
+  test('failures: a table with class and error, filters sent as query parameters', async () => {
+    const r = await runCli(['failures', '--type', 'video-generation', '--class', 'ProviderRejected', '--since', '2026-01-01T00:00:00Z'], stubEnv);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^JOB ID\s+TYPE\s+OWNER\s+CLASS\s+FAILED\s+ERROR$/m);
+    expect(r.stdout).toMatch(/^video-generation-1\s+video-generation\s+alice\s+ProviderRejected\s+2026-01-02T03:04:05.000Z\s+prompt refused by the provider$/m);
+    expect(r.stdout).toMatch(/^bulk-conversion-2\s+bulk-conversion\s+bob\s+terminated/m);
+    expect(r.stderr).toContain('more: durable-jobs failures --page-token abc');
+    const json = await runCli(['failures', '--json', '--type', 'video-generation', '--class', 'ProviderRejected', '--since', '2026-01-01T00:00:00Z'], stubEnv);
+    expect(JSON.parse(json.stdout).failures[0].query).toBe('?type=video-generation&class=ProviderRejected&since=2026-01-01T00%3A00%3A00.000Z');
+  });
+
+  test('replay sends the edited input and prints the new job id', async () => {
+    const same = await runCli(['replay', 'video-generation-1'], stubEnv);
+    expect(same).toMatchObject({ code: 0, stdout: 'video-generation-9\n' });
+    expect(same.stderr).toContain('replay of video-generation-1 started: durable-jobs watch video-generation-9');
+    const edited = await runCli(['replay', 'video-generation-1', '--input', tempFile('in.json', '{"prompt":"a calmer cat"}'), '--json'], stubEnv);
+    expect(JSON.parse(edited.stdout)).toEqual({ jobId: 'video-generation-9', replayOf: 'video-generation-1', status: 'running' });
+    expect(replayBodies).toEqual([{}, { input: { prompt: 'a calmer cat' } }]);
   });
 });
