@@ -98,6 +98,29 @@ test('a finished bulk job moves the worker counters; one port serves job and Tem
   expect(after.text).toMatch(/^nodejs_heap_size_used_bytes\{process="worker"\}/m);
 });
 
+test('failed and cancelled jobs are counted under their outcomes', async () => {
+  const before = await scrape(workerMetrics);
+  const failed = await call('POST', `${apiUrl}/api/v1/jobs/bulk-conversions`, { urls: [site.url('/404'), site.url('/410')] });
+  const slow = await call('POST', `${apiUrl}/api/v1/jobs/bulk-conversions`, { urls: [site.url('/slow')] });
+  await waitFor(async () => (await call('GET', `${apiUrl}/api/v1/jobs/${slow.body.jobId as string}`)).body.progress, 'the slow job to run');
+  expect((await call('POST', `${apiUrl}/api/v1/jobs/${slow.body.jobId as string}/cancel`)).status).toBe(202);
+  for (const [job, status] of [
+    [failed, 'failed'],
+    [slow, 'cancelled'],
+  ] as const) {
+    await waitFor(async () => (await call('GET', `${apiUrl}/api/v1/jobs/${job.body.jobId as string}`)).body.status === status, `a ${status} job`);
+  }
+  const after = await waitFor(async () => {
+    const s = await scrape(workerMetrics);
+    return valueOf(s.samples, 'durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' }) > valueOf(before.samples, 'durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' }) && s;
+  }, 'the cancelled job to be counted');
+  const delta = (name: string, labels: Record<string, string>) => valueOf(after.samples, name, labels) - valueOf(before.samples, name, labels);
+  expect(delta('durable_jobs_jobs_started_total', { type: 'bulk-conversion' })).toBe(2);
+  expect(delta('durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'failed' })).toBe(1);
+  expect(delta('durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' })).toBe(1);
+  expect(delta('durable_jobs_items_processed_total', { type: 'bulk-conversion', status: 'failed' })).toBe(2);
+});
+
 test('GET /metrics on the API: request durations by route template and status, task-queue backlog from Temporal', async () => {
   await call('GET', `${apiUrl}/api/v1/jobs/bulk-conversion-does-not-exist`);
   await call('GET', `${apiUrl}/api/v1/jobs`);
@@ -107,7 +130,8 @@ test('GET /metrics on the API: request durations by route template and status, t
   expect(count('/api/v1/jobs/:jobId', '404')).toBeGreaterThanOrEqual(1);
   expect(count('/api/v1/jobs/:jobId', '200')).toBeGreaterThanOrEqual(1);
   expect(count('/api/v1/jobs', '200')).toBe(1);
-  expect(count('/api/v1/jobs/bulk-conversions', '202', 'POST')).toBe(1);
+  expect(count('/api/v1/jobs/bulk-conversions', '202', 'POST')).toBe(3);
+  expect(count('/api/v1/jobs/:jobId/cancel', '202', 'POST')).toBe(1);
   expect(count('unmatched', '404')).toBe(1);
   expect(text).not.toContain('does-not-exist');
   expect(valueOf(samples, 'durable_jobs_temporal_up')).toBe(1);

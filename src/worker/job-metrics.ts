@@ -89,3 +89,8 @@ export class WorkerJobMetrics {
     });
   }
 }
+
+/** Sinks for replay workers (Worker.runReplayHistories): every bundle calls them, a replay never counts. */
+export function replayJobMetricsSinks(): InjectedSinks<JobMetricsSinks> {
+  return new WorkerJobMetrics(new Registry()).sinks();
+}
