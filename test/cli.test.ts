@@ -43,7 +43,20 @@ describe('submit, status, list, retry', () => {
   let partialJob: string;
 
   test('submit bulk --wait watches to the end and exits 5 when some URLs failed', async () => {
-    const r = await runCli(['submit', 'bulk', '--urls-file', urlFile(['/good/1', '/good/2', '/page/3', '/404']), '--format', 'markdown', '--wait', '--interval', '300ms'], env);
+    const r = await runCli(
+      [
+        'submit',
+        'bulk',
+        '--urls-file',
+        urlFile(['/good/1', '/good/2', '/page/3', '/404']),
+        '--format',
+        'markdown',
+        '--wait',
+        '--interval',
+        '300ms',
+      ],
+      env,
+    );
     expect(r.stderr).toMatch(/^started bulk-conversion-/m);
     partialJob = /^(bulk-conversion-[\w-]+)/m.exec(r.stdout)![1];
     expect(r.code).toBe(5);
@@ -54,7 +67,9 @@ describe('submit, status, list, retry', () => {
   });
 
   test('submit --json prints the accepted job; watch exits 0 once it completed; status and list show it', async () => {
-    const submitted = await runCli(['--json', 'submit', 'bulk', '--urls-file', '-', '--concurrency', '2'], env, { stdin: `${site.url('/good/3')}\n${site.url('/good/4')}\n` });
+    const submitted = await runCli(['--json', 'submit', 'bulk', '--urls-file', '-', '--concurrency', '2'], env, {
+      stdin: `${site.url('/good/3')}\n${site.url('/good/4')}\n`,
+    });
     expect(submitted.code).toBe(0);
     const accepted = JSON.parse(submitted.stdout) as { jobId: string; status: string; statusUrl: string };
     expect(accepted.status).toBe('running');
@@ -92,7 +107,10 @@ describe('submit, status, list, retry', () => {
 
 describe('cancel', () => {
   test('cancel stops a running job; watch then exits 4; cancelling again is rejected with exit 8', async () => {
-    const submitted = await runCli(['submit', 'bulk', '--urls-file', urlFile(['/slow', '/slow?b']), '--idempotency-key', `cancel-${Date.now()}`], env);
+    const submitted = await runCli(
+      ['submit', 'bulk', '--urls-file', urlFile(['/slow', '/slow?b']), '--idempotency-key', `cancel-${Date.now()}`],
+      env,
+    );
     expect(submitted.code).toBe(0);
     const jobId = submitted.stdout.trim();
     expect(submitted.stderr).toMatch(new RegExp(`started: durable-jobs watch ${jobId}`));
@@ -181,12 +199,33 @@ describe('commands over routes this API may not offer yet', () => {
     expect(logs.code).toBe(6);
     expect(logs.stderr).toMatch(/GET \/api\/v1\/jobs\/publishing-build-nope\/logs\?follow=1: 404/);
 
-    const build = await runCli(['submit', 'build', '--project', 'demo', '--platform', 'android', '--path', '/tmp', '--version', '1.4.0', '--build-number', '7'], env);
+    const build = await runCli(
+      ['submit', 'build', '--project', 'demo', '--platform', 'android', '--path', '/tmp', '--version', '1.4.0', '--build-number', '7'],
+      env,
+    );
     expect([6, 8]).toContain(build.code);
   });
 
   test('their arguments are checked locally first', async () => {
-    const both = await runCli(['submit', 'build', '--project', 'p', '--platform', 'ios', '--git', 'https://github.com/a/b', '--path', '/tmp', '--version', '1.0.0', '--build-number', '1'], env);
+    const both = await runCli(
+      [
+        'submit',
+        'build',
+        '--project',
+        'p',
+        '--platform',
+        'ios',
+        '--git',
+        'https://github.com/a/b',
+        '--path',
+        '/tmp',
+        '--version',
+        '1.0.0',
+        '--build-number',
+        '1',
+      ],
+      env,
+    );
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/exactly one of --git <url> or --path <dir>/);
     const since = await runCli(['failures', '--since', 'yesterday-ish'], adminEnv);
@@ -277,8 +316,23 @@ describe('against the documented shapes of logs, failures and replay', () => {
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({
             failures: [
-              { jobId: 'video-generation-1', type: 'video-generation', owner: 'alice', failureClass: 'ProviderRejected', error: 'prompt refused by the provider', failedAt: '2026-01-02T03:04:05.000Z', query: url.search },
-              { jobId: 'bulk-conversion-2', type: 'bulk-conversion', owner: 'bob', failureClass: 'terminated', error: 'terminated by an operator', failedAt: '2026-01-02T04:00:00.000Z' },
+              {
+                jobId: 'video-generation-1',
+                type: 'video-generation',
+                owner: 'alice',
+                failureClass: 'ProviderRejected',
+                error: 'prompt refused by the provider',
+                failedAt: '2026-01-02T03:04:05.000Z',
+                query: url.search,
+              },
+              {
+                jobId: 'bulk-conversion-2',
+                type: 'bulk-conversion',
+                owner: 'bob',
+                failureClass: 'terminated',
+                error: 'terminated by an operator',
+                failedAt: '2026-01-02T04:00:00.000Z',
+              },
             ],
             nextPageToken: 'abc',
           }),
@@ -288,9 +342,14 @@ describe('against the documented shapes of logs, failures and replay', () => {
         req.on('data', (c: Buffer) => (body += c));
         req.on('end', () => {
           replayBodies.push(JSON.parse(body));
-          res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ jobId: 'video-generation-9', replayOf: 'video-generation-1', status: 'running' }));
+          res
+            .writeHead(202, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jobId: 'video-generation-9', replayOf: 'video-generation-1', status: 'running' }));
         });
-      } else res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'job not found' } }));
+      } else
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 'not_found', message: 'job not found' } }));
     });
     stub.listen(0, '127.0.0.1');
     await new Promise((r) => stub.once('listening', r));
@@ -312,21 +371,34 @@ describe('against the documented shapes of logs, failures and replay', () => {
   });
 
   test('failures: a table with class and error, filters sent as query parameters', async () => {
-    const r = await runCli(['failures', '--type', 'video-generation', '--class', 'ProviderRejected', '--since', '2026-01-01T00:00:00Z'], stubEnv);
+    const r = await runCli(
+      ['failures', '--type', 'video-generation', '--class', 'ProviderRejected', '--since', '2026-01-01T00:00:00Z'],
+      stubEnv,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^JOB ID\s+TYPE\s+OWNER\s+CLASS\s+FAILED\s+ERROR$/m);
-    expect(r.stdout).toMatch(/^video-generation-1\s+video-generation\s+alice\s+ProviderRejected\s+2026-01-02T03:04:05.000Z\s+prompt refused by the provider$/m);
+    expect(r.stdout).toMatch(
+      /^video-generation-1\s+video-generation\s+alice\s+ProviderRejected\s+2026-01-02T03:04:05.000Z\s+prompt refused by the provider$/m,
+    );
     expect(r.stdout).toMatch(/^bulk-conversion-2\s+bulk-conversion\s+bob\s+terminated/m);
     expect(r.stderr).toContain('more: durable-jobs failures --page-token abc');
-    const json = await runCli(['failures', '--json', '--type', 'video-generation', '--class', 'ProviderRejected', '--since', '2026-01-01T00:00:00Z'], stubEnv);
-    expect(JSON.parse(json.stdout).failures[0].query).toBe('?type=video-generation&class=ProviderRejected&since=2026-01-01T00%3A00%3A00.000Z');
+    const json = await runCli(
+      ['failures', '--json', '--type', 'video-generation', '--class', 'ProviderRejected', '--since', '2026-01-01T00:00:00Z'],
+      stubEnv,
+    );
+    expect(JSON.parse(json.stdout).failures[0].query).toBe(
+      '?type=video-generation&class=ProviderRejected&since=2026-01-01T00%3A00%3A00.000Z',
+    );
   });
 
   test('replay sends the edited input and prints the new job id', async () => {
     const same = await runCli(['replay', 'video-generation-1'], stubEnv);
     expect(same).toMatchObject({ code: 0, stdout: 'video-generation-9\n' });
     expect(same.stderr).toContain('replay of video-generation-1 started: durable-jobs watch video-generation-9');
-    const edited = await runCli(['replay', 'video-generation-1', '--input', tempFile('in.json', '{"prompt":"a calmer cat"}'), '--json'], stubEnv);
+    const edited = await runCli(
+      ['replay', 'video-generation-1', '--input', tempFile('in.json', '{"prompt":"a calmer cat"}'), '--json'],
+      stubEnv,
+    );
     expect(JSON.parse(edited.stdout)).toEqual({ jobId: 'video-generation-9', replayOf: 'video-generation-1', status: 'running' });
     expect(replayBodies).toEqual([{}, { input: { prompt: 'a calmer cat' } }]);
   });

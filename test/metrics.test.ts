@@ -77,9 +77,13 @@ test('a finished bulk job moves the worker counters; one port serves job and Tem
   // The webhook delivery is a job of its own that ends once the receiver answers.
   const after = await waitFor(async () => {
     const s = await scrape(workerMetrics);
-    return valueOf(s.samples, 'durable_jobs_webhook_deliveries_total', { outcome: 'delivered' }) > valueOf(before.samples, 'durable_jobs_webhook_deliveries_total', { outcome: 'delivered' }) && s;
+    return (
+      valueOf(s.samples, 'durable_jobs_webhook_deliveries_total', { outcome: 'delivered' }) >
+        valueOf(before.samples, 'durable_jobs_webhook_deliveries_total', { outcome: 'delivered' }) && s
+    );
   }, 'the webhook delivery to be counted');
-  const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after.samples, name, labels) - valueOf(before.samples, name, labels);
+  const delta = (name: string, labels: Record<string, string> = {}) =>
+    valueOf(after.samples, name, labels) - valueOf(before.samples, name, labels);
 
   expect(delta('durable_jobs_jobs_started_total', type)).toBe(1);
   expect(delta('durable_jobs_jobs_finished_total', { ...type, outcome: 'completed_with_errors' })).toBe(1);
@@ -108,13 +112,20 @@ test('failed and cancelled jobs are counted under their outcomes', async () => {
     [failed, 'failed'],
     [slow, 'cancelled'],
   ] as const) {
-    await waitFor(async () => (await call('GET', `${apiUrl}/api/v1/jobs/${job.body.jobId as string}`)).body.status === status, `a ${status} job`);
+    await waitFor(
+      async () => (await call('GET', `${apiUrl}/api/v1/jobs/${job.body.jobId as string}`)).body.status === status,
+      `a ${status} job`,
+    );
   }
   const after = await waitFor(async () => {
     const s = await scrape(workerMetrics);
-    return valueOf(s.samples, 'durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' }) > valueOf(before.samples, 'durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' }) && s;
+    return (
+      valueOf(s.samples, 'durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' }) >
+        valueOf(before.samples, 'durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' }) && s
+    );
   }, 'the cancelled job to be counted');
-  const delta = (name: string, labels: Record<string, string>) => valueOf(after.samples, name, labels) - valueOf(before.samples, name, labels);
+  const delta = (name: string, labels: Record<string, string>) =>
+    valueOf(after.samples, name, labels) - valueOf(before.samples, name, labels);
   expect(delta('durable_jobs_jobs_started_total', { type: 'bulk-conversion' })).toBe(2);
   expect(delta('durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'failed' })).toBe(1);
   expect(delta('durable_jobs_jobs_finished_total', { type: 'bulk-conversion', outcome: 'cancelled' })).toBe(1);
@@ -126,7 +137,8 @@ test('GET /metrics on the API: request durations by route template and status, t
   await call('GET', `${apiUrl}/api/v1/jobs`);
   await call('GET', `${apiUrl}/no/such/route`);
   const { samples, text } = await scrape(`${apiUrl}/metrics`);
-  const count = (route: string, status: string, method = 'GET') => valueOf(samples, 'durable_jobs_http_request_duration_seconds_count', { method, route, status });
+  const count = (route: string, status: string, method = 'GET') =>
+    valueOf(samples, 'durable_jobs_http_request_duration_seconds_count', { method, route, status });
   expect(count('/api/v1/jobs/:jobId', '404')).toBeGreaterThanOrEqual(1);
   expect(count('/api/v1/jobs/:jobId', '200')).toBeGreaterThanOrEqual(1);
   expect(count('/api/v1/jobs', '200')).toBe(1);
@@ -136,7 +148,14 @@ test('GET /metrics on the API: request durations by route template and status, t
   expect(text).not.toContain('does-not-exist');
   expect(valueOf(samples, 'durable_jobs_temporal_up')).toBe(1);
   for (const kind of ['workflow', 'activity']) {
-    expect(samples.some((s) => s.name === 'durable_jobs_task_queue_backlog' && s.labels.queue === `${config.TASK_QUEUE_PREFIX}conversion` && s.labels.kind === kind)).toBe(true);
+    expect(
+      samples.some(
+        (s) =>
+          s.name === 'durable_jobs_task_queue_backlog' &&
+          s.labels.queue === `${config.TASK_QUEUE_PREFIX}conversion` &&
+          s.labels.kind === kind,
+      ),
+    ).toBe(true);
   }
 });
 
@@ -150,7 +169,11 @@ test('a queue nobody polls shows its backlog and the age of its oldest task', as
     const s = await waitFor(
       async () => {
         const { samples } = await scrape(`${url}/metrics`);
-        return valueOf(samples, 'durable_jobs_task_queue_backlog', queue) >= 1 && valueOf(samples, 'durable_jobs_task_queue_backlog_age_seconds', queue) >= 1 && samples;
+        return (
+          valueOf(samples, 'durable_jobs_task_queue_backlog', queue) >= 1 &&
+          valueOf(samples, 'durable_jobs_task_queue_backlog_age_seconds', queue) >= 1 &&
+          samples
+        );
       },
       'the backlog to show',
       60_000,

@@ -61,7 +61,9 @@ export function createApiMetrics(ctx: ApiContext): ApiMetrics {
   const queueStats = () => {
     if (!cached || Date.now() - cached.at > QUEUE_STATS_TTL_MS) {
       const all = Promise.all(queues.map((q) => describeQueueStats(ctx.client, ctx.config.TEMPORAL_NAMESPACE, q))).then((s) => s.flat());
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('DescribeTaskQueue timed out')), QUEUE_STATS_TIMEOUT_MS).unref());
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('DescribeTaskQueue timed out')), QUEUE_STATS_TIMEOUT_MS).unref(),
+      );
       cached = {
         at: Date.now(),
         stats: Promise.race([all, timeout]).catch((e: Error) => {
@@ -83,7 +85,11 @@ export function createApiMetrics(ctx: ApiContext): ApiMetrics {
         for (const s of (await queueStats()) ?? []) this.set({ queue: s.taskQueue, kind: s.kind }, pick(s));
       },
     });
-  queueGauge('task_queue_backlog', 'Tasks waiting for a worker, per task queue and kind (workflow, activity), from DescribeTaskQueue', (s) => s.backlog);
+  queueGauge(
+    'task_queue_backlog',
+    'Tasks waiting for a worker, per task queue and kind (workflow, activity), from DescribeTaskQueue',
+    (s) => s.backlog,
+  );
   queueGauge('task_queue_backlog_age_seconds', 'Age of the oldest waiting task, per task queue and kind', (s) => s.backlogAgeSeconds);
   queueGauge('task_queue_add_rate', 'Tasks added per second (30 s average), per task queue and kind', (s) => s.addRate);
   queueGauge('task_queue_dispatch_rate', 'Tasks dispatched per second (30 s average), per task queue and kind', (s) => s.dispatchRate);

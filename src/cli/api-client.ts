@@ -27,9 +27,11 @@ function exitCodeForHttp(status: number): ExitCode {
 function describeHttpError(method: string, path: string, status: number, body: ApiErrorBody | undefined, hasKey: boolean): string {
   const e = body?.error;
   let message = e?.message ?? `HTTP ${status}`;
-  if (e?.fields?.length && !e.fields.every((f) => message.includes(f.message))) message += ` (${e.fields.map((f) => `${f.field}: ${f.message}`).join('; ')})`;
+  if (e?.fields?.length && !e.fields.every((f) => message.includes(f.message)))
+    message += ` (${e.fields.map((f) => `${f.field}: ${f.message}`).join('; ')})`;
   if (status === 401 && !hasKey) message += '; set DURABLE_JOBS_API_KEY or pass --api-key';
-  if (status === 404 && e?.message?.startsWith('no route for')) message += ' — this API does not offer that yet (is it an older version than this CLI?)';
+  if (status === 404 && e?.message?.startsWith('no route for'))
+    message += ' — this API does not offer that yet (is it an older version than this CLI?)';
   return `${method} ${path}: ${status} ${message}`;
 }
 
@@ -45,7 +47,11 @@ export class ApiClient {
     return `${this.o.baseUrl.replace(/\/+$/, '')}${path}`;
   }
 
-  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { body?: unknown; headers?: Record<string, string>; bodyTimeoutMs?: number } = {}) {
+  private async send(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    opts: { body?: unknown; headers?: Record<string, string>; bodyTimeoutMs?: number } = {},
+  ) {
     try {
       return await request(this.url(path), {
         method,
@@ -84,11 +90,19 @@ export class ApiClient {
   }
 
   /** Sends a request and answers the parsed JSON body of a 2xx. */
-  async json<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
+  async json<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    opts: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<T> {
     const res = await this.send(method, path, opts);
     const body = await this.readJson(res.body);
     if (res.statusCode >= 200 && res.statusCode < 300) return body as T;
-    throw new CliError(describeHttpError(method, path, res.statusCode, body as ApiErrorBody, !!this.o.apiKey), exitCodeForHttp(res.statusCode), body);
+    throw new CliError(
+      describeHttpError(method, path, res.statusCode, body as ApiErrorBody, !!this.o.apiKey),
+      exitCodeForHttp(res.statusCode),
+      body,
+    );
   }
 
   /** A GET whose body is read as a stream (logs); `follow` waits for the body as long as it stays open. Non-2xx answers throw like `json`. */
@@ -96,7 +110,11 @@ export class ApiClient {
     const res = await this.send('GET', path, { headers: { accept }, bodyTimeoutMs: follow ? 0 : undefined });
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const body = await this.readJson(res.body);
-      throw new CliError(describeHttpError('GET', path, res.statusCode, body as ApiErrorBody, !!this.o.apiKey), exitCodeForHttp(res.statusCode), body);
+      throw new CliError(
+        describeHttpError('GET', path, res.statusCode, body as ApiErrorBody, !!this.o.apiKey),
+        exitCodeForHttp(res.statusCode),
+        body,
+      );
     }
     return { contentType: String(res.headers['content-type'] ?? ''), body: res.body };
   }

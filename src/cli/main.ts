@@ -53,7 +53,10 @@ export async function runCli(argv: string[]): Promise<ExitCode> {
     }
     const json = process.argv.includes('--json');
     if (e instanceof CliError) {
-      if (json) process.stdout.write(`${JSON.stringify({ error: e.message, exitCode: e.exitCode, ...(e.body ? { response: e.body } : {}) }, null, 2)}\n`);
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify({ error: e.message, exitCode: e.exitCode, ...(e.body ? { response: e.body } : {}) }, null, 2)}\n`,
+        );
       process.stderr.write(`durable-jobs: ${e.message}\n`);
       return e.exitCode;
     }

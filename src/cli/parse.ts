@@ -7,7 +7,8 @@ import { CliError, EXIT } from './exit-codes';
 
 export function durationOption(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) * 1000 : ms(value as ms.StringValue);
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a duration such as 500ms, 30s, 10m (a bare number means seconds)');
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('expected a duration such as 500ms, 30s, 10m (a bare number means seconds)');
   return n;
 }
 

@@ -36,8 +36,10 @@ class JobEndInterceptor implements WorkflowInboundCallsInterceptor {
     } catch (e) {
       if (e instanceof ContinueAsNew) throw e;
       // Other errors fail the workflow task, not the job: Temporal retries the task.
-      if (isCancellation(e)) jobMetrics.ended({ jobType: jobType(), outcome: workflowInfo().typedSearchAttributes.get(JOB_OUTCOME) ?? 'cancelled' });
-      else if (e instanceof TemporalFailure) jobMetrics.ended({ jobType: jobType(), outcome: workflowInfo().typedSearchAttributes.get(JOB_OUTCOME) ?? 'failed' });
+      if (isCancellation(e))
+        jobMetrics.ended({ jobType: jobType(), outcome: workflowInfo().typedSearchAttributes.get(JOB_OUTCOME) ?? 'cancelled' });
+      else if (e instanceof TemporalFailure)
+        jobMetrics.ended({ jobType: jobType(), outcome: workflowInfo().typedSearchAttributes.get(JOB_OUTCOME) ?? 'failed' });
       throw e;
     }
     jobMetrics.ended({ jobType: jobType(), outcome: workflowInfo().typedSearchAttributes.get(JOB_OUTCOME) ?? 'completed', result });

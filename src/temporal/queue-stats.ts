@@ -27,7 +27,12 @@ const seconds = (d: { seconds?: { toString(): string } | number | null; nanos?: 
 export async function describeQueueStats(client: Client, namespace: string, taskQueue: string): Promise<QueueStats[]> {
   return Promise.all(
     KINDS.map(async ([kind, taskQueueType]) => {
-      const r = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType, reportStats: true });
+      const r = await client.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue },
+        taskQueueType,
+        reportStats: true,
+      });
       const s = r.stats;
       return {
         taskQueue,

@@ -21,7 +21,12 @@ export class WorkerJobMetrics {
   private readonly observers = new Map<string, Observer>();
 
   constructor(readonly registry: Registry) {
-    this.started = new Counter({ name: `${METRIC_PREFIX}jobs_started_total`, help: 'Jobs a worker started running, by job type', labelNames: ['type'], registers: [registry] });
+    this.started = new Counter({
+      name: `${METRIC_PREFIX}jobs_started_total`,
+      help: 'Jobs a worker started running, by job type',
+      labelNames: ['type'],
+      registers: [registry],
+    });
     this.finished = new Counter({
       name: `${METRIC_PREFIX}jobs_finished_total`,
       help: 'Jobs that ended, by job type and outcome (completed, completed_with_errors, failed, cancelled)',
@@ -35,7 +40,12 @@ export class WorkerJobMetrics {
       buckets: JOB_DURATION_BUCKETS,
       registers: [registry],
     });
-    this.items = new Counter({ name: `${METRIC_PREFIX}items_processed_total`, help: 'Items jobs processed (URLs of a bulk conversion), by job type and status', labelNames: ['type', 'status'], registers: [registry] });
+    this.items = new Counter({
+      name: `${METRIC_PREFIX}items_processed_total`,
+      help: 'Items jobs processed (URLs of a bulk conversion), by job type and status',
+      labelNames: ['type', 'status'],
+      registers: [registry],
+    });
     for (const job of JOBS as readonly JobDefinition[]) {
       const observer = job.worker.metrics?.onJobEnd?.(registry);
       if (observer) this.observers.set(job.type, observer);
@@ -79,7 +89,8 @@ export class WorkerJobMetrics {
         execute: async (input, next) => {
           const result = await next(input);
           try {
-            for (const [status, n] of Object.entries(count(ctx.info.activityType, input.args, result) ?? {})) if (n > 0) this.items.inc({ type: jobType, status }, n);
+            for (const [status, n] of Object.entries(count(ctx.info.activityType, input.args, result) ?? {}))
+              if (n > 0) this.items.inc({ type: jobType, status }, n);
           } catch {
             // A counting hook never fails the work it counts.
           }

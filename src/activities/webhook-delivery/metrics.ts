@@ -6,7 +6,12 @@ import type { WebhookDeliveryResult } from '../../workflows/webhook-delivery/con
 // Deliveries by final outcome and how many attempts each took, from the delivery workflow's result.
 export const webhookDeliveryMetrics: JobMetricsHooks = {
   onJobEnd(registry) {
-    const deliveries = new Counter({ name: `${METRIC_PREFIX}webhook_deliveries_total`, help: 'Webhook deliveries that ended, by outcome (delivered, failed)', labelNames: ['outcome'], registers: [registry] });
+    const deliveries = new Counter({
+      name: `${METRIC_PREFIX}webhook_deliveries_total`,
+      help: 'Webhook deliveries that ended, by outcome (delivered, failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
     const attempts = new Histogram({
       name: `${METRIC_PREFIX}webhook_delivery_attempts`,
       help: 'Attempts a webhook delivery made before it ended, by outcome',

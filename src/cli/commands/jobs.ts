@@ -39,12 +39,22 @@ export function registerJobCommands(program: Command, context: () => CliContext,
     .option('--page-token <token>', 'the next page, as printed under the previous one')
     .action(async (o: { type?: string; status?: string; owner?: string; pageSize?: number; pageToken?: string }) => {
       const ctx = context();
-      const q = new URLSearchParams(Object.entries({ type: o.type, status: o.status, owner: o.owner, pageSize: o.pageSize?.toString(), pageToken: o.pageToken }).filter((e): e is [string, string] => e[1] !== undefined));
+      const q = new URLSearchParams(
+        Object.entries({ type: o.type, status: o.status, owner: o.owner, pageSize: o.pageSize?.toString(), pageToken: o.pageToken }).filter(
+          (e): e is [string, string] => e[1] !== undefined,
+        ),
+      );
       const page = await ctx.api.json<JobList>('GET', `/api/v1/jobs${q.size ? `?${q}` : ''}`);
       if (ctx.json) printJson(ctx, page);
       else {
         if (!page.jobs.length) ctx.stderr.write('no jobs\n');
-        else ctx.stdout.write(`${table(['JOB ID', 'TYPE', 'STATUS', 'STARTED', 'CLOSED'], page.jobs.map((j) => [j.jobId, j.type ?? '', j.status, when(j.startedAt), when(j.closedAt)]))}\n`);
+        else
+          ctx.stdout.write(
+            `${table(
+              ['JOB ID', 'TYPE', 'STATUS', 'STARTED', 'CLOSED'],
+              page.jobs.map((j) => [j.jobId, j.type ?? '', j.status, when(j.startedAt), when(j.closedAt)]),
+            )}\n`,
+          );
         if (page.nextPageToken) ctx.stderr.write(`more: durable-jobs list --page-token ${page.nextPageToken}\n`);
       }
       done(EXIT.ok);
@@ -73,7 +83,8 @@ export function registerJobCommands(program: Command, context: () => CliContext,
     const answer = await ctx.api.json<{ jobId: string; status: string; retrying?: number }>('POST', jobPath(jobId, '/retry'));
     if (o.wait) return done(await watchAndReport(ctx, answer.jobId, { intervalMs: o.interval, timeoutMs: o.timeout }));
     if (ctx.json) printJson(ctx, answer);
-    else if (answer.jobId === jobId) ctx.stdout.write(`${answer.jobId} ${answer.status}${answer.retrying !== undefined ? ` (${answer.retrying} items)` : ''}\n`);
+    else if (answer.jobId === jobId)
+      ctx.stdout.write(`${answer.jobId} ${answer.status}${answer.retrying !== undefined ? ` (${answer.retrying} items)` : ''}\n`);
     else {
       ctx.stdout.write(`${answer.jobId}\n`);
       ctx.stderr.write(`retry started as a new job: durable-jobs watch ${answer.jobId}\n`);

@@ -56,7 +56,11 @@ export function registerOpsCommands(program: Command, context: () => CliContext,
     .option('-f, --follow', 'keep printing new lines until the build step ends')
     .action(async (jobId: string, o: { follow?: boolean }) => {
       const ctx = context();
-      const { contentType, body } = await ctx.api.stream(jobPath(jobId, `/logs${o.follow ? '?follow=1' : ''}`), 'text/plain, text/event-stream', !!o.follow);
+      const { contentType, body } = await ctx.api.stream(
+        jobPath(jobId, `/logs${o.follow ? '?follow=1' : ''}`),
+        'text/plain, text/event-stream',
+        !!o.follow,
+      );
       await pipeLog(ctx, contentType, body);
       done(EXIT.ok);
     });
@@ -71,33 +75,52 @@ export function registerOpsCommands(program: Command, context: () => CliContext,
     .option('--until <time>', 'failed before: an ISO time or how long ago', timeOption)
     .option('--page-size <n>', 'rows per page (1-200)', intOption(1, 200))
     .option('--page-token <token>', 'the next page, as printed under the previous one')
-    .action(async (o: { type?: string; owner?: string; class?: string; since?: string; until?: string; pageSize?: number; pageToken?: string }) => {
-      const ctx = context();
-      const q = new URLSearchParams(
-        Object.entries({ type: o.type, owner: o.owner, class: o.class, since: o.since, until: o.until, pageSize: o.pageSize?.toString(), pageToken: o.pageToken }).filter(
-          (e): e is [string, string] => e[1] !== undefined,
-        ),
-      );
-      const page = await ctx.api.json<{ failures?: FailureRow[]; nextPageToken?: string }>('GET', `/api/admin/failures${q.size ? `?${q}` : ''}`);
-      if (ctx.json) printJson(ctx, page);
-      else {
-        const rows = page.failures ?? [];
-        if (!rows.length) ctx.stderr.write('no failed jobs\n');
+    .action(
+      async (o: {
+        type?: string;
+        owner?: string;
+        class?: string;
+        since?: string;
+        until?: string;
+        pageSize?: number;
+        pageToken?: string;
+      }) => {
+        const ctx = context();
+        const q = new URLSearchParams(
+          Object.entries({
+            type: o.type,
+            owner: o.owner,
+            class: o.class,
+            since: o.since,
+            until: o.until,
+            pageSize: o.pageSize?.toString(),
+            pageToken: o.pageToken,
+          }).filter((e): e is [string, string] => e[1] !== undefined),
+        );
+        const page = await ctx.api.json<{ failures?: FailureRow[]; nextPageToken?: string }>(
+          'GET',
+          `/api/admin/failures${q.size ? `?${q}` : ''}`,
+        );
+        if (ctx.json) printJson(ctx, page);
         else {
-          const body = rows.map((r) => [
-            pick(r, 'jobId'),
-            pick(r, 'type'),
-            pick(r, 'owner'),
-            pick(r, 'failureClass', 'class'),
-            pick(r, 'failedAt', 'closedAt'),
-            pick(r, 'error', 'lastError', 'message'),
-          ]);
-          ctx.stdout.write(`${table(['JOB ID', 'TYPE', 'OWNER', 'CLASS', 'FAILED', 'ERROR'], body)}\n`);
+          const rows = page.failures ?? [];
+          if (!rows.length) ctx.stderr.write('no failed jobs\n');
+          else {
+            const body = rows.map((r) => [
+              pick(r, 'jobId'),
+              pick(r, 'type'),
+              pick(r, 'owner'),
+              pick(r, 'failureClass', 'class'),
+              pick(r, 'failedAt', 'closedAt'),
+              pick(r, 'error', 'lastError', 'message'),
+            ]);
+            ctx.stdout.write(`${table(['JOB ID', 'TYPE', 'OWNER', 'CLASS', 'FAILED', 'ERROR'], body)}\n`);
+          }
+          if (page.nextPageToken) ctx.stderr.write(`more: durable-jobs failures --page-token ${page.nextPageToken}\n`);
         }
-        if (page.nextPageToken) ctx.stderr.write(`more: durable-jobs failures --page-token ${page.nextPageToken}\n`);
-      }
-      done(EXIT.ok);
-    });
+        done(EXIT.ok);
+      },
+    );
 
   addWaitOptions(
     program
@@ -109,7 +132,9 @@ export function registerOpsCommands(program: Command, context: () => CliContext,
   ).action(async (jobId: string, o: { input?: string; wait?: boolean; interval: number; timeout?: number }) => {
     const ctx = context();
     const body = o.input ? { input: await readJsonFile(o.input) } : {};
-    const answer = await ctx.api.json<{ jobId: string; replayOf?: string }>('POST', `/api/admin/jobs/${encodeURIComponent(jobId)}/replay`, { body });
+    const answer = await ctx.api.json<{ jobId: string; replayOf?: string }>('POST', `/api/admin/jobs/${encodeURIComponent(jobId)}/replay`, {
+      body,
+    });
     if (o.wait) return done(await watchAndReport(ctx, answer.jobId, { intervalMs: o.interval, timeoutMs: o.timeout }));
     if (ctx.json) printJson(ctx, answer);
     else {

@@ -39,7 +39,9 @@ async function submit(ctx: CliContext, route: string, body: Record<string, unkno
     if (ctx.json) printJson(ctx, accepted);
     else {
       ctx.stdout.write(`${accepted.jobId}\n`);
-      ctx.stderr.write(`${accepted.existing ? 'already started (same Idempotency-Key)' : 'started'}: durable-jobs watch ${accepted.jobId}\n`);
+      ctx.stderr.write(
+        `${accepted.existing ? 'already started (same Idempotency-Key)' : 'started'}: durable-jobs watch ${accepted.jobId}\n`,
+      );
       if (accepted.temporalUiUrl) ctx.stderr.write(`temporal: ${accepted.temporalUiUrl}\n`);
     }
     return EXIT.ok;
@@ -69,7 +71,12 @@ export function registerSubmit(program: Command, context: () => CliContext, done
   ).action(async (o: SubmitOptions & { urlsFile: string; format?: string; concurrency?: number }) => {
     const urls = parseUrlList(await readInputFile(o.urlsFile, MAX_URL_FILE_BYTES));
     if (!urls.length) throw new CliError(`${o.urlsFile}: no URLs (one per line; lines starting with # are skipped)`, EXIT.usage);
-    const body = { urls, ...(o.format ? { format: o.format } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}), ...(o.webhook ? { webhookUrl: o.webhook } : {}) };
+    const body = {
+      urls,
+      ...(o.format ? { format: o.format } : {}),
+      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      ...(o.webhook ? { webhookUrl: o.webhook } : {}),
+    };
     done(await submit(context(), 'bulk-conversions', body, o));
   });
 
@@ -84,12 +91,33 @@ export function registerSubmit(program: Command, context: () => CliContext, done
       .option('--size <WxH>', 'sora/emulator: e.g. 1280x720')
       .option('--aspect-ratio <ratio>', 'veo: 16:9 or 9:16')
       .option('--resolution <res>', 'veo: 720p, 1080p, 4k'),
-  ).action(async (o: SubmitOptions & { prompt: string; provider?: string; model?: string; seconds?: number; size?: string; aspectRatio?: string; resolution?: string }) => {
-    const body = Object.fromEntries(
-      Object.entries({ prompt: o.prompt, provider: o.provider, model: o.model, seconds: o.seconds, size: o.size, aspectRatio: o.aspectRatio, resolution: o.resolution, webhookUrl: o.webhook }).filter(([, v]) => v !== undefined),
-    );
-    done(await submit(context(), 'video-generations', body, o));
-  });
+  ).action(
+    async (
+      o: SubmitOptions & {
+        prompt: string;
+        provider?: string;
+        model?: string;
+        seconds?: number;
+        size?: string;
+        aspectRatio?: string;
+        resolution?: string;
+      },
+    ) => {
+      const body = Object.fromEntries(
+        Object.entries({
+          prompt: o.prompt,
+          provider: o.provider,
+          model: o.model,
+          seconds: o.seconds,
+          size: o.size,
+          aspectRatio: o.aspectRatio,
+          resolution: o.resolution,
+          webhookUrl: o.webhook,
+        }).filter(([, v]) => v !== undefined),
+      );
+      done(await submit(context(), 'video-generations', body, o));
+    },
+  );
 
   withCommon(
     submitCmd
@@ -107,7 +135,18 @@ export function registerSubmit(program: Command, context: () => CliContext, done
       .option('--no-submit-for-review', 'upload only; do not submit for review'),
   ).action(
     async (
-      o: SubmitOptions & { project: string; platform: string; git?: string; ref?: string; path?: string; version: string; buildNumber: number; track?: string; rollout?: number; submitForReview: boolean },
+      o: SubmitOptions & {
+        project: string;
+        platform: string;
+        git?: string;
+        ref?: string;
+        path?: string;
+        version: string;
+        buildNumber: number;
+        track?: string;
+        rollout?: number;
+        submitForReview: boolean;
+      },
     ) => {
       if (!!o.git === !!o.path) throw new CliError('give the source as exactly one of --git <url> or --path <dir>', EXIT.usage);
       if (o.ref && !o.git) throw new CliError('--ref goes with --git', EXIT.usage);

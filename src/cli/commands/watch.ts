@@ -29,7 +29,10 @@ class ProgressDisplay {
     if (this.ctx.stderr.isTTY) {
       if (!this.bar) {
         const format = view.unit === 'items' ? ' {bar} {percentage}% | {value}/{total} | {detail}' : ' {bar} {percentage}% | {detail}';
-        this.bar = new cliProgress.SingleBar({ format, stream: this.ctx.stderr, hideCursor: true, clearOnComplete: false, barsize: 30 }, cliProgress.Presets.shades_classic);
+        this.bar = new cliProgress.SingleBar(
+          { format, stream: this.ctx.stderr, hideCursor: true, clearOnComplete: false, barsize: 30 },
+          cliProgress.Presets.shades_classic,
+        );
         this.ctx.stderr.write(`watching ${this.jobId} (Ctrl-C stops watching; the job keeps running)\n`);
         this.bar.start(view.total || 1, view.value, { detail: view.detail });
       }
@@ -37,7 +40,10 @@ class ProgressDisplay {
       this.bar.update(view.value, { detail: view.detail });
       return;
     }
-    const line = view.unit === 'items' ? `${this.jobId} ${job.status} ${view.value}/${view.total} (${view.detail})` : `${this.jobId} ${job.status} ${view.value}% (${view.detail})`;
+    const line =
+      view.unit === 'items'
+        ? `${this.jobId} ${job.status} ${view.value}/${view.total} (${view.detail})`
+        : `${this.jobId} ${job.status} ${view.value}% (${view.detail})`;
     if (line !== this.lastLine) this.ctx.stderr.write(`${line}\n`);
     this.lastLine = line;
   }
@@ -108,7 +114,9 @@ export function registerWatch(program: Command, context: () => CliContext, done:
   addWaitOptions(
     program
       .command('watch')
-      .description('show a live progress bar until the job ends, then its result; exits with the outcome (0 completed, 3 failed, 4 cancelled, 5 completed with errors)')
+      .description(
+        'show a live progress bar until the job ends, then its result; exits with the outcome (0 completed, 3 failed, 4 cancelled, 5 completed with errors)',
+      )
       .argument('<jobId>', 'the job id'),
   ).action(async (jobId: string, o: { interval: number; timeout?: number }) => {
     done(await watchAndReport(context(), jobId, { intervalMs: o.interval, timeoutMs: o.timeout }));
