@@ -403,3 +403,26 @@ describe('against the documented shapes of logs, failures and replay', () => {
     expect(replayBodies).toEqual([{}, { input: { prompt: 'a calmer cat' } }]);
   });
 });
+
+describe('submit video', () => {
+  test('--wait prints progress lines off a terminal, then the result with its download link', async () => {
+    const { startVideoStack } = await import('./fixtures/video-jobs');
+    const stack = await startVideoStack(client, { generationMs: 2_000 });
+    const server = stack.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const videoEnv = { DURABLE_JOBS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, DURABLE_JOBS_API_KEY: KEYS.alice };
+      const r = await runCli(
+        ['submit', 'video', '--prompt', 'a red fox in the snow', '--seconds', '4', '--wait', '--interval', '200ms'],
+        videoEnv,
+      );
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^video-generation-[\w-]+ running \d+% \((waiting_for_slot|starting|generating)/m);
+      expect(r.stdout).toMatch(/video-generation  completed after/);
+      expect(r.stdout).toMatch(/downloadUrl: http:\/\/\S+\/files\/videos\/video-generation-[\w-]+\.mp4/);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await stack.close();
+    }
+  });
+});
