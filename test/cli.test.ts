@@ -418,7 +418,7 @@ describe('submit video', () => {
       );
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/^video-generation-[\w-]+ running \d+% \((waiting_for_slot|starting|generating)/m);
-      expect(r.stdout).toMatch(/video-generation  completed after/);
+      expect(r.stdout).toMatch(/video-generation {2}completed after/);
       expect(r.stdout).toMatch(/downloadUrl: http:\/\/\S+\/files\/videos\/video-generation-[\w-]+\.mp4/);
     } finally {
       await new Promise((r) => server.close(r));
