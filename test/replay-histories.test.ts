@@ -5,6 +5,7 @@ import request from 'supertest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { replayJobMetricsSinks } from '../src/worker/job-metrics';
 import { retryFailedSignal } from '../src/workflows/bulk-conversion/contract';
 import { createBlobStore } from '../src/storage';
 import { prefixedQueue } from '../src/shared/task-queues';
@@ -164,7 +165,7 @@ describe('recorded workflow histories', () => {
     const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'))) }));
     const failures: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }, histories)) {
+    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, sinks: replayJobMetricsSinks() }, histories)) {
       replayed++;
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
     }

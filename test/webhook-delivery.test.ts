@@ -5,6 +5,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { optionalTsToMs, tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { replayJobMetricsSinks } from '../src/worker/job-metrics';
 import type { AppConfig } from '../src/config/env';
 import { loadWorkflowBundle } from '../src/worker/workers';
 import { blockedReason } from '../src/net/ssrf-guard';
@@ -277,6 +278,6 @@ test('every delivery above replays deterministically from its history (timers, j
     const history = await handle.fetchHistory();
     // Small histories: no delivery here comes near the continue-as-new suggestion (~4k events).
     expect(history.events!.length).toBeLessThan(100);
-    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: handle.workflowId }, history, handle.workflowId);
+    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: handle.workflowId, sinks: replayJobMetricsSinks() }, history, handle.workflowId);
   }
 });

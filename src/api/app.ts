@@ -4,6 +4,7 @@ import { authenticate, requireAdmin } from './auth';
 import type { ApiContext } from './context';
 import { errorHandler, HttpError } from './errors';
 import { healthRoutes } from './health';
+import { createApiMetrics } from './metrics';
 import { commonJobRoutes } from './jobs/common-routes';
 import { JOBS } from '../worker/job-registry';
 import { openApiDocument } from './openapi';
@@ -12,6 +13,9 @@ export function createApp(ctx: ApiContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  const metrics = createApiMetrics(ctx);
+  app.use(metrics.measureRequests);
+  app.get('/metrics', metrics.serve);
   app.use(healthRoutes(ctx));
   const jobApis = JOBS.flatMap((j) => (j.api ? [j.api] : []));
   const openapi = openApiDocument(jobApis, ctx.config.publicUrl);

@@ -94,7 +94,11 @@ export const platformEnvSchema = z.object({
   WORKER_SHUTDOWN_GRACE: duration('30s'),
   /** A prebuilt workflow bundle (`npm run bundle:workflows`); unset → each worker bundles at startup. */
   WORKFLOW_BUNDLE_PATH: optionalString,
-  METRICS_BIND_ADDRESS: optionalString,
+  METRICS_BIND_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[^:\s]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+    .optional(),
 
   PORT: int(3000, 0, 65535),
   API_PUBLIC_URL: optionalUrl(),

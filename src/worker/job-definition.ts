@@ -1,4 +1,5 @@
 import type { WorkerOptions } from '@temporalio/worker';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { ActivityDeps } from '../activities/deps';
 import type { JobTypeApi } from '../api/jobs/job-types';
@@ -26,6 +27,16 @@ export interface JobWorker<Env extends z.ZodRawShape = Record<never, never>> {
   queues: QueueDefinition[];
   /** Temporal Schedules the job keeps up to date (created by workers serving the job's first queue). */
   schedules?(config: PlatformConfig): DesiredSchedule[];
+  /** What the job adds to the worker's metrics (src/activities/<job>/metrics.ts). */
+  metrics?: JobMetricsHooks;
+}
+
+/** A job type's part in the worker's Prometheus metrics, observed from outside its workflow and activities. */
+export interface JobMetricsHooks {
+  /** Items one completed activity processed, by status (e.g. `{succeeded: 48, failed: 2}` URLs of a chunk). */
+  itemsProcessed?(activityType: string, args: unknown[], result: unknown): Record<string, number> | undefined;
+  /** Registers the job's own metrics; the returned function sees each job of this type that ends with a result. */
+  onJobEnd?(registry: Registry): (end: { outcome: string; result: unknown }) => void;
 }
 
 export interface JobDefinition<Env extends z.ZodRawShape = Record<never, never>> {

@@ -2,10 +2,13 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config/env';
 import { ensureDevSecrets } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
+import { createMetricsRegistry } from '../observability/metrics';
+import { freeLoopbackPort, startMetricsServer } from '../observability/metrics-server';
 import { checkBlobStore, createBlobStore } from '../storage';
 import { prefixedQueue } from '../shared/task-queues';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { WorkerJobMetrics } from './job-metrics';
 import { createWorkers, ensureJobSchedules, loadWorkflowBundle, resolveQueues } from './workers';
 
 async function main(): Promise<void> {
@@ -24,12 +27,16 @@ async function main(): Promise<void> {
   const store = createBlobStore(config);
   await checkBlobStore(store, logger);
 
+  // The Temporal runtime's Prometheus exporter listens on loopback only; the worker's own
+  // endpoint at METRICS_BIND_ADDRESS serves its job metrics followed by the runtime's.
+  const metricsRegistry = createMetricsRegistry({ process: 'worker' });
+  const runtimeMetricsAddress = config.METRICS_BIND_ADDRESS ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
       const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
       logger[level](entry.message, entry.meta);
     }),
-    telemetryOptions: config.METRICS_BIND_ADDRESS ? { metrics: { prometheus: { bindAddress: config.METRICS_BIND_ADDRESS } } } : undefined,
+    telemetryOptions: runtimeMetricsAddress ? { metrics: { prometheus: { bindAddress: runtimeMetricsAddress } } } : undefined,
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
 
@@ -55,6 +62,11 @@ async function main(): Promise<void> {
   }
   await client.connection.close();
 
+  const metricsServer = config.METRICS_BIND_ADDRESS
+    ? await startMetricsServer({ bindAddress: config.METRICS_BIND_ADDRESS, registry: metricsRegistry, upstreamUrl: `http://${runtimeMetricsAddress}/metrics` })
+    : undefined;
+  if (metricsServer) logger.info('metrics listening', { url: metricsServer.url });
+
   const connection = await connectWorker(config);
   const workflowBundle = await loadWorkflowBundle();
   const workers = await createWorkers({
@@ -64,12 +76,14 @@ async function main(): Promise<void> {
     queues: served,
     deps: { config, store, logger, now: () => new Date() },
     workflowBundle,
+    metrics: new WorkerJobMetrics(metricsRegistry),
   });
   const queues = served.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));
   logger.info('worker ready', { taskQueues: queues, address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
   // SIGINT/SIGTERM (handled by the Runtime) stop polling; in-flight activities get WORKER_SHUTDOWN_GRACE.
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
+  await metricsServer?.close();
   logger.info('worker stopped');
 }
 

@@ -6,10 +6,14 @@ import type { ActivityDeps } from '../activities/deps';
 import type { PlatformConfig } from '../config/env';
 import { prefixedQueue } from '../shared/task-queues';
 import { DesiredSchedule, ensureSchedules, ScheduleSync } from '../temporal/schedules';
+import { Registry } from 'prom-client';
 import type { QueueDefinition } from './job-definition';
+import { WorkerJobMetrics } from './job-metrics';
 import { ALL_TASK_QUEUES, JOBS } from './job-registry';
 
 const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
+/** Bundled with every workflow: reports job starts and ends to the worker's metrics. */
+const JOB_END_INTERCEPTOR = path.resolve(__dirname, '..', 'observability', 'job-end-interceptor.ts');
 
 /**
  * The workflow bundle's entry: every registered job type's `src/workflows/<type>/index.ts`.
@@ -32,7 +36,7 @@ const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, wa
 
 /** Bundles every registered workflow into the code Temporal's sandbox runs. */
 export async function bundleWorkflows(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: writeWorkflowsEntry(), logger: quietBundlerLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath: writeWorkflowsEntry(), workflowInterceptorModules: [JOB_END_INTERCEPTOR], logger: quietBundlerLogger });
   return code;
 }
 
@@ -50,10 +54,12 @@ export function resolveQueues(names: string[]): string[] {
   return names;
 }
 
-function queueDefinition(name: string): QueueDefinition {
-  const found = JOBS.flatMap((j) => j.worker.queues).find((q) => q.name === name);
-  if (!found) throw new Error(`no job type serves task queue "${name}"`);
-  return found;
+function queueDefinition(name: string): { queue: QueueDefinition; jobType: string } {
+  for (const j of JOBS) {
+    const queue = (j.worker.queues as QueueDefinition[]).find((q) => q.name === name);
+    if (queue) return { queue, jobType: j.type };
+  }
+  throw new Error(`no job type serves task queue "${name}"`);
 }
 
 export interface CreateWorkersOptions {
@@ -64,13 +70,18 @@ export interface CreateWorkersOptions {
   deps: ActivityDeps;
   workflowBundle: WorkflowBundleOption;
   shutdownGraceTimeMs?: number;
+  /** Where job starts, ends and items are counted; a registry of its own when absent. */
+  metrics?: WorkerJobMetrics;
 }
 
 /** One Worker per task queue so each queue can be scaled, tuned and rate-limited on its own. */
 export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> {
+  // The job-end interceptor is in every bundle, so every Worker needs its sinks.
+  const metrics = o.metrics ?? new WorkerJobMetrics(new Registry());
   return Promise.all(
     o.queues.map((name) => {
-      const queue = queueDefinition(name);
+      const { queue, jobType } = queueDefinition(name);
+      const countItems = metrics.activityInterceptor(jobType);
       return Worker.create({
         connection: o.connection,
         namespace: o.namespace,
@@ -78,6 +89,8 @@ export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> 
         workflowBundle: o.workflowBundle,
         activities: queue.activities(o.deps),
         shutdownGraceTime: o.shutdownGraceTimeMs ?? o.deps.config.WORKER_SHUTDOWN_GRACE,
+        sinks: metrics.sinks(),
+        ...(countItems ? { interceptors: { activity: [countItems] } } : {}),
         ...queue.options?.(o.deps.config),
       });
     }),

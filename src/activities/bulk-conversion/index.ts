@@ -5,6 +5,7 @@ import { createChunkActivities } from './chunk';
 import { bulkConversionEnv, BulkConversionConfig } from './config';
 import { createFinalizeActivities } from './finalize';
 import { createManifestActivities } from './manifest';
+import { bulkConversionMetrics } from './metrics';
 
 /** Every activity of the conversion task queue. */
 export function createBulkConversionActivities(deps: ActivityDeps<BulkConversionConfig>) {
@@ -19,6 +20,7 @@ export type BulkConversionActivities = ReturnType<typeof createBulkConversionAct
 
 export const bulkConversionWorker: JobWorker<typeof bulkConversionEnv.shape> = {
   env: bulkConversionEnv,
+  metrics: bulkConversionMetrics,
   queues: [
     {
       name: BULK_CONVERSION_QUEUE,
