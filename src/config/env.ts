@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { JOB_ENV } from '../worker/job-registry';
+import { JOB_ENV, JOB_PRIORITY_ENV } from '../worker/job-registry';
 import { bool, byteSize, duration, durationList, hostList, int, list, optionalString, optionalUrl, url } from './schema';
 
 // One zod-validated view of the environment: the platform's variables here, each job type's in its
@@ -87,6 +87,16 @@ export const platformEnvSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: durationList('0s,5s,5m,30m,2h,5h,10h,14h,20h,24h'),
   WEBHOOK_TIMEOUT: duration('15s'),
   ALERT_WEBHOOK_URL: optionalUrl(),
+  /** Failure-rate alerts: more than ALERT_FAILURE_THRESHOLD failed jobs of one type within one ALERT_WINDOW. */
+  ALERT_WINDOW: duration('1h').refine((ms) => ms >= 60_000, 'must be at least 1m'),
+  ALERT_FAILURE_THRESHOLD: int(10, 1, 1_000_000),
+
+  /** How long Temporal keeps closed jobs (the dev server's namespace retention); job records outlive it. */
+  JOB_RETENTION: duration('7d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
+  /** Task queues /health/ready requires a polling worker on (default: every queue). */
+  READY_REQUIRED_QUEUES: list(),
+  /** How long /health/ready reuses its Temporal checks. */
+  READY_CACHE: duration('5s'),
 
   EMULATOR_URL: optionalUrl(),
   EMULATOR_PORT: int(4010, 0, 65535),
@@ -117,7 +127,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty strings mean "unset" so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = platformEnvSchema.extend(JOB_ENV.shape).safeParse(cleaned);
+  const parsed = platformEnvSchema.extend(JOB_ENV.shape).extend(JOB_PRIORITY_ENV.shape).safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { int } from '../config/schema';
+import { DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY, priorityVariable } from '../shared/priority';
 import { bulkConversionWorker } from '../activities/bulk-conversion';
 import { storageCleanupWorker } from '../activities/storage-cleanup';
 import { videoGenerationWorker } from '../activities/video-generation';
@@ -40,3 +42,11 @@ export const STARTABLE_JOB_TYPES: string[] = JOBS.filter((j) => j.api?.startRout
 
 /** Every task queue's base name, in registry order. */
 export const ALL_TASK_QUEUES: string[] = JOBS.flatMap((j) => j.worker.queues.map((q) => q.name));
+
+/**
+ * `JOB_PRIORITY_<TYPE>` for every startable type: the priority its jobs get when a start request
+ * names none. Typed without keys (they are read through defaultPriority(), by name).
+ */
+export const JOB_PRIORITY_ENV = z.object(
+  Object.fromEntries(STARTABLE_JOB_TYPES.map((type) => [priorityVariable(type), int(DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY)])),
+) as unknown as z.ZodObject<Record<never, never>>;

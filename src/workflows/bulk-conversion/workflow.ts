@@ -126,10 +126,9 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
         jobId: input.jobId,
         url: input.webhookUrl,
         sequence: state.finishes,
-        payload: {
-          jobId: input.jobId,
+        outcome: status,
+        data: {
           type: 'bulk-conversion',
-          status,
           successRate,
           total: summary.total,
           succeeded: summary.succeeded,
@@ -204,6 +203,7 @@ async function recordFailure(input: BulkConversionInput, state: BulkConversionCa
     jobId: input.jobId,
     url: input.webhookUrl,
     sequence: state.finishes + 1,
-    payload: { jobId: input.jobId, type: 'bulk-conversion', status, successRate: 0, error: cause?.message ?? (err as Error).message },
+    outcome: status,
+    data: { type: 'bulk-conversion', successRate: 0, error: cause?.message ?? (err as Error).message },
   });
 }
