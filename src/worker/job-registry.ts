@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { int } from '../config/schema';
 import { DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY, priorityVariable } from '../shared/priority';
 import { bulkConversionWorker } from '../activities/bulk-conversion';
+import { jobOutcomesWorker } from '../activities/job-outcomes';
 import { storageCleanupWorker } from '../activities/storage-cleanup';
 import { videoGenerationWorker } from '../activities/video-generation';
 import { webhookDeliveryWorker } from '../activities/webhook-delivery';
@@ -10,6 +11,7 @@ import { storageCleanupApi } from '../api/jobs/storage-cleanup';
 import { videoGenerationApi } from '../api/jobs/video-generation';
 import { webhookDeliveryApi } from '../api/jobs/webhook-delivery';
 import { bulkConversion } from '../workflows/bulk-conversion';
+import { jobOutcomesSweep } from '../workflows/job-outcomes';
 import { storageCleanup } from '../workflows/storage-cleanup';
 import { videoGeneration } from '../workflows/video-generation';
 import { webhookDelivery } from '../workflows/webhook-delivery';
@@ -23,6 +25,7 @@ export const JOBS = [
   defineJob({ type: 'video-generation', workflow: videoGeneration, worker: videoGenerationWorker, api: videoGenerationApi }),
   defineJob({ type: 'webhook-delivery', workflow: webhookDelivery, worker: webhookDeliveryWorker, api: webhookDeliveryApi }),
   defineJob({ type: 'storage-cleanup', workflow: storageCleanup, worker: storageCleanupWorker, api: storageCleanupApi }),
+  defineJob({ type: 'job-outcomes', workflow: jobOutcomesSweep, worker: jobOutcomesWorker }),
 ] as const;
 
 type EnvShapeOf<J> = J extends JobDefinition<infer Shape> ? Shape : never;
