@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { JOB_ENV, JOB_PRIORITY_ENV } from '../worker/job-registry';
+import { ALL_TASK_QUEUES, JOB_ENV, JOB_PRIORITY_ENV } from '../worker/job-registry';
 import { bool, byteSize, duration, durationList, hostList, int, list, optionalString, optionalUrl, url } from './schema';
 
 // One zod-validated view of the environment: the platform's variables here, each job type's in its
@@ -94,7 +94,10 @@ export const platformEnvSchema = z.object({
   /** How long Temporal keeps closed jobs (the dev server's namespace retention); job records outlive it. */
   JOB_RETENTION: duration('7d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
   /** Task queues /health/ready requires a polling worker on (default: every queue). */
-  READY_REQUIRED_QUEUES: list(),
+  READY_REQUIRED_QUEUES: list().superRefine((names, ctx) => {
+    const unknown = names.filter((n) => !ALL_TASK_QUEUES.includes(n));
+    if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}` });
+  }),
   /** How long /health/ready reuses its Temporal checks. */
   READY_CACHE: duration('5s'),
 
