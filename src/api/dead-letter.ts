@@ -174,11 +174,13 @@ export function deadLetterRoutes(ctx: ApiContext): Router {
     if (!('record' in found) && found.executionStatus === 'RUNNING') throw new HttpError(409, 'job_running', 'the job is still running; cancel it first');
     // The record stays (the job still answers GET), marked as purged; every other file goes.
     const record = 'record' in found ? found.record : await readJobRecord(ctx.store, jobId);
+    const recordFile = await ctx.store.stat(jobRecordKey(jobId)).catch(() => null);
     const freed = await ctx.store.deleteFolder(`jobs/${jobId}/`);
     if (record) await writeJobRecord(ctx.store, { ...record, filesPurgedAt: record.filesPurgedAt ?? new Date().toISOString() });
-    const files = Math.max(0, freed.files - (record ? 1 : 0));
-    audit(who, 'purge', { jobId, files, bytes: freed.bytes });
-    res.json({ jobId, purged: { files, bytes: freed.bytes }, recordKept: Boolean(record), recordKey: record ? jobRecordKey(jobId) : undefined });
+    // The record is rewritten at once: it does not count as purged.
+    const purged = { files: Math.max(0, freed.files - (recordFile ? 1 : 0)), bytes: Math.max(0, freed.bytes - (recordFile?.bytes ?? 0)) };
+    audit(who, 'purge', { jobId, ...purged });
+    res.json({ jobId, purged, recordKept: Boolean(record), recordKey: record ? jobRecordKey(jobId) : undefined });
   });
 
   return r;

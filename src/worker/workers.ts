@@ -17,8 +17,10 @@ const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
  * resolves the SDK's modules from it.
  */
 export function writeWorkflowsEntry(): string {
-  const dir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
-  fs.mkdirSync(dir, { recursive: true });
+  const wanted = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'durable-jobs');
+  fs.mkdirSync(wanted, { recursive: true });
+  // The bundler resolves symlinks (a worktree's node_modules may be one): name the entry by its real path.
+  const dir = fs.realpathSync(wanted);
   const lines = JOBS.map((j) => `export * from ${JSON.stringify(path.join(WORKFLOWS_DIR, j.type))};`);
   const entry = path.join(dir, `workflows-entry-${process.pid}.ts`);
   fs.writeFileSync(entry, `${lines.join('\n')}\n`);
