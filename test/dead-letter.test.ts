@@ -5,7 +5,15 @@ import { prefixedQueue } from '../src/shared/task-queues';
 import { jobOutcomesSweep } from '../src/workflows/job-outcomes';
 import { JOB_OUTCOMES_QUEUE, JobOutcomesSweepResult } from '../src/workflows/job-outcomes/contract';
 import { startWebhookReceiver, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
-import { auth, downloadThroughApi, getVideoJob, startVideoJob, startVideoStack, VideoStack, waitForVideoJobEnd } from './fixtures/video-jobs';
+import {
+  auth,
+  downloadThroughApi,
+  getVideoJob,
+  startVideoJob,
+  startVideoStack,
+  VideoStack,
+  waitForVideoJobEnd,
+} from './fixtures/video-jobs';
 import { KEYS, RunningWorkers, startWorkers, testClient, TEST_WEBHOOK_SECRET, waitFor } from './harness/temporal';
 
 // The operator's side of failures, against a real dev server, real workers, the provider
@@ -47,7 +55,10 @@ afterAll(async () => {
 
 /** One pass of the job-outcomes sweep, as its schedule starts it every minute. */
 function sweep(): Promise<JobOutcomesSweepResult> {
-  return client.workflow.execute(jobOutcomesSweep, { workflowId: `sweep-${randomUUID()}`, taskQueue: prefixedQueue(stack.config.TASK_QUEUE_PREFIX, JOB_OUTCOMES_QUEUE) });
+  return client.workflow.execute(jobOutcomesSweep, {
+    workflowId: `sweep-${randomUUID()}`,
+    taskQueue: prefixedQueue(stack.config.TASK_QUEUE_PREFIX, JOB_OUTCOMES_QUEUE),
+  });
 }
 
 async function failures(query: Record<string, string>): Promise<Failure[]> {
@@ -56,17 +67,25 @@ async function failures(query: Record<string, string>): Promise<Failure[]> {
   return res.body.failures as Failure[];
 }
 
-const alertsOfType = (type: string) => alerts.received.map((h) => ({ hook: h, event: JSON.parse(h.body) as { type: string; data: Record<string, unknown> } })).filter((a) => a.event.type === type);
+const alertsOfType = (type: string) =>
+  alerts.received
+    .map((h) => ({ hook: h, event: JSON.parse(h.body) as { type: string; data: Record<string, unknown> } }))
+    .filter((a) => a.event.type === type);
 
 let failedId: string;
 let terminatedId: string;
 let replayId: string;
 
 test('a failed job appears in the dead-letter view with its class, error and summary; only admins see it; bad filters are 400', async () => {
-  ({ jobId: failedId } = await startVideoJob(stack.app, KEYS.alice, { prompt: 'A glass cathedral [fail:the scene could not be rendered]' }));
+  ({ jobId: failedId } = await startVideoJob(stack.app, KEYS.alice, {
+    prompt: 'A glass cathedral [fail:the scene could not be rendered]',
+  }));
   expect((await waitForVideoJobEnd(stack.app, KEYS.alice, failedId)).status).toBe('failed');
 
-  const listed = await waitFor(async () => (await failures({ type: 'video-generation' })).find((f) => f.jobId === failedId), 'the failure to be listed');
+  const listed = await waitFor(
+    async () => (await failures({ type: 'video-generation' })).find((f) => f.jobId === failedId),
+    'the failure to be listed',
+  );
   expect(listed).toMatchObject({ type: 'video-generation', owner: 'alice', class: 'VideoGenerationFailed' });
   expect(listed.error).toMatch(/the scene could not be rendered/);
   expect(listed.summary).toBe('Video generation · emulator sora-2 · 4 s 720x1280 · alice');
@@ -90,9 +109,15 @@ test('a failed job appears in the dead-letter view with its class, error and sum
 
 test('a terminated job appears with class terminated and the reason', async () => {
   ({ jobId: terminatedId } = await startVideoJob(stack.app, KEYS.bob, { prompt: 'A very long take [gen:600000]' }));
-  await waitFor(async () => (await getVideoJob(stack.app, KEYS.bob, terminatedId)).progress?.phase === 'generating', 'the generation to start');
+  await waitFor(
+    async () => (await getVideoJob(stack.app, KEYS.bob, terminatedId)).progress?.phase === 'generating',
+    'the generation to start',
+  );
   await client.workflow.getHandle(terminatedId).terminate('provider stuck; terminated by on-call');
-  const listed = await waitFor(async () => (await failures({ class: 'terminated' })).find((f) => f.jobId === terminatedId), 'the terminated job to be listed');
+  const listed = await waitFor(
+    async () => (await failures({ class: 'terminated' })).find((f) => f.jobId === terminatedId),
+    'the terminated job to be listed',
+  );
   expect(listed).toMatchObject({ owner: 'bob', class: 'terminated' });
   expect(listed.error).toMatch(/provider stuck; terminated by on-call/);
 });
@@ -116,7 +141,11 @@ test('job.failed alerts are signed, one per failed job; the failure-rate alert f
   expect(failed.map((a) => a.event.data.jobId).sort()).toEqual([failedId, terminatedId].sort());
   for (const { hook } of failed) verifyWebhook(TEST_WEBHOOK_SECRET, hook);
   const forFailed = failed.find((a) => a.event.data.jobId === failedId)!;
-  expect(forFailed.event).toMatchObject({ type: 'job.failed', timestamp: expect.any(String), data: { type: 'video-generation', owner: 'alice', status: 'failed', failureClass: 'VideoGenerationFailed' } });
+  expect(forFailed.event).toMatchObject({
+    type: 'job.failed',
+    timestamp: expect.any(String),
+    data: { type: 'video-generation', owner: 'alice', status: 'failed', failureClass: 'VideoGenerationFailed' },
+  });
   expect(forFailed.event.data.error).toMatch(/could not be rendered/);
   expect(failed.find((a) => a.event.data.jobId === terminatedId)!.event.data.failureClass).toBe('terminated');
 
@@ -142,7 +171,10 @@ test('replay with an edited input succeeds and records replayOf; the same replay
   expect((job as unknown as { replayOf: string }).replayOf).toBe(failedId);
   expect(await (await client.workflow.getHandle(replayId).describe()).staticDetails()).toContain(`**Replay of** ${failedId}`);
 
-  const bad = await request(stack.app).post(`/api/admin/jobs/${failedId}/replay`).set(admin).send({ input: { prompt: '', seconds: 7 } });
+  const bad = await request(stack.app)
+    .post(`/api/admin/jobs/${failedId}/replay`)
+    .set(admin)
+    .send({ input: { prompt: '', seconds: 7 } });
   expect(bad.status).toBe(400);
   expect(bad.body.error.fields.map((f: { field: string }) => f.field)).toEqual(expect.arrayContaining(['input.prompt']));
   expect((await request(stack.app).post(`/api/admin/jobs/${failedId}/replay`).set(admin).send({ inputs: {} })).status).toBe(400);
@@ -196,7 +228,14 @@ test('a job Temporal has forgotten answers from its record; its files still down
 
   const archived = await request(stack.app).get(`/api/v1/jobs/${replayId}`).set(auth(KEYS.alice));
   expect(archived.status).toBe(200);
-  expect(archived.body).toMatchObject({ jobId: replayId, type: 'video-generation', status: 'completed', archived: true, replayOf: failedId, result: live.result });
+  expect(archived.body).toMatchObject({
+    jobId: replayId,
+    type: 'video-generation',
+    status: 'completed',
+    archived: true,
+    replayOf: failedId,
+    result: live.result,
+  });
   expect((await request(stack.app).get(`/api/v1/jobs/${replayId}`).set(auth(KEYS.bob))).status).toBe(404);
   const file = await downloadThroughApi(stack.app, KEYS.alice, live.result!.downloadUrl);
   expect(file.status).toBe(200);

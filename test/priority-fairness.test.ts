@@ -6,7 +6,12 @@ import type { AppConfig } from '../src/config/env';
 import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
 import { prefixedQueue } from '../src/shared/task-queues';
 import { bulkConversion } from '../src/workflows/bulk-conversion';
-import { BULK_CONVERSION_QUEUE, BulkConversionInput, BulkConversionProgress, BulkConversionTuning } from '../src/workflows/bulk-conversion/contract';
+import {
+  BULK_CONVERSION_QUEUE,
+  BulkConversionInput,
+  BulkConversionProgress,
+  BulkConversionTuning,
+} from '../src/workflows/bulk-conversion/contract';
 import { auth } from './fixtures/bulk-jobs';
 import { startTestSite, TestSite } from './fixtures/test-site';
 import { testApp } from './harness/api';
@@ -50,7 +55,15 @@ async function constrainedWorker(config: AppConfig, slots: number): Promise<{ st
 }
 
 /** Starts a job the way the API does (priority key and the owner as fairness key), with tuning the API does not take. */
-function startTuned(config: AppConfig, jobId: string, owner: string, urls: string[], concurrency: number, tuning: BulkConversionTuning, priority?: number): Promise<WorkflowHandle<typeof bulkConversion>> {
+function startTuned(
+  config: AppConfig,
+  jobId: string,
+  owner: string,
+  urls: string[],
+  concurrency: number,
+  tuning: BulkConversionTuning,
+  priority?: number,
+): Promise<WorkflowHandle<typeof bulkConversion>> {
   const input: BulkConversionInput = { jobId, owner, format: 'markdown', concurrency, tuning, source: { urls } };
   return client.workflow.start(bulkConversion, {
     workflowId: jobId,
@@ -70,11 +83,17 @@ const progress = (h: WorkflowHandle) => h.query<BulkConversionProgress>('progres
 test('the API carries priority (request or JOB_PRIORITY_<TYPE>) and the owner as fairness key to Temporal; a bad priority is 400', async () => {
   const config = testConfig({ JOB_PRIORITY_BULK_CONVERSION: '4' });
   const app = testApp(config, client);
-  const start = (body: Record<string, unknown>) => request(app).post('/api/v1/jobs/bulk-conversions').set(auth(KEYS.alice)).send({ urls: [site.url('/good/1')], ...body });
+  const start = (body: Record<string, unknown>) =>
+    request(app)
+      .post('/api/v1/jobs/bulk-conversions')
+      .set(auth(KEYS.alice))
+      .send({ urls: [site.url('/good/1')], ...body });
   const explicit = await start({ priority: 1 });
   expect(explicit.status).toBe(202);
   const byDefault = await start({});
-  const priorities = await Promise.all([explicit, byDefault].map(async (r) => (await client.workflow.getHandle(r.body.jobId).describe()).raw.workflowExecutionInfo?.priority));
+  const priorities = await Promise.all(
+    [explicit, byDefault].map(async (r) => (await client.workflow.getHandle(r.body.jobId).describe()).raw.workflowExecutionInfo?.priority),
+  );
   expect(priorities.map((p) => p?.priorityKey)).toEqual([1, 4]);
   expect(priorities.map((p) => p?.fairnessKey)).toEqual(['alice', 'alice']);
   for (const r of [explicit, byDefault]) await client.workflow.getHandle(r.body.jobId).terminate('test over');
@@ -123,7 +142,9 @@ test.skip("one owner's 5,000-URL job does not starve another owner's small job o
     const shared = await (await startTuned(config, `b-shared-${Date.now()}`, 'bob', pages('shared', 20), 20, small)).result();
     const withBig = Date.now() - t;
     const bigAtEnd = await progress(big);
-    console.log(`fairness: bob's 20-URL job took ${alone} ms alone, ${withBig} ms beside alice's 5,000 URLs (alice then at ${bigAtEnd.succeeded + bigAtEnd.failed}/5000)`);
+    console.log(
+      `fairness: bob's 20-URL job took ${alone} ms alone, ${withBig} ms beside alice's 5,000 URLs (alice then at ${bigAtEnd.succeeded + bigAtEnd.failed}/5000)`,
+    );
     expect(shared.succeeded).toBe(20);
     expect(withBig).toBeLessThan(alone + 4_000);
     // Alice's job is far from done: bob did not just wait for it to drain.

@@ -23,15 +23,30 @@ const MAX_BULK_REPLAY = 500;
 
 const failureFilter = z.object({
   type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]], { error: `must be one of: ${STARTABLE_JOB_TYPES.join(', ')}` }).optional(),
-  owner: z.string().regex(/^[\w.@-]{1,200}$/, 'letters, digits, ".", "_", "@" and "-" only').optional(),
-  class: z.string().regex(/^[\w.-]{1,100}$/, 'a failure class such as terminated, timed_out, items_failed or an ApplicationFailure type').optional(),
+  owner: z
+    .string()
+    .regex(/^[\w.@-]{1,200}$/, 'letters, digits, ".", "_", "@" and "-" only')
+    .optional(),
+  class: z
+    .string()
+    .regex(/^[\w.-]{1,100}$/, 'a failure class such as terminated, timed_out, items_failed or an ApplicationFailure type')
+    .optional(),
   from: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2025-01-31T00:00:00Z' }).optional(),
   to: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2025-01-31T00:00:00Z' }).optional(),
 });
 
 const listQuery = failureFilter.extend({
-  pageSize: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100').default(25),
-  pageToken: z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API').optional(),
+  pageSize: z.coerce
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(100, 'must be at most 100')
+    .default(25),
+  pageToken: z
+    .string()
+    .max(4096)
+    .regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API')
+    .optional(),
 });
 
 const replayBody = z
@@ -48,20 +63,38 @@ const replayBody = z
 
 const bulkReplayBody = failureFilter
   .extend({
-    limit: z.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be at least 1').max(MAX_BULK_REPLAY, `must be at most ${MAX_BULK_REPLAY}`).default(100),
+    limit: z
+      .number({ error: 'must be an integer' })
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .max(MAX_BULK_REPLAY, `must be at most ${MAX_BULK_REPLAY}`)
+      .default(100),
   })
   .strict();
 
-const resetBody = z.object({ to: z.enum(['last', 'first'], { error: 'must be "last" (last workflow task) or "first" (the start)' }).default('last') }, { error: 'must be a JSON object' }).strict();
+const resetBody = z
+  .object(
+    { to: z.enum(['last', 'first'], { error: 'must be "last" (last workflow task) or "first" (the start)' }).default('last') },
+    { error: 'must be a JSON object' },
+  )
+  .strict();
 
 function toFilter(q: z.output<typeof failureFilter>): FailureFilter {
-  return { type: q.type, owner: q.owner, class: q.class, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined };
+  return {
+    type: q.type,
+    owner: q.owner,
+    class: q.class,
+    from: q.from ? new Date(q.from) : undefined,
+    to: q.to ? new Date(q.to) : undefined,
+  };
 }
 
 /** Canonical JSON (sorted keys) so the same edit always names the same replay. */
 function hashOf(value: unknown): string {
   const canonical = JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
   );
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
@@ -69,19 +102,28 @@ function hashOf(value: unknown): string {
 export function deadLetterRoutes(ctx: ApiContext): Router {
   const r = Router();
   const ns = ctx.config.TEMPORAL_NAMESPACE;
-  const audit = (who: Principal, action: string, fields: Record<string, unknown>) => ctx.logger.info('admin action', { audit: true, action, admin: who.owner, ...fields });
+  const audit = (who: Principal, action: string, fields: Record<string, unknown>) =>
+    ctx.logger.info('admin action', { audit: true, action, admin: who.owner, ...fields });
   const withLinks = (f: JobFailure) => ({ ...f, temporalUiUrl: temporalUiUrl(ctx.config.TEMPORAL_UI_URL, ns, f.jobId) });
 
   r.get('/failures', async (req, res) => {
     const q = listQuery.parse(req.query);
-    const page = await listFailures(ctx.client, ns, ctx.config.TASK_QUEUE_PREFIX, toFilter(q), q.pageSize, q.pageToken ? Buffer.from(q.pageToken, 'base64url') : undefined);
+    const page = await listFailures(
+      ctx.client,
+      ns,
+      ctx.config.TASK_QUEUE_PREFIX,
+      toFilter(q),
+      q.pageSize,
+      q.pageToken ? Buffer.from(q.pageToken, 'base64url') : undefined,
+    );
     res.json({ failures: page.failures.map(withLinks), nextPageToken: page.nextPageToken });
   });
 
   /** Starts the replay of one job: its own input, or `input` validated by its type. Same job + same input → the same new job. */
   async function replay(jobId: string, input: Record<string, unknown> | undefined): Promise<JobAccepted & { replayOf: string }> {
     const job = await findJob(ctx, jobId, { owner: 'admin', role: 'admin' });
-    if (job.executionStatus === 'RUNNING') throw new HttpError(409, 'not_replayable', 'the job is still running; cancel it first or wait for it to end');
+    if (job.executionStatus === 'RUNNING')
+      throw new HttpError(409, 'not_replayable', 'the job is still running; cancel it first or wait for it to end');
     const replayApi = jobDefinition(job.type)?.api?.replay;
     if (!replayApi) throw new HttpError(409, 'not_replayable', `${job.type} jobs cannot be replayed`);
     let body: object;
@@ -148,7 +190,11 @@ export function deadLetterRoutes(ctx: ApiContext): Router {
     const job = await findJob(ctx, req.params.jobId, who);
     const failedOutcome = job.description.typedSearchAttributes.get(JOB_OUTCOME) === 'failed';
     if (job.executionStatus === 'CANCELLED' || (job.executionStatus === 'COMPLETED' && !failedOutcome)) {
-      throw new HttpError(409, 'not_resettable', `only a failed, terminated, timed-out or stuck (running) job can be reset; this one is ${job.executionStatus.toLowerCase()}`);
+      throw new HttpError(
+        409,
+        'not_resettable',
+        `only a failed, terminated, timed-out or stuck (running) job can be reset; this one is ${job.executionStatus.toLowerCase()}`,
+      );
     }
     const runId = job.description.runId;
     const eventId = await resetPoint(ctx, job.jobId, runId, to);
@@ -163,7 +209,9 @@ export function deadLetterRoutes(ctx: ApiContext): Router {
     });
     const newRunId = reset.runId;
     audit(who, 'reset', { jobId: job.jobId, fromRunId: runId, newRunId, to, eventId: Number(eventId) });
-    res.status(202).json({ jobId: job.jobId, previousRunId: runId, runId: newRunId, resetTo: to, eventId: Number(eventId), status: 'running' });
+    res
+      .status(202)
+      .json({ jobId: job.jobId, previousRunId: runId, runId: newRunId, resetTo: to, eventId: Number(eventId), status: 'running' });
   });
 
   r.delete('/jobs/:jobId', async (req, res) => {
@@ -171,7 +219,8 @@ export function deadLetterRoutes(ctx: ApiContext): Router {
     const jobId = req.params.jobId;
     if (!isPlausibleJobId(jobId)) throw notFound('job');
     const found = await findJobOrRecord(ctx, jobId, who);
-    if (!('record' in found) && found.executionStatus === 'RUNNING') throw new HttpError(409, 'job_running', 'the job is still running; cancel it first');
+    if (!('record' in found) && found.executionStatus === 'RUNNING')
+      throw new HttpError(409, 'job_running', 'the job is still running; cancel it first');
     // The record stays (the job still answers GET), marked as purged; every other file goes.
     const record = 'record' in found ? found.record : await readJobRecord(ctx.store, jobId);
     const recordFile = await ctx.store.stat(jobRecordKey(jobId)).catch(() => null);
@@ -194,7 +243,10 @@ async function resetPoint(ctx: ApiContext, workflowId: string, runId: string, to
   let token: Uint8Array | undefined;
   do {
     const request = { namespace: ns, execution: { workflowId, runId }, maximumPageSize: 200, nextPageToken: token };
-    const page = to === 'last' ? await ctx.client.workflowService.getWorkflowExecutionHistoryReverse(request) : await ctx.client.workflowService.getWorkflowExecutionHistory(request);
+    const page =
+      to === 'last'
+        ? await ctx.client.workflowService.getWorkflowExecutionHistoryReverse(request)
+        : await ctx.client.workflowService.getWorkflowExecutionHistory(request);
     const event = page.history?.events?.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
     if (event?.eventId) return event.eventId;
     token = page.nextPageToken?.length ? page.nextPageToken : undefined;

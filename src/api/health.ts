@@ -5,7 +5,10 @@ import { describePollers } from '../temporal/queue-pollers';
 import type { ApiContext } from './context';
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref()),
+  ]);
 
 const NOT_READY_MAX_AGE_MS = 1_000;
 
@@ -85,7 +88,9 @@ export function healthRoutes(ctx: ApiContext): Router {
       .filter(([, c]) => !c.ok)
       .map(([name]) => name);
     res.setHeader('Cache-Control', 'no-store');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', failed, checks, checkedAt: new Date(checkedAt).toISOString() });
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not_ready', failed, checks, checkedAt: new Date(checkedAt).toISOString() });
   });
   return r;
 }

@@ -64,7 +64,9 @@ export function failureQuery(prefix: string, f: FailureFilter): string {
   return clauses.join(' AND ');
 }
 
-export function isoTime(t: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined): string | undefined {
+export function isoTime(
+  t: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined,
+): string | undefined {
   if (!t?.seconds) return undefined;
   return new Date(Number(t.seconds.toString()) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
 }
@@ -96,7 +98,11 @@ function rootCause(failure: IFailure): { type?: string; message: string; activit
 }
 
 /** Class, last error and attempts from the last events of a run (one short reverse-history read). */
-export async function classifyFailure(client: Client, namespace: string, info: IWorkflowExecutionInfo): Promise<Pick<JobFailure, 'class' | 'error' | 'attempts'>> {
+export async function classifyFailure(
+  client: Client,
+  namespace: string,
+  info: IWorkflowExecutionInfo,
+): Promise<Pick<JobFailure, 'class' | 'error' | 'attempts'>> {
   const status = statusName(info.status);
   if (status === 'TIMED_OUT') return { class: 'timed_out', error: 'the job ran past its workflow timeout' };
   const page = await client.workflowService.getWorkflowExecutionHistoryReverse({
@@ -113,14 +119,24 @@ export async function classifyFailure(client: Client, namespace: string, info: I
   const failure = close?.workflowExecutionFailedEventAttributes?.failure;
   if (failure) {
     const cause = rootCause(failure);
-    const started = events.find((e) => Number(e.eventId) === cause.activityStartedEventId && e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED);
-    return { class: cause.type ?? 'WorkflowFailed', error: cause.message, attempts: started?.activityTaskStartedEventAttributes?.attempt ?? undefined };
+    const started = events.find(
+      (e) => Number(e.eventId) === cause.activityStartedEventId && e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+    );
+    return {
+      class: cause.type ?? 'WorkflowFailed',
+      error: cause.message,
+      attempts: started?.activityTaskStartedEventAttributes?.attempt ?? undefined,
+    };
   }
   // Completed with the failed outcome: the job ran to its end and nothing succeeded.
   const payload = close?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
   const result = payload ? defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload) : undefined;
-  const counts = typeof result?.total === 'number' && typeof result?.failed === 'number' ? `: ${result.failed} of ${result.total} items failed` : '';
-  return { class: 'items_failed', error: typeof result?.error === 'string' ? result.error : `the job ended with the failed outcome${counts}` };
+  const counts =
+    typeof result?.total === 'number' && typeof result?.failed === 'number' ? `: ${result.failed} of ${result.total} items failed` : '';
+  return {
+    class: 'items_failed',
+    error: typeof result?.error === 'string' ? result.error : `the job ended with the failed outcome${counts}`,
+  };
 }
 
 /** One listed execution as a dead-letter entry. */
@@ -159,12 +175,24 @@ const MAX_SCANNED_PAGES = 5;
  * One page of failures, newest first. A class other than terminated/timed_out is not indexed:
  * it is matched page by page, so a page may hold fewer entries than asked (follow nextPageToken).
  */
-export async function listFailures(client: Client, namespace: string, prefix: string, filter: FailureFilter, pageSize: number, pageToken?: Buffer): Promise<FailurePage> {
+export async function listFailures(
+  client: Client,
+  namespace: string,
+  prefix: string,
+  filter: FailureFilter,
+  pageSize: number,
+  pageToken?: Buffer,
+): Promise<FailurePage> {
   const query = failureQuery(prefix, filter);
   const failures: JobFailure[] = [];
   let token: Uint8Array | undefined = pageToken;
   for (let scanned = 0; scanned < MAX_SCANNED_PAGES; scanned++) {
-    const page = await client.workflowService.listWorkflowExecutions({ namespace, pageSize: pageSize - failures.length, nextPageToken: token, query });
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace,
+      pageSize: pageSize - failures.length,
+      nextPageToken: token,
+      query,
+    });
     for (const info of page.executions ?? []) {
       const failure = await toJobFailure(client, namespace, info);
       if (!filter.class || failure.class === filter.class) failures.push(failure);

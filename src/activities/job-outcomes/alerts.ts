@@ -17,7 +17,14 @@ export interface AlertTarget {
 
 /** Starts the delivery; false when this alert was already sent (or is being sent). */
 export async function sendAlert(target: AlertTarget, workflowId: string, envelope: WebhookEnvelope, jobId?: string): Promise<boolean> {
-  const input: WebhookDeliveryInput = { deliveryId: `msg_${workflowId}`, url: target.url, eventType: envelope.type, payload: { ...envelope }, jobId, isAlert: true };
+  const input: WebhookDeliveryInput = {
+    deliveryId: `msg_${workflowId}`,
+    url: target.url,
+    eventType: envelope.type,
+    payload: { ...envelope },
+    jobId,
+    isAlert: true,
+  };
   try {
     await target.client.workflow.start(webhookDelivery, {
       workflowId,
@@ -54,10 +61,22 @@ export function jobFailedEvent(failure: JobFailure, links: { statusUrl: string; 
   };
 }
 
-export function failureRateEvent(type: string, failures: number, threshold: number, windowStart: Date, windowMs: number): WebhookEnvelope<'jobs.failure_rate'> {
+export function failureRateEvent(
+  type: string,
+  failures: number,
+  threshold: number,
+  windowStart: Date,
+  windowMs: number,
+): WebhookEnvelope<'jobs.failure_rate'> {
   return {
     type: 'jobs.failure_rate',
     timestamp: new Date().toISOString(),
-    data: { jobType: type, failures, threshold, windowStart: windowStart.toISOString(), windowEnd: new Date(windowStart.getTime() + windowMs).toISOString() },
+    data: {
+      jobType: type,
+      failures,
+      threshold,
+      windowStart: windowStart.toISOString(),
+      windowEnd: new Date(windowStart.getTime() + windowMs).toISOString(),
+    },
   };
 }

@@ -54,7 +54,14 @@ export function createSweepActivity(deps: ActivityDeps) {
       const from = new Date(((await readCheckpoint())?.getTime() ?? now - config.ALERT_WINDOW) - OVERLAP_MS);
       const through = new Date(now - VISIBILITY_LAG_MS);
       const alerts: AlertTarget | undefined = config.ALERT_WEBHOOK_URL ? { client, prefix, url: config.ALERT_WEBHOOK_URL } : undefined;
-      const result: JobOutcomesSweepResult = { jobsSeen: 0, recordsWritten: 0, failures: 0, jobAlerts: 0, rateAlerts: 0, through: through.toISOString() };
+      const result: JobOutcomesSweepResult = {
+        jobsSeen: 0,
+        recordsWritten: 0,
+        failures: 0,
+        jobAlerts: 0,
+        rateAlerts: 0,
+        through: through.toISOString(),
+      };
       const failedTypes = new Set<string>();
 
       const query = [
@@ -66,7 +73,12 @@ export function createSweepActivity(deps: ActivityDeps) {
       ].join(' AND ');
       let token: Uint8Array | undefined;
       do {
-        const page = await client.workflowService.listWorkflowExecutions({ namespace: ns, pageSize: PAGE_SIZE, nextPageToken: token, query });
+        const page = await client.workflowService.listWorkflowExecutions({
+          namespace: ns,
+          pageSize: PAGE_SIZE,
+          nextPageToken: token,
+          query,
+        });
         for (const info of page.executions ?? []) {
           result.jobsSeen += 1;
           const failure = isFailure(info) ? await toJobFailure(client, ns, info) : undefined;
@@ -74,7 +86,10 @@ export function createSweepActivity(deps: ActivityDeps) {
           if (failure) {
             result.failures += 1;
             failedTypes.add(failure.type);
-            const links = { statusUrl: jobStatusUrl(config.publicUrl, failure.jobId), temporalUiUrl: temporalUiUrl(config.TEMPORAL_UI_URL, ns, failure.jobId) };
+            const links = {
+              statusUrl: jobStatusUrl(config.publicUrl, failure.jobId),
+              temporalUiUrl: temporalUiUrl(config.TEMPORAL_UI_URL, ns, failure.jobId),
+            };
             if (alerts && (await sendAlert(alerts, jobFailedAlertId(failure.jobId), jobFailedEvent(failure, links), failure.jobId))) {
               result.jobAlerts += 1;
               deps.logger.warn('job failed: alert raised', { jobId: failure.jobId, type: failure.type, class: failure.class });
@@ -93,18 +108,28 @@ export function createSweepActivity(deps: ActivityDeps) {
         const event = failureRateEvent(type, count, config.ALERT_FAILURE_THRESHOLD, windowStart, config.ALERT_WINDOW);
         if (await sendAlert(alerts!, failureRateAlertId(prefix, type, windowStart.getTime()), event)) {
           result.rateAlerts += 1;
-          deps.logger.warn('failure rate over threshold: alert raised', { type, failures: count, threshold: config.ALERT_FAILURE_THRESHOLD });
+          deps.logger.warn('failure rate over threshold: alert raised', {
+            type,
+            failures: count,
+            threshold: config.ALERT_FAILURE_THRESHOLD,
+          });
         }
       }
 
-      await deps.store.put(CHECKPOINT_KEY, JSON.stringify({ through: result.through } satisfies Checkpoint), { contentType: 'application/json' });
+      await deps.store.put(CHECKPOINT_KEY, JSON.stringify({ through: result.through } satisfies Checkpoint), {
+        contentType: 'application/json',
+      });
       deps.logger.info('job outcomes swept', { ...result });
       return result;
     },
   };
 
   /** Writes the job's record unless one for this very close is there already. */
-  async function recordJob(api: ApiContext, info: temporal.api.workflow.v1.IWorkflowExecutionInfo, failure: JobFailure | undefined): Promise<boolean> {
+  async function recordJob(
+    api: ApiContext,
+    info: temporal.api.workflow.v1.IWorkflowExecutionInfo,
+    failure: JobFailure | undefined,
+  ): Promise<boolean> {
     const jobId = info.execution?.workflowId ?? '';
     const closedAt = isoTime(info.closeTime);
     const existing = await readJobRecord(deps.store, jobId);
@@ -139,4 +164,3 @@ export function createSweepActivity(deps: ActivityDeps) {
     return true;
   }
 }
-

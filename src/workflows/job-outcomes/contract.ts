@@ -25,4 +25,5 @@ export interface JobOutcomesSweepResult {
 
 /** Delivery workflow ids of alerts, so each alert is sent once however often a sweep sees its cause. */
 export const jobFailedAlertId = (jobId: string) => `alert-job-failed-${jobId}`;
-export const failureRateAlertId = (prefix: string, type: string, windowStartMs: number) => `${prefix}alert-failure-rate-${type}-${windowStartMs}`;
+export const failureRateAlertId = (prefix: string, type: string, windowStartMs: number) =>
+  `${prefix}alert-failure-rate-${type}-${windowStartMs}`;
