@@ -147,10 +147,12 @@ describe('per-URL outcomes', () => {
     expect(description.typedSearchAttributes.get(JOB_OUTCOME)).toBe('completed_with_errors');
     const hook = await webhookInput(jobId);
     expect(hook.url).toBe(receiver.url('/bulk'));
-    expect(hook.payload).toMatchObject({ jobId, type: 'bulk-conversion', status: 'completed_with_errors', successRate: 5 / pages.length });
-    expect((hook.payload.results as unknown[]).length).toBe(pages.length);
+    // A Standard Webhooks envelope: completed_with_errors is a job.completed event whose data says so.
+    expect(hook.eventType).toBe('job.completed');
+    expect(hook.payload).toMatchObject({ type: 'job.completed', timestamp: expect.any(String), data: { jobId, type: 'bulk-conversion', status: 'completed_with_errors', successRate: 5 / pages.length } });
+    expect(((hook.payload.data as { results: unknown[] }).results).length).toBe(pages.length);
     const delivered = await waitFor(() => receiver.received.find((h) => h.path === '/bulk' && h.body.includes(jobId)), 'webhook delivery');
-    expect(JSON.parse(delivered.body)).toMatchObject({ jobId, status: 'completed_with_errors' });
+    expect(JSON.parse(delivered.body)).toMatchObject({ type: 'job.completed', data: { jobId, status: 'completed_with_errors' } });
   });
 });
 
@@ -402,7 +404,7 @@ describe('cancelling', () => {
     expect(description.status.name).toBe('CANCELLED');
     expect(description.typedSearchAttributes.get(JOB_OUTCOME)).toBe('cancelled');
     const hook = await webhookInput(jobId);
-    expect(hook.payload).toMatchObject({ jobId, status: 'cancelled' });
+    expect(hook.payload).toMatchObject({ type: 'job.cancelled', data: { jobId, status: 'cancelled' } });
   }
 
   test('through the API', async () => {

@@ -104,10 +104,9 @@ describe('happy paths', () => {
 
     const hook = await waitFor(() => receiver.received.find((r) => r.path === '/android'), 'the webhook');
     expect(JSON.parse(hook.body)).toMatchObject({
-      jobId,
-      type: 'publishing-build',
-      status: 'completed',
-      store: { editId: expect.any(String), versionCode: body.buildNumber },
+      type: 'job.completed',
+      timestamp: expect.any(String),
+      data: { jobId, type: 'publishing-build', status: 'completed', store: { editId: expect.any(String), versionCode: body.buildNumber } },
     });
   });
 
@@ -208,8 +207,8 @@ describe('store outcomes', () => {
     expect(job.error).toMatch(/App Review rejected version 1\.4\.0 .*Guideline 2\.1 - App Completeness/);
     const hook = await waitFor(() => receiver.received.find((r) => r.path === '/rejected'), 'the webhook');
     expect(JSON.parse(hook.body)).toMatchObject({
-      status: 'failed',
-      store: { reviewState: 'UNRESOLVED_ISSUES', rejectionReason: 'Guideline 2.1 - App Completeness' },
+      type: 'job.failed',
+      data: { status: 'failed', store: { reviewState: 'UNRESOLVED_ISSUES', rejectionReason: 'Guideline 2.1 - App Completeness' } },
     });
   });
 

@@ -156,8 +156,8 @@ describe('storage cleanup', () => {
       const scheduleId = storageCleanupScheduleId(config.TASK_QUEUE_PREFIX);
       schedulesToDelete.push(scheduleId);
 
-      expect(await ensureJobSchedules(client, config)).toEqual([{ scheduleId, change: 'created', paused: false }]);
-      expect(await ensureJobSchedules(client, config)).toEqual([{ scheduleId, change: 'unchanged', paused: false }]);
+      expect(await ensureJobSchedules(client, config, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'created', paused: false }]);
+      expect(await ensureJobSchedules(client, config, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'unchanged', paused: false }]);
       const handle = client.schedule.getHandle(scheduleId);
       const d = await handle.describe();
       expect(d.action).toMatchObject({
@@ -181,8 +181,8 @@ describe('storage cleanup', () => {
       // An operator pauses it; a new deployment changes the cron and retention.
       await handle.pause('paused by the test operator');
       const changed = { ...config, CLEANUP_SCHEDULE: '30 4 * * 1', ARTIFACT_RETENTION: 7 * DAY };
-      expect(await ensureJobSchedules(client, changed)).toEqual([{ scheduleId, change: 'updated', paused: true }]);
-      expect(await ensureJobSchedules(client, changed)).toEqual([{ scheduleId, change: 'unchanged', paused: true }]);
+      expect(await ensureJobSchedules(client, changed, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'updated', paused: true }]);
+      expect(await ensureJobSchedules(client, changed, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'unchanged', paused: true }]);
       const after = await handle.describe();
       expect(after.state).toMatchObject({ paused: true, note: 'paused by the test operator' });
       expect(after.action).toMatchObject({ args: [{ retentionMs: 7 * DAY }], memo: { cron: '30 4 * * 1' } });
@@ -214,7 +214,7 @@ describe('storage cleanup', () => {
       const scheduleId = storageCleanupScheduleId(config.TASK_QUEUE_PREFIX);
       schedulesToDelete.push(scheduleId);
       const seeded = await seedJobs(config);
-      await ensureJobSchedules(client, config);
+      await ensureJobSchedules(client, config, [STORAGE_CLEANUP_QUEUE]);
       const workers = await startWorkers(config, { queues: [STORAGE_CLEANUP_QUEUE] });
       try {
         const handle = client.schedule.getHandle(scheduleId);

@@ -69,7 +69,7 @@ describe('happy path', () => {
 
     const hook = await waitFor(() => receiver.received.find((r) => r.path === '/video'), 'the webhook');
     const payload = JSON.parse(hook.body);
-    expect(payload).toMatchObject({ jobId, type: 'video-generation', status: 'completed', result: { downloadUrl: result.downloadUrl, bytes: result.bytes } });
+    expect(payload).toMatchObject({ type: 'job.completed', data: { jobId, type: 'video-generation', status: 'completed', result: { downloadUrl: result.downloadUrl, bytes: result.bytes } } });
   });
 
   test('veo through the Gemini API client: long-running operation, file download', async () => {

@@ -5,6 +5,7 @@ import { prefixedQueue } from '../shared/task-queues';
 import { ALL_TASK_QUEUES, STARTABLE_JOB_TYPES } from '../worker/job-registry';
 import { describePollers } from '../temporal/queue-pollers';
 import type { ApiContext } from './context';
+import { deadLetterRoutes } from './dead-letter';
 
 export function adminRoutes(ctx: ApiContext): Router {
   const r = Router();
@@ -38,5 +39,6 @@ export function adminRoutes(ctx: ApiContext): Router {
     });
     res.json({ queues: queues.map((q) => ({ ...q, pollerCount: q.workflowPollers.length + q.activityPollers.length })), jobs, recentFailures });
   });
+  r.use(deadLetterRoutes(ctx));
   return r;
 }

@@ -6,7 +6,7 @@ import { ByteRange, InvalidBlobKeyError } from '../storage/blob-store';
 import { principalOf } from './auth';
 import type { ApiContext } from './context';
 import { HttpError, notFound } from './errors';
-import { findJob } from './jobs/job-lookup';
+import { findJobOrRecord } from './jobs/job-lookup';
 
 /**
  * `GET /api/v1/jobs/:jobId/files/*path`: a file the job stored under jobs/<jobId>/…, to its owner
@@ -14,8 +14,10 @@ import { findJob } from './jobs/job-lookup';
  * short-lived presigned URL so the bytes bypass the API.
  */
 export async function sendJobFile(ctx: ApiContext, req: Request, res: Response): Promise<void> {
-  // Ownership first: another owner's job is "not found" before any storage lookup.
-  const job = await findJob(ctx, String(req.params.jobId), principalOf(res));
+  // Ownership first: another owner's job is "not found" before any storage lookup. A job past
+  // Temporal's retention is found by its job record.
+  const found = await findJobOrRecord(ctx, String(req.params.jobId), principalOf(res));
+  const job = 'record' in found ? found.record : found;
   const filePath = (req.params as unknown as { path: string[] }).path.join('/');
   const key = jobFileKey(job.jobId, filePath);
   const info = await ctx.store.stat(key).catch((e: unknown) => {

@@ -5,40 +5,92 @@ import { describePollers } from '../temporal/queue-pollers';
 import type { ApiContext } from './context';
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref()),
+  ]);
+
+const NOT_READY_MAX_AGE_MS = 1_000;
+
+interface Check {
+  ok: boolean;
+  detail?: string;
+}
+
+interface Readiness {
+  ready: boolean;
+  checks: Record<string, Check>;
+  checkedAt: number;
+}
+
+/** What a failed Temporal call may say publicly: its gRPC status, never the address or the transport's words. */
+function publicReason(e: unknown): string {
+  const err = e as { code?: number; details?: string; message?: string };
+  if (/did not answer within/.test(err.message ?? '')) return err.message!;
+  const names: Record<number, string> = { 4: 'deadline exceeded', 7: 'permission denied', 14: 'unavailable', 16: 'unauthenticated' };
+  return names[err.code ?? -1] ?? 'error';
+}
 
 export function healthRoutes(ctx: ApiContext): Router {
   const r = Router();
+  const required = ctx.config.READY_REQUIRED_QUEUES.length ? ctx.config.READY_REQUIRED_QUEUES : ALL_TASK_QUEUES;
+  let cached: Readiness | undefined;
+  let inFlight: Promise<Readiness> | undefined;
+
   r.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  // Ready = Temporal answers and every task queue has a polling worker.
-  r.get('/health/ready', async (_req, res) => {
-    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+  // Ready = Temporal answers and every required task queue has a polling worker.
+  async function check(): Promise<Readiness> {
+    const checks: Record<string, Check> = {};
     try {
       await withTimeout(ctx.client.workflowService.getSystemInfo({}), 3000, 'Temporal');
       checks.temporal = { ok: true };
     } catch (e) {
-      checks.temporal = { ok: false, detail: `Temporal at ${ctx.config.TEMPORAL_ADDRESS} unreachable: ${(e as Error).message}` };
+      ctx.logger.warn('readiness: Temporal unreachable', { error: e });
+      checks.temporal = { ok: false, detail: `Temporal unreachable (${publicReason(e)})` };
     }
     if (checks.temporal.ok) {
       await Promise.all(
-        ALL_TASK_QUEUES.map(async (base) => {
+        required.map(async (base) => {
           const name = prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, base);
           try {
             const p = await withTimeout(describePollers(ctx.client, ctx.config.TEMPORAL_NAMESPACE, name), 3000, 'Temporal');
             const ok = p.workflowPollers.length + p.activityPollers.length > 0;
             checks[`taskQueue:${name}`] = ok ? { ok } : { ok, detail: `no worker is polling task queue "${name}"` };
           } catch (e) {
-            checks[`taskQueue:${name}`] = { ok: false, detail: (e as Error).message };
+            checks[`taskQueue:${name}`] = { ok: false, detail: `could not describe the task queue (${publicReason(e)})` };
           }
         }),
       );
     }
-    const ready = Object.values(checks).every((c) => c.ok);
-    const failed = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', failed, checks });
+    return { ready: Object.values(checks).every((c) => c.ok), checks, checkedAt: Date.now() };
+  }
+
+  /**
+   * Orchestrators call this often: answers within READY_CACHE reuse one round of checks, and
+   * concurrent calls share one. A not-ready answer is reused for at most a second, so a worker
+   * that has just come up is seen soon.
+   */
+  function readiness(): Promise<Readiness> {
+    const maxAge = cached?.ready ? ctx.config.READY_CACHE : Math.min(ctx.config.READY_CACHE, NOT_READY_MAX_AGE_MS);
+    if (cached && Date.now() - cached.checkedAt < maxAge) return Promise.resolve(cached);
+    inFlight ??= check()
+      .then((result) => (cached = result))
+      .finally(() => (inFlight = undefined));
+    return inFlight;
+  }
+
+  r.get('/health/ready', async (_req, res) => {
+    const { ready, checks, checkedAt } = await readiness();
+    const failed = Object.entries(checks)
+      .filter(([, c]) => !c.ok)
+      .map(([name]) => name);
+    res.setHeader('Cache-Control', 'no-store');
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not_ready', failed, checks, checkedAt: new Date(checkedAt).toISOString() });
   });
   return r;
 }

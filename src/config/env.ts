@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { JOB_ENV } from '../worker/job-registry';
+import { ALL_TASK_QUEUES, JOB_ENV, JOB_PRIORITY_ENV } from '../worker/job-registry';
 import { bool, byteSize, duration, durationList, hostList, int, list, optionalString, optionalUrl, url } from './schema';
 
 // One zod-validated view of the environment: the platform's variables here, each job type's in its
@@ -114,6 +114,19 @@ export const platformEnvSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: durationList('0s,5s,5m,30m,2h,5h,10h,14h,20h,24h'),
   WEBHOOK_TIMEOUT: duration('15s'),
   ALERT_WEBHOOK_URL: optionalUrl(),
+  /** Failure-rate alerts: more than ALERT_FAILURE_THRESHOLD failed jobs of one type within one ALERT_WINDOW. */
+  ALERT_WINDOW: duration('1h').refine((ms) => ms >= 60_000, 'must be at least 1m'),
+  ALERT_FAILURE_THRESHOLD: int(10, 1, 1_000_000),
+
+  /** How long Temporal keeps closed jobs (the dev server's namespace retention); job records outlive it. */
+  JOB_RETENTION: duration('7d').refine((ms) => ms >= 3_600_000, 'must be at least 1h'),
+  /** Task queues /health/ready requires a polling worker on (default: every queue). */
+  READY_REQUIRED_QUEUES: list().superRefine((names, ctx) => {
+    const unknown = names.filter((n) => !ALL_TASK_QUEUES.includes(n));
+    if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}` });
+  }),
+  /** How long /health/ready reuses its Temporal checks. */
+  READY_CACHE: duration('5s'),
 
   EMULATOR_URL: optionalUrl(),
   EMULATOR_PORT: int(4010, 0, 65535),
@@ -157,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = platformEnvSchema
     .extend(JOB_ENV.shape)
+    .extend(JOB_PRIORITY_ENV.shape)
     .superRefine((e, ctx) => {
       if (e.BLOB_STORE === 's3' && !e.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when BLOB_STORE=s3' });
       if (e.S3_PRESIGN_DOWNLOADS && e.BLOB_STORE !== 's3') ctx.addIssue({ code: 'custom', path: ['S3_PRESIGN_DOWNLOADS'], message: 'needs BLOB_STORE=s3' });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { setNamespaceRetention } from '../temporal/namespace-retention';
 import { ProvisionedCli } from './provision-cli';
 
 // Runs `temporal server start-dev` with our search attributes and SQLite tuning.
@@ -16,6 +17,8 @@ export interface DevServerOptions {
   extraArgs?: string[];
   logLevel?: string;
   stdio?: 'inherit' | 'ignore';
+  /** The namespace's retention of closed workflows (JOB_RETENTION), set once the server answers. */
+  retentionMs?: number;
 }
 
 export interface RunningDevServer {
@@ -29,6 +32,8 @@ export interface RunningDevServer {
 function serverArgs(o: DevServerOptions): string[] {
   const args = ['--log-level', o.logLevel ?? 'warn', '--namespace', o.namespace ?? 'default'];
   for (const name of CUSTOM_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
+  // Priority keys order backed-up task queues; fairness keys (the job's owner) share them between owners.
+  for (const flag of ['matching.useNewMatcher=true', 'matching.enableFairness=true']) args.push('--dynamic-config-value', flag);
   if (o.dbFile) {
     // WAL + NORMAL sync: an order of magnitude more workflow throughput on a file database.
     args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
@@ -51,6 +56,7 @@ export async function startDevServer(cli: ProvisionedCli, o: DevServerOptions): 
   const child = spawn(cli.path, args, { stdio: ['ignore', o.stdio ?? 'ignore', o.stdio ?? 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitForFrontend(address, child, exited);
+  if (o.retentionMs) await setNamespaceRetention(address, o.namespace ?? 'default', o.retentionMs);
   return {
     address,
     uiUrl: o.uiPort ? `http://localhost:${o.uiPort}` : undefined,
@@ -73,6 +79,7 @@ async function startViaSdkDownload(address: string, o: DevServerOptions): Promis
       extraArgs: serverArgs(o),
     },
   });
+  if (o.retentionMs) await setNamespaceRetention(address, o.namespace ?? 'default', o.retentionMs);
   let resolveExit!: (code: number | null) => void;
   const exited = new Promise<number | null>((r) => (resolveExit = r));
   return {

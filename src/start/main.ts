@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       const cli = provisionTemporalCli(say);
       const dbFile = path.resolve(PROJECT_ROOT, config.TEMPORAL_DB_FILE);
       say(`starting the Temporal dev server on :${port} (UI :${config.TEMPORAL_UI_PORT}, data in ${path.relative(PROJECT_ROOT, dbFile)})…`);
-      server = await startDevServer(cli, { port, uiPort: config.TEMPORAL_UI_PORT, dbFile, stdio: 'ignore', logLevel: 'error' });
+      server = await startDevServer(cli, { port, uiPort: config.TEMPORAL_UI_PORT, dbFile, stdio: 'ignore', logLevel: 'error', retentionMs: config.JOB_RETENTION });
       reaper.watch(server.pid);
       env.TEMPORAL_ADDRESS = server.address;
       uiUrl = server.uiUrl ?? uiUrl;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { int } from '../config/schema';
+import { DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY, priorityVariable } from '../shared/priority';
 import { bulkConversionWorker } from '../activities/bulk-conversion';
 import { publishingBuildWorker } from '../activities/publishing-build';
+import { jobOutcomesWorker } from '../activities/job-outcomes';
 import { storageCleanupWorker } from '../activities/storage-cleanup';
 import { videoGenerationWorker } from '../activities/video-generation';
 import { webhookDeliveryWorker } from '../activities/webhook-delivery';
@@ -11,6 +14,7 @@ import { videoGenerationApi } from '../api/jobs/video-generation';
 import { webhookDeliveryApi } from '../api/jobs/webhook-delivery';
 import { bulkConversion } from '../workflows/bulk-conversion';
 import { publishingBuild } from '../workflows/publishing-build';
+import { jobOutcomesSweep } from '../workflows/job-outcomes';
 import { storageCleanup } from '../workflows/storage-cleanup';
 import { videoGeneration } from '../workflows/video-generation';
 import { webhookDelivery } from '../workflows/webhook-delivery';
@@ -25,6 +29,7 @@ export const JOBS = [
   defineJob({ type: 'webhook-delivery', workflow: webhookDelivery, worker: webhookDeliveryWorker, api: webhookDeliveryApi }),
   defineJob({ type: 'publishing-build', workflow: publishingBuild, worker: publishingBuildWorker, api: publishingBuildApi }),
   defineJob({ type: 'storage-cleanup', workflow: storageCleanup, worker: storageCleanupWorker, api: storageCleanupApi }),
+  defineJob({ type: 'job-outcomes', workflow: jobOutcomesSweep, worker: jobOutcomesWorker }),
 ] as const;
 
 type EnvShapeOf<J> = J extends JobDefinition<infer Shape> ? Shape : never;
@@ -44,3 +49,11 @@ export const STARTABLE_JOB_TYPES: string[] = JOBS.filter((j) => j.api?.startRout
 
 /** Every task queue's base name, in registry order. */
 export const ALL_TASK_QUEUES: string[] = JOBS.flatMap((j) => j.worker.queues.map((q) => q.name));
+
+/**
+ * `JOB_PRIORITY_<TYPE>` for every startable type: the priority its jobs get when a start request
+ * names none. Typed without keys (they are read through defaultPriority(), by name).
+ */
+export const JOB_PRIORITY_ENV = z.object(
+  Object.fromEntries(STARTABLE_JOB_TYPES.map((type) => [priorityVariable(type), int(DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY)])),
+) as unknown as z.ZodObject<Record<never, never>>;

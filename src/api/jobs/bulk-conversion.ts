@@ -24,7 +24,7 @@ import type { ApiContext } from '../context';
 import { badRequest, FieldProblem, HttpError } from '../errors';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { existingJobAccepted, JobAccepted, parseIdempotencyKey, startJob } from './start-job';
+import { existingJobAccepted, JobAccepted, parseIdempotencyKey, priorityField, startJob } from './start-job';
 
 const PATH = '/bulk-conversions';
 /** Enough field problems to fix a list without an error body as long as the list itself. */
@@ -44,6 +44,7 @@ const startBody = z.object(
       .min(1, 'must be at least 1')
       .max(LIMITS.maxConcurrency, `must be at most ${LIMITS.maxConcurrency}`)
       .default(LIMITS.defaultConcurrency),
+    priority: priorityField,
   },
   { error: 'must be a JSON object' },
 );
@@ -53,6 +54,7 @@ interface BulkConversionRequest {
   format: ConversionFormat;
   webhookUrl?: string;
   concurrency: number;
+  priority?: number;
 }
 
 /** Why a URL cannot be converted, or undefined when it may be. Obvious SSRF targets are refused here; names are checked again after DNS at fetch time. */
@@ -104,12 +106,40 @@ function passByReference(urls: string[]): boolean {
   return bytes > LIMITS.maxInlineUrlBytes;
 }
 
+/** Where the URLs of a list come from, for Temporal Web: the host when they share one, else how many hosts. */
+function hostsOf(urls: string[]): string {
+  const hosts = new Set<string>();
+  for (const u of urls) {
+    hosts.add(new URL(u).host);
+    if (hosts.size > 3) return `${hosts.size}+ hosts`;
+  }
+  return [...hosts].join(', ');
+}
+
 /** Starts a bulk job; large lists are stored as the job's manifest and passed by reference. */
-export function startBulkConversion(ctx: ApiContext<BulkConversionConfig>, owner: string, request: BulkConversionRequest, idempotencyKey?: string): Promise<JobAccepted> {
+export function startBulkConversion(
+  ctx: ApiContext<BulkConversionConfig>,
+  owner: string,
+  request: BulkConversionRequest,
+  idempotencyKey?: string,
+  replayOf?: string,
+): Promise<JobAccepted> {
+  const count = request.urls.length;
   return startJob(ctx, {
     type: 'bulk-conversion',
     owner,
     idempotencyKey,
+    priority: request.priority,
+    replayOf,
+    summary: `Bulk conversion · ${count.toLocaleString('en')} URL${count === 1 ? '' : 's'} → ${request.format}`,
+    details: [
+      `**Format** ${request.format} · **concurrency** ${request.concurrency}`,
+      `**Sources** ${hostsOf(request.urls)}`,
+      request.webhookUrl ? `**Webhook** ${new URL(request.webhookUrl).host}` : '',
+      replayOf ? `**Replay of** ${replayOf}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
     workflow: bulkConversion,
     taskQueue: BULK_CONVERSION_QUEUE,
     request,
@@ -179,6 +209,23 @@ async function retryEnded(ctx: ApiContext<BulkConversionConfig>, job: JobView): 
   return startBulkConversion(ctx, job.owner, request, retryKey);
 }
 
+/** The start request that reproduces a job: its settings and every URL it was given (read back from the manifest for large lists). */
+async function requestOf(ctx: ApiContext<BulkConversionConfig>, jobId: string): Promise<BulkConversionRequest> {
+  const input = await jobStartInput<BulkConversionInput>(ctx, jobId);
+  let urls: string[];
+  if ('urls' in input.source) urls = input.source.urls;
+  else {
+    urls = [];
+    try {
+      for await (const url of readJsonLines<string>(ctx.store, jobFileKey(jobId, input.source.manifestPath))) urls.push(url);
+    } catch (e) {
+      if (e instanceof BlobNotFoundError) throw new HttpError(409, 'not_replayable', "the job's URL list is no longer stored");
+      throw e;
+    }
+  }
+  return { urls, format: input.format, concurrency: input.concurrency ?? LIMITS.defaultConcurrency, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
+}
+
 export const bulkConversionApi: JobTypeApi<BulkConversionConfig> = {
   progressQuery,
   largeBody: { path: PATH, limit: (ctx) => ctx.config.BULK_CONVERSION_BODY_LIMIT },
@@ -195,6 +242,12 @@ export const bulkConversionApi: JobTypeApi<BulkConversionConfig> = {
   },
 
   presentResult,
+
+  replay: {
+    requestOf: (ctx, jobId) => requestOf(ctx, jobId),
+    start: (ctx, owner, body, { idempotencyKey, replayOf }) =>
+      startBulkConversion(ctx, owner, parseStartBody(body, { allowHosts: ctx.config.OUTBOUND_ALLOW_HOSTS }), idempotencyKey, replayOf),
+  },
 
   /** A cancelled job has no workflow result, but its results file lists what was converted. */
   async extraFields(ctx, job) {

@@ -3,14 +3,16 @@ import { z } from 'zod';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { JOB_OUTCOME, JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
 import { JOB_STATUSES } from '../../shared/jobs';
-import { jobStatusUrl, temporalUiUrl } from '../../shared/urls';
+import { jobStatusUrl } from '../../shared/urls';
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { sendJobFile } from '../downloads';
 import { HttpError } from '../errors';
-import { findJob } from './job-lookup';
+import { findJob, findJobOrRecord } from './job-lookup';
+import { jobStatusBody, recordView } from './job-status';
 import { statusFromDescription } from './start-job';
-import { JOBS, jobDefinition, STARTABLE_JOB_TYPES } from '../../worker/job-registry';
+import { jobDefinition, STARTABLE_JOB_TYPES } from '../../worker/job-registry';
+import { isoTime } from '../../temporal/job-failures';
 
 const listQuery = z.object({
   type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]]).optional(),
@@ -61,31 +63,8 @@ export function commonJobRoutes(ctx: ApiContext): Router {
   });
 
   r.get('/:jobId', async (req, res) => {
-    const job = await findJob(ctx, req.params.jobId, principalOf(res));
-    const api = jobDefinition(job.type)?.api;
-    const outcome = job.description.typedSearchAttributes.get(JOB_OUTCOME);
-    const status = statusFromDescription(job.executionStatus, outcome);
-    const body: Record<string, unknown> = {
-      jobId: job.jobId,
-      type: job.type,
-      owner: job.owner,
-      status,
-      startedAt: job.description.startTime.toISOString(),
-      closedAt: job.description.closeTime?.toISOString(),
-      temporalUiUrl: temporalUiUrl(ctx.config.TEMPORAL_UI_URL, ctx.config.TEMPORAL_NAMESPACE, job.jobId),
-    };
-    if (status === 'running') {
-      body.progress = api?.progressQuery ? await job.handle.query(api.progressQuery).catch(() => undefined) : undefined;
-    } else if (job.executionStatus === 'COMPLETED') {
-      const result = await job.handle.result();
-      body.progress = (result as { progress?: unknown })?.progress;
-      body.result = api?.presentResult ? await api.presentResult(ctx, job, result) : result;
-    } else {
-      body.error = await lastFailure(job.handle);
-    }
-    if (api?.extraFields) Object.assign(body, await api.extraFields(ctx, job));
-    for (const other of JOBS) if (other.api?.fieldsForEveryJob) Object.assign(body, await other.api.fieldsForEveryJob(ctx, job));
-    res.json(body);
+    const found = await findJobOrRecord(ctx, req.params.jobId, principalOf(res));
+    res.json('record' in found ? recordView(found.record) : await jobStatusBody(ctx, found));
   });
 
   r.post('/:jobId/cancel', async (req, res) => {
@@ -107,19 +86,4 @@ export function commonJobRoutes(ctx: ApiContext): Router {
   r.get('/:jobId/files/*path', (req, res) => sendJobFile(ctx, req, res));
 
   return r;
-}
-
-function isoTime(t: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined): string | undefined {
-  if (!t?.seconds) return undefined;
-  return new Date(Number(t.seconds.toString()) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
-}
-
-async function lastFailure(handle: { result(): Promise<unknown> }): Promise<string | undefined> {
-  try {
-    await handle.result();
-    return undefined;
-  } catch (e) {
-    const err = e as Error & { cause?: Error };
-    return err.cause?.message ?? err.message;
-  }
 }

@@ -38,6 +38,15 @@ export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig> {
   extraFields?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
   /** Fields this job type adds to GET /jobs/:id of every job (e.g. the state of its webhook). */
   fieldsForEveryJob?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
+  /**
+   * Admin replay (POST /api/admin/jobs/:id/replay): `requestOf` rebuilds the start request a job
+   * was started with, as a client would send it; `start` validates a start request with this
+   * type's own schema (an edited input arrives here) and starts a new job.
+   */
+  replay?: {
+    requestOf(ctx: ApiContext<Config>, jobId: string): Promise<object>;
+    start(ctx: ApiContext<Config>, owner: string, body: unknown, options: { idempotencyKey: string; replayOf: string }): Promise<JobAccepted>;
+  };
   /** POST /jobs/:id/retry (`options.query`: the request's query, e.g. ?nextBuildNumber=1). Absent → 409 "this job type cannot be retried". */
   retry?(ctx: ApiContext<Config>, job: JobView, principal: Principal, options?: { query: Record<string, unknown> }): Promise<JobAccepted | { jobId: string; status: 'retrying'; retrying?: number }>;
 }

@@ -1,5 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import type { PlatformConfig } from '../../config/env';
+import { DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY, priorityVariable } from '../../shared/priority';
 import { JOB_OUTCOME, JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes';
 import { JOB_OUTCOMES, JobStatus } from '../../shared/jobs';
 import { prefixedQueue } from '../../shared/task-queues';
@@ -27,10 +30,35 @@ export interface StartJobRequest<Input> {
   request: unknown;
   /** Builds the workflow argument once the job id and request hash are known (may store large inputs first). */
   input: (jobId: string, requestHash: string) => Input | Promise<Input>;
+  /** 1 (highest) … 5 (lowest); absent → the type's JOB_PRIORITY_<TYPE>. */
+  priority?: number;
+  /** One line that says what the job is, shown in Temporal Web's workflow list (without the owner; it is added). */
+  summary?: string;
+  /** A few more lines for the workflow's page in Temporal Web (Markdown). */
+  details?: string;
+  /** The job this one replays (admin replay). */
+  replayOf?: string;
 }
 
-/** Memo key holding the hash of the request that started a job. */
-const REQUEST_HASH_MEMO = 'requestHash';
+/** The optional `priority` of every start request; each job type puts it in its body schema. */
+export const priorityField = z
+  .number({ error: `must be an integer from ${HIGHEST_PRIORITY} (highest) to ${LOWEST_PRIORITY} (lowest)` })
+  .int(`must be an integer from ${HIGHEST_PRIORITY} (highest) to ${LOWEST_PRIORITY} (lowest)`)
+  .min(HIGHEST_PRIORITY, `must be at least ${HIGHEST_PRIORITY} (the highest priority)`)
+  .max(LOWEST_PRIORITY, `must be at most ${LOWEST_PRIORITY} (the lowest priority)`)
+  .optional()
+  .describe(`Temporal priority key: ${HIGHEST_PRIORITY} runs first … ${LOWEST_PRIORITY} last; default per job type (JOB_PRIORITY_<TYPE>, else ${DEFAULT_PRIORITY})`);
+
+/** A type's default priority (JOB_PRIORITY_<TYPE>). */
+export function defaultPriority(config: PlatformConfig, type: string): number {
+  const value = (config as unknown as Record<string, unknown>)[priorityVariable(type)];
+  return typeof value === 'number' ? value : DEFAULT_PRIORITY;
+}
+
+/** Memo keys a job carries from its start: what it is (for the dead-letter view and records) and where it came from. */
+export const JOB_MEMO = { requestHash: 'requestHash', summary: 'summary', replayOf: 'replayOf', priority: 'priority' } as const;
+
+const REQUEST_HASH_MEMO = JOB_MEMO.requestHash;
 
 export function parseIdempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -39,6 +67,11 @@ export function parseIdempotencyKey(header: string | undefined): string | undefi
     throw badRequest('Idempotency-Key', 'must be 1-255 visible ASCII characters');
   }
   return key;
+}
+
+/** Temporal limits fairness keys to 64 bytes; longer owner names are cut (they stay distinct enough to share fairly). */
+function fairnessKeyOf(owner: string): string {
+  return Buffer.from(owner).subarray(0, 64).toString('utf8').replace(/\uFFFD$/, '');
 }
 
 /** Job id = workflow id. With an idempotency key it is derived from (owner, key), so a retried request maps to the same workflow. */
@@ -78,12 +111,24 @@ export async function startJob<Input>(ctx: ApiContext, req: StartJobRequest<Inpu
     const existing = await existingJob(ctx, jobId);
     if (existing) return sameRequestOrRefuse(ctx, jobId, existing, requestHash, req.idempotencyKey);
   }
+  const priority = req.priority ?? defaultPriority(ctx.config, req.type);
+  const summary = req.summary ? `${req.summary} · ${req.owner}` : undefined;
   try {
     await ctx.client.workflow.start(req.workflow, {
       workflowId: jobId,
       taskQueue: prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, req.taskQueue),
       args: [await req.input(jobId, requestHash)],
-      memo: { [REQUEST_HASH_MEMO]: requestHash },
+      memo: {
+        [JOB_MEMO.requestHash]: requestHash,
+        [JOB_MEMO.priority]: priority,
+        ...(summary ? { [JOB_MEMO.summary]: summary } : {}),
+        ...(req.replayOf ? { [JOB_MEMO.replayOf]: req.replayOf } : {}),
+      },
+      // Activities and child workflows inherit both keys: the priority orders a backed-up queue,
+      // the owner as fairness key shares it between owners so one large job cannot starve the rest.
+      priority: { priorityKey: priority, fairnessKey: fairnessKeyOf(req.owner) },
+      staticSummary: summary,
+      staticDetails: req.details,
       typedSearchAttributes: [
         { key: JOB_TYPE, value: req.type },
         { key: JOB_OWNER, value: req.owner },

@@ -19,7 +19,7 @@ import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { JobAccepted, parseIdempotencyKey, startJob } from './start-job';
+import { JobAccepted, parseIdempotencyKey, priorityField, startJob } from './start-job';
 
 const PATH = '/video-generations';
 const MAX_PROMPT = 4_000;
@@ -36,7 +36,8 @@ const startBody = z
       size: z.string({ error: 'must be a string such as 1280x720' }).optional().describe('sora/emulator only: 720x1280 (default), 1280x720; sora-2-pro also 1024x1792, 1792x1024'),
       aspectRatio: z.string({ error: 'must be a string such as 16:9' }).optional().describe('veo only: 16:9 (default), 9:16'),
       resolution: z.string({ error: 'must be a string such as 720p' }).optional().describe('veo only: 720p (default), 1080p, 4k'),
-      webhookUrl: z.string({ error: 'must be a URL string' }).optional().describe('Receives a signed job.finished event when the job ends'),
+      webhookUrl: z.string({ error: 'must be a URL string' }).optional().describe('Receives a signed job.completed, job.failed or job.cancelled event when the job ends'),
+      priority: priorityField,
     },
     { error: 'must be a JSON object' },
   )
@@ -64,12 +65,13 @@ const startBody = z
     }
   });
 
-const KNOWN_FIELDS = ['prompt', 'provider', 'model', 'seconds', 'size', 'aspectRatio', 'resolution', 'webhookUrl'];
+const KNOWN_FIELDS = ['prompt', 'provider', 'model', 'seconds', 'size', 'aspectRatio', 'resolution', 'webhookUrl', 'priority'];
 
 export interface VideoGenerationRequest {
   provider: VideoProviderName;
   request: VideoRequest;
   webhookUrl?: string;
+  priority?: number;
 }
 
 /** Validates a start request and fills in each provider's defaults. */
@@ -95,20 +97,39 @@ export function parseVideoRequest(body: unknown, allowHosts: string[]): VideoGen
     request.aspectRatio = parsed.aspectRatio ?? catalog.aspectRatios![0];
     request.resolution = parsed.resolution ?? catalog.resolutions![0];
   }
-  return { provider: parsed.provider, request, ...(parsed.webhookUrl ? { webhookUrl: parsed.webhookUrl } : {}) };
+  return {
+    provider: parsed.provider,
+    request,
+    ...(parsed.webhookUrl ? { webhookUrl: parsed.webhookUrl } : {}),
+    ...(parsed.priority !== undefined ? { priority: parsed.priority } : {}),
+  };
 }
 
-export function startVideoGeneration(ctx: ApiContext<VideoGenerationConfig>, owner: string, request: VideoGenerationRequest, idempotencyKey?: string): Promise<JobAccepted> {
+const excerpt = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+export function startVideoGeneration(
+  ctx: ApiContext<VideoGenerationConfig>,
+  owner: string,
+  request: VideoGenerationRequest,
+  idempotencyKey?: string,
+  replayOf?: string,
+): Promise<JobAccepted> {
+  const { priority, ...settings } = request;
+  const r = request.request;
   return startJob(ctx, {
     type: 'video-generation',
     owner,
     idempotencyKey,
+    priority,
+    replayOf,
+    summary: `Video generation · ${request.provider} ${r.model} · ${r.seconds} s ${r.size ?? [r.aspectRatio, r.resolution].filter(Boolean).join(' ')}`.trim(),
+    details: [`**Prompt** ${excerpt(r.prompt.replace(/\s+/g, ' '), 500)}`, replayOf ? `**Replay of** ${replayOf}` : ''].filter(Boolean).join('\n\n'),
     workflow: videoGeneration,
     taskQueue: VIDEO_QUEUES.video,
     request,
     input: (jobId): VideoGenerationInput => ({
       jobId,
-      ...request,
+      ...settings,
       polling: { intervalMs: ctx.config.VIDEO_POLL_INTERVAL, maxIntervalMs: ctx.config.VIDEO_POLL_MAX_INTERVAL, deadlineMs: ctx.config.VIDEO_POLL_DEADLINE },
       maxInFlight: ctx.config.VIDEO_MAX_IN_FLIGHT,
     }),
@@ -120,6 +141,12 @@ function presentResult(ctx: ApiContext<VideoGenerationConfig>, job: JobView, raw
   return { ...result, downloadUrl: jobFileUrl(ctx.config.publicUrl, job.jobId, result.file) };
 }
 
+
+/** The start request (as a client would send it) that reproduces a job's generation. */
+async function requestOf(ctx: ApiContext<VideoGenerationConfig>, jobId: string): Promise<Record<string, unknown>> {
+  const input = await jobStartInput<VideoGenerationInput>(ctx, jobId);
+  return { provider: input.provider, ...input.request, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
+}
 
 export const videoGenerationApi: JobTypeApi<VideoGenerationConfig> = {
   progressQuery,
@@ -136,6 +163,12 @@ export const videoGenerationApi: JobTypeApi<VideoGenerationConfig> = {
   },
 
   presentResult,
+
+  replay: {
+    requestOf: (ctx, jobId) => requestOf(ctx, jobId),
+    start: (ctx, owner, body, { idempotencyKey, replayOf }) =>
+      startVideoGeneration(ctx, owner, parseVideoRequest(body, ctx.config.OUTBOUND_ALLOW_HOSTS), idempotencyKey, replayOf),
+  },
 
   /** A failed or cancelled job: a new job (new generation) with the same input. Retrying the same job again returns that new job. */
   async retry(ctx, job) {

@@ -139,10 +139,9 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
         jobId: input.jobId,
         url: input.webhookUrl,
         sequence: state.finishes,
-        payload: {
-          jobId: input.jobId,
+        outcome: status,
+        data: {
           type: 'bulk-conversion',
-          status,
           successRate,
           total: summary.total,
           succeeded: summary.succeeded,
@@ -223,7 +222,8 @@ async function recordEarlyEnd(input: BulkConversionInput, err: unknown): Promise
     fromQueue: BULK_CONVERSION_QUEUE,
     jobId: input.jobId,
     url: input.webhookUrl,
-    payload: { jobId: input.jobId, type: 'bulk-conversion', status, successRate: 0, total, succeeded: 0, failed: 0 },
+    outcome: status,
+    data: { type: 'bulk-conversion', successRate: 0, total, succeeded: 0, failed: 0 },
   });
 }
 
@@ -237,6 +237,7 @@ async function recordFailure(input: BulkConversionInput, finishes: number, err: 
     jobId: input.jobId,
     url: input.webhookUrl,
     sequence: finishes + 1,
-    payload: { jobId: input.jobId, type: 'bulk-conversion', status, successRate: 0, error: failureMessage(err) },
+    outcome: status,
+    data: { type: 'bulk-conversion', successRate: 0, error: failureMessage(err) },
   });
 }

@@ -98,10 +98,9 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
         jobId: input.jobId,
         url: input.webhookUrl,
         fromQueue: PUBLISHING_QUEUES.builds,
-        payload: {
-          jobId: input.jobId,
+        outcome,
+        data: {
           type: 'publishing-build',
-          status: outcome,
           projectId: input.projectId,
           platform: input.platform,
           version: input.version,

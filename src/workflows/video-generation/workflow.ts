@@ -96,7 +96,7 @@ export async function videoGeneration(input: VideoGenerationInput): Promise<Vide
   const finish = async (outcome: JobOutcome, payload: Record<string, unknown>) => {
     upsertSearchAttributes([{ key: JOB_OUTCOME, value: outcome }]);
     if (input.webhookUrl) {
-      await sendJobWebhook({ fromQueue: VIDEO_QUEUES.video, jobId: input.jobId, url: input.webhookUrl, payload: { jobId: input.jobId, type: 'video-generation', status: outcome, ...payload } });
+      await sendJobWebhook({ fromQueue: VIDEO_QUEUES.video, jobId: input.jobId, url: input.webhookUrl, outcome, data: { type: 'video-generation', ...payload } });
     }
   };
 

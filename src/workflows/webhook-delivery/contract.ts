@@ -8,7 +8,7 @@ export interface WebhookDeliveryInput {
   /** Sent as `webhook-id`; the same on every attempt so receivers can de-duplicate. */
   deliveryId: string;
   url: string;
-  /** Event name, e.g. `job.finished`; also put in the body as `type` by the caller if wanted. */
+  /** Event type, e.g. `job.completed`; the body (a Standard Webhooks envelope) carries it as `type` too. */
   eventType: string;
   /** JSON body, signed and sent byte for byte on every attempt. */
   payload: Record<string, unknown>;

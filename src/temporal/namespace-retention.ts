@@ -1,0 +1,24 @@
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+
+/**
+ * Sets how long Temporal keeps a namespace's closed workflows (the dev server starts with 24 h).
+ * Returns the retention it found before, in ms.
+ */
+export async function setNamespaceRetention(address: string, namespace: string, retentionMs: number): Promise<number | undefined> {
+  const connection = await Connection.connect({ address });
+  try {
+    const current = await connection.workflowService.describeNamespace({ namespace });
+    const ttl = current.config?.workflowExecutionRetentionTtl;
+    const before = ttl?.seconds ? Number(ttl.seconds) * 1000 : undefined;
+    if (before !== retentionMs) {
+      await connection.workflowService.updateNamespace({
+        namespace,
+        config: { workflowExecutionRetentionTtl: msToTs(retentionMs) },
+      });
+    }
+    return before;
+  } finally {
+    await connection.close();
+  }
+}

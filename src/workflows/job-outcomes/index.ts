@@ -1,0 +1,2 @@
+// The workflows this job's workers host.
+export { jobOutcomesSweep } from './workflow';
