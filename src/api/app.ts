@@ -18,7 +18,7 @@ export function createApp(ctx: ApiContext): Express {
   app.get('/metrics', metrics.serve);
   app.use(healthRoutes(ctx));
   const jobApis = JOBS.flatMap((j) => (j.api ? [j.api] : []));
-  const openapi = openApiDocument(jobApis, ctx.config.publicUrl);
+  const openapi = openApiDocument(JOBS, ctx.config.publicUrl);
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });

@@ -9,6 +9,7 @@ import {
   BULK_CONVERSION_LIMITS as LIMITS,
   BULK_CONVERSION_QUEUE,
   BulkConversionInput,
+  BulkConversionProgress,
   progressQuery,
   BulkConversionResult,
   PublicUrlResult,
@@ -17,11 +18,13 @@ import {
 } from '../../workflows/bulk-conversion/contract';
 import { CONVERSION_FORMATS, ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
+import { JOB_OUTCOMES } from '../../shared/jobs';
 import { BlobNotFoundError } from '../../storage/blob-store';
 import { readJsonLines } from '../../storage/json-lines';
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, FieldProblem, HttpError } from '../errors';
+import { schemaOf } from '../response-schemas';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
 import { existingJobAccepted, JobAccepted, parseIdempotencyKey, priorityField, startJob } from './start-job';
@@ -56,6 +59,40 @@ interface BulkConversionRequest {
   concurrency: number;
   priority?: number;
 }
+
+const count = z.number().int().min(0);
+const responses = {
+  progress: schemaOf<BulkConversionProgress>()(
+    z.object({ total: count, succeeded: count, failed: count, inFlight: count, pending: count }),
+  ),
+  result: z.object({
+    status: z.enum(JOB_OUTCOMES),
+    format: z.enum(CONVERSION_FORMATS),
+    total: count,
+    succeeded: count,
+    failed: count,
+    cancelled: count.describe('URLs a cancelled job never converted'),
+    successRate: z.number().min(0).max(1).describe('succeeded ÷ total'),
+    resultsUrl: z.url().describe("Every URL's result as JSON lines"),
+    results: z
+      .array(
+        schemaOf<PublicUrlResult>()(
+          z.object({
+            index: count,
+            url: z.string(),
+            status: z.enum(['success', 'failed', 'cancelled']),
+            downloadUrl: z.url().optional(),
+            artifactPath: z.string().optional(),
+            title: z.string().optional(),
+            error: z.string().optional(),
+          }),
+        ),
+      )
+      .optional()
+      .describe(`Per-URL results of a job of at most ${LIMITS.maxInlineResults} URLs`),
+  }),
+  fields: z.object({ resultsUrl: z.url().optional().describe("A cancelled or failed job's results file, when it wrote one") }),
+};
 
 /** Why a URL cannot be converted, or undefined when it may be. Obvious SSRF targets are refused here; names are checked again after DNS at fetch time. */
 function urlProblem(value: unknown, policy: OutboundPolicy): string | undefined {
@@ -156,7 +193,7 @@ export function startBulkConversion(
   });
 }
 
-function presentResult(ctx: ApiContext<BulkConversionConfig>, job: JobView, raw: unknown) {
+function presentResult(ctx: ApiContext<BulkConversionConfig>, job: JobView, raw: unknown): z.output<typeof responses.result> {
   const result = raw as BulkConversionResult;
   const link = (path: string) => jobFileUrl(ctx.config.publicUrl, job.jobId, path);
   return {
@@ -182,7 +219,6 @@ function presentResult(ctx: ApiContext<BulkConversionConfig>, job: JobView, raw:
       : {}),
   };
 }
-
 
 /** After the end: a new job over the URLs that failed (or were never reached). Retrying the same job again returns that same new job. */
 async function retryEnded(ctx: ApiContext<BulkConversionConfig>, job: JobView): Promise<JobAccepted> {
@@ -223,10 +259,16 @@ async function requestOf(ctx: ApiContext<BulkConversionConfig>, jobId: string): 
       throw e;
     }
   }
-  return { urls, format: input.format, concurrency: input.concurrency ?? LIMITS.defaultConcurrency, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
+  return {
+    urls,
+    format: input.format,
+    concurrency: input.concurrency ?? LIMITS.defaultConcurrency,
+    ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}),
+  };
 }
 
-export const bulkConversionApi: JobTypeApi<BulkConversionConfig> = {
+export const bulkConversionApi: JobTypeApi<BulkConversionConfig, typeof responses> = {
+  responses,
   progressQuery,
   largeBody: { path: PATH, limit: (ctx) => ctx.config.BULK_CONVERSION_BODY_LIMIT },
   startRoute: { path: PATH, summary: 'Convert a list of URLs to H5P packages or Markdown', body: startBody },
@@ -262,7 +304,8 @@ export const bulkConversionApi: JobTypeApi<BulkConversionConfig> = {
         const { retrying } = await job.handle.executeUpdate(retryFailedUpdate);
         return { jobId: job.jobId, status: 'retrying', retrying };
       } catch (e) {
-        if (e instanceof WorkflowUpdateFailedError) throw new HttpError(409, 'nothing_to_retry', `nothing to retry: ${e.cause?.message ?? e.message}`);
+        if (e instanceof WorkflowUpdateFailedError)
+          throw new HttpError(409, 'nothing_to_retry', `nothing to retry: ${e.cause?.message ?? e.message}`);
         // The job ended between the status check and the update: retry it as an ended job.
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       }

@@ -13,13 +13,21 @@ import { jobStatusBody, recordView } from './job-status';
 import { statusFromDescription } from './start-job';
 import { jobDefinition, STARTABLE_JOB_TYPES } from '../../worker/job-registry';
 import { isoTime } from '../../temporal/job-failures';
+import type { CancellingResponse, JobListResponse } from '../response-schemas';
 
 const listQuery = z.object({
   type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]]).optional(),
   status: z.enum(JOB_STATUSES).optional(),
-  owner: z.string().regex(/^([\w.@-]+|\*)$/, 'letters, digits, ".", "_", "@" and "-" only, or * (admins)').optional(),
+  owner: z
+    .string()
+    .regex(/^([\w.@-]+|\*)$/, 'letters, digits, ".", "_", "@" and "-" only, or * (admins)')
+    .optional(),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
-  pageToken: z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API').optional(),
+  pageToken: z
+    .string()
+    .max(4096)
+    .regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API')
+    .optional(),
 });
 
 const quote = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
@@ -30,7 +38,8 @@ export function commonJobRoutes(ctx: ApiContext): Router {
   r.get('/', async (req, res) => {
     const q = listQuery.parse(req.query);
     const who = principalOf(res);
-    if (q.owner && who.role !== 'admin' && q.owner !== who.owner) throw new HttpError(403, 'forbidden', 'owner: only admins may list other owners\' jobs');
+    if (q.owner && who.role !== 'admin' && q.owner !== who.owner)
+      throw new HttpError(403, 'forbidden', "owner: only admins may list other owners' jobs");
     // Users see their own jobs; admins may name an owner, or "*" for everyone.
     const owner = who.role === 'admin' ? (q.owner ?? who.owner) : who.owner;
     const clauses = [`JobType IN (${STARTABLE_JOB_TYPES.map(quote).join(', ')})`, `ExecutionStatus != "ContinuedAsNew"`];
@@ -44,10 +53,12 @@ export function commonJobRoutes(ctx: ApiContext): Router {
       nextPageToken: q.pageToken ? Buffer.from(q.pageToken, 'base64url') : undefined,
       query: clauses.join(' AND '),
     });
-    const jobs = (page.executions ?? []).map((e) => {
+    const jobs = (page.executions ?? []).map((e): JobListResponse['jobs'][number] => {
       const attrs = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
       const jobId = e.execution?.workflowId ?? '';
-      const statusName = ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'][e.status ?? 0] ?? 'UNKNOWN';
+      const statusName =
+        ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'][e.status ?? 0] ??
+        'UNKNOWN';
       return {
         jobId,
         type: attrs.get(JOB_TYPE),
@@ -59,7 +70,7 @@ export function commonJobRoutes(ctx: ApiContext): Router {
       };
     });
     const token = page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined;
-    res.json({ jobs, nextPageToken: token });
+    res.json({ jobs, nextPageToken: token } satisfies JobListResponse);
   });
 
   r.get('/:jobId', async (req, res) => {
@@ -69,9 +80,10 @@ export function commonJobRoutes(ctx: ApiContext): Router {
 
   r.post('/:jobId/cancel', async (req, res) => {
     const job = await findJob(ctx, req.params.jobId, principalOf(res));
-    if (job.executionStatus !== 'RUNNING') throw new HttpError(409, 'not_running', `job is not running (status ${job.executionStatus.toLowerCase()})`);
+    if (job.executionStatus !== 'RUNNING')
+      throw new HttpError(409, 'not_running', `job is not running (status ${job.executionStatus.toLowerCase()})`);
     await job.handle.cancel();
-    res.status(202).json({ jobId: job.jobId, status: 'cancelling' });
+    res.status(202).json({ jobId: job.jobId, status: 'cancelling' } satisfies CancellingResponse);
   });
 
   r.post('/:jobId/retry', async (req, res) => {

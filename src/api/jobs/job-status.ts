@@ -5,14 +5,19 @@ import { JOBS, jobDefinition } from '../../worker/job-registry';
 import type { ApiContext } from '../context';
 import type { FoundJob } from './job-lookup';
 import { JOB_MEMO, statusFromDescription } from './start-job';
+import type { ArchivedJobResponse, jobStatusCommon } from '../response-schemas';
+import type { z } from 'zod';
+
+/** GET /api/v1/jobs/:id: the common fields, then the job type's progress, result and fields (their schemas are in each JobTypeApi). */
+export type JobStatusBody = z.infer<typeof jobStatusCommon> & { progress?: unknown; result?: unknown } & Record<string, unknown>;
 
 /** GET /api/v1/jobs/:id of a job Temporal still knows: status, progress or result, its type's fields and every job's fields. */
-export async function jobStatusBody(ctx: ApiContext, job: FoundJob): Promise<Record<string, unknown>> {
+export async function jobStatusBody(ctx: ApiContext, job: FoundJob): Promise<JobStatusBody> {
   const api = jobDefinition(job.type)?.api;
   const outcome = job.description.typedSearchAttributes.get(JOB_OUTCOME);
   const status = statusFromDescription(job.executionStatus, outcome);
   const replayOf = job.description.memo?.[JOB_MEMO.replayOf];
-  const body: Record<string, unknown> = {
+  const body: JobStatusBody = {
     jobId: job.jobId,
     type: job.type,
     owner: job.owner,
@@ -37,7 +42,7 @@ export async function jobStatusBody(ctx: ApiContext, job: FoundJob): Promise<Rec
 }
 
 /** A job Temporal no longer keeps, answered from its record. */
-export function recordView(record: JobRecord): Record<string, unknown> {
+export function recordView(record: JobRecord): ArchivedJobResponse {
   return {
     ...record.view,
     archived: true,

@@ -1,11 +1,11 @@
 import type { Router } from 'express';
-import type { ZodType } from 'zod';
+import type { z, ZodObject, ZodType } from 'zod';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
 import type { PlatformConfig } from '../../config/env';
 import type { Principal } from '../auth';
 import type { ApiContext } from '../context';
-import type { JobAccepted } from './start-job';
+import type { JobAccepted, RetryingResponse } from '../response-schemas';
 
 export interface JobView {
   jobId: string;
@@ -17,13 +17,28 @@ export interface JobView {
 }
 
 /**
+ * Schemas of what a job type adds to GET /jobs/:id: its `progress`, its presented `result`, its
+ * extra fields, and the fields it adds to every job. The OpenAPI document is generated from them,
+ * and the JobTypeApi methods that produce those values are typed by them.
+ */
+export interface JobResponseSchemas {
+  progress?: ZodType;
+  result?: ZodType;
+  fields?: ZodObject;
+  everyJobFields?: ZodObject;
+}
+
+type OutputOf<S, Otherwise> = S extends ZodType ? z.output<S> : Otherwise;
+
+/**
  * What a job type adds to the API: its start route, how its results read, its retry. Lives in
  * src/api/jobs/<job>.ts and is listed in the job registry. Methods, so each job type can narrow
  * `ctx.config` to the variables it reads.
  */
-export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig> {
+export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig, R extends JobResponseSchemas = JobResponseSchemas> {
+  responses?: R;
   /** The `progress` query of the job's workflow (from its contract), read while the job runs. */
-  progressQuery?: QueryDefinition<unknown>;
+  progressQuery?: QueryDefinition<OutputOf<R['progress'], unknown>>;
   /** Mounted at /api/v1/jobs: typically `POST /<plural>` to start a job. */
   router?(ctx: ApiContext<Config>): Router;
   /** Mounted at /api/admin behind the admin role. */
@@ -33,11 +48,15 @@ export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig> {
   /** Describes the start route for the OpenAPI document; `body` is the same zod schema the route validates with. */
   startRoute?: { path: string; summary: string; body: ZodType };
   /** Reshapes the workflow result for GET /jobs/:id (e.g. blob keys → download URLs). */
-  presentResult?(ctx: ApiContext<Config>, job: JobView, result: unknown): Promise<unknown> | unknown;
+  presentResult?(
+    ctx: ApiContext<Config>,
+    job: JobView,
+    result: unknown,
+  ): Promise<OutputOf<R['result'], unknown>> | OutputOf<R['result'], unknown>;
   /** Extra fields for GET /jobs/:id of this type's jobs. */
-  extraFields?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
+  extraFields?(ctx: ApiContext<Config>, job: JobView): Promise<OutputOf<R['fields'], Record<string, unknown>>>;
   /** Fields this job type adds to GET /jobs/:id of every job (e.g. the state of its webhook). */
-  fieldsForEveryJob?(ctx: ApiContext<Config>, job: JobView): Promise<Record<string, unknown>>;
+  fieldsForEveryJob?(ctx: ApiContext<Config>, job: JobView): Promise<OutputOf<R['everyJobFields'], Record<string, unknown>>>;
   /**
    * Admin replay (POST /api/admin/jobs/:id/replay): `requestOf` rebuilds the start request a job
    * was started with, as a client would send it; `start` validates a start request with this
@@ -45,8 +64,18 @@ export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig> {
    */
   replay?: {
     requestOf(ctx: ApiContext<Config>, jobId: string): Promise<object>;
-    start(ctx: ApiContext<Config>, owner: string, body: unknown, options: { idempotencyKey: string; replayOf: string }): Promise<JobAccepted>;
+    start(
+      ctx: ApiContext<Config>,
+      owner: string,
+      body: unknown,
+      options: { idempotencyKey: string; replayOf: string },
+    ): Promise<JobAccepted>;
   };
   /** POST /jobs/:id/retry (`options.query`: the request's query, e.g. ?nextBuildNumber=1). Absent → 409 "this job type cannot be retried". */
-  retry?(ctx: ApiContext<Config>, job: JobView, principal: Principal, options?: { query: Record<string, unknown> }): Promise<JobAccepted | { jobId: string; status: 'retrying'; retrying?: number }>;
+  retry?(
+    ctx: ApiContext<Config>,
+    job: JobView,
+    principal: Principal,
+    options?: { query: Record<string, unknown> },
+  ): Promise<JobAccepted | RetryingResponse>;
 }

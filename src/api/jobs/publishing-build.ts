@@ -8,7 +8,10 @@ import { publishingBuild } from '../../workflows/publishing-build';
 import {
   PLATFORMS,
   PLAY_TRACKS,
+  AppStoreResult,
+  PlayResult,
   progressQuery,
+  PublishingProgress,
   PUBLISHING_QUEUES,
   PublishingBuildInput,
   PublishingBuildResult,
@@ -16,6 +19,7 @@ import {
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
+import { schemaOf } from '../response-schemas';
 import { followBuildLog, sendBuildLog } from './publishing-build-log';
 import { findJob, jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
@@ -107,6 +111,63 @@ const startBody = z
     }
   });
 
+const responses = {
+  progress: schemaOf<PublishingProgress>()(
+    z.object({
+      phase: z.enum(['preparing', 'building', 'uploading', 'processing', 'submitting', 'in_review', 'done']),
+      attempt: z.number().int().min(1).describe('Build attempt the log lines belong to'),
+      logLines: z.number().int().min(0),
+      lastLine: z.string().optional(),
+      store: z.object({ state: z.string(), updatedAt: z.string() }),
+    }),
+  ),
+  result: z.object({
+    status: z.literal('completed'),
+    projectId: z.string(),
+    platform: z.enum(PLATFORMS),
+    version: z.string(),
+    buildNumber: z.number().int(),
+    artifact: z.object({
+      file: z.string(),
+      bytes: z.number().int().min(0),
+      sha256: z.string(),
+      commit: z.string().optional(),
+      logLines: z.number().int().min(0),
+      downloadUrl: z.url(),
+    }),
+    log: z.string().describe("The build log's path among the job's files"),
+    logUrl: z.url(),
+    store: z.union([
+      schemaOf<AppStoreResult>()(
+        z.object({
+          store: z.literal('app-store-connect'),
+          appId: z.string(),
+          buildUploadId: z.string(),
+          buildId: z.string().optional(),
+          appStoreVersionId: z.string().optional(),
+          reviewSubmissionId: z.string().optional(),
+          reviewState: z
+            .string()
+            .optional()
+            .describe('COMPLETE (approved), UNRESOLVED_ISSUES (rejected), or absent when not submitted for review'),
+          rejectionReason: z.string().optional(),
+        }),
+      ),
+      schemaOf<PlayResult>()(
+        z.object({
+          store: z.literal('google-play'),
+          packageName: z.string(),
+          editId: z.string(),
+          versionCode: z.number().int(),
+          track: z.enum(PLAY_TRACKS),
+          status: z.enum(['completed', 'inProgress', 'draft']),
+          userFraction: z.number().optional(),
+        }),
+      ),
+    ]),
+  }),
+};
+
 export type PublishingBuildRequest = Omit<PublishingBuildInput, 'jobId' | 'timings' | 'buildTimeoutMs'>;
 
 /** Validates a start request against this server's source policy and fills in defaults. */
@@ -177,7 +238,7 @@ export function startPublishingBuild(
   });
 }
 
-function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
+function presentResult(ctx: ApiContext, job: JobView, raw: unknown): z.output<typeof responses.result> {
   const result = raw as PublishingBuildResult;
   return {
     ...result,
@@ -186,7 +247,8 @@ function presentResult(ctx: ApiContext, job: JobView, raw: unknown) {
   };
 }
 
-export const publishingBuildApi: JobTypeApi<PublishingBuildConfig> = {
+export const publishingBuildApi: JobTypeApi<PublishingBuildConfig, typeof responses> = {
+  responses,
   progressQuery,
   startRoute: { path: PATH, summary: 'Build an app from its source and submit it to App Store Connect or Google Play', body: startBody },
 

@@ -9,15 +9,9 @@ import { prefixedQueue } from '../../shared/task-queues';
 import { jobStatusUrl, temporalUiUrl } from '../../shared/urls';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
+import type { JobAccepted } from '../response-schemas';
 
-export interface JobAccepted {
-  jobId: string;
-  status: JobStatus;
-  statusUrl: string;
-  temporalUiUrl: string;
-  /** True when an Idempotency-Key matched an existing job. */
-  existing: boolean;
-}
+export type { JobAccepted };
 
 export interface StartJobRequest<Input> {
   type: string;
@@ -47,7 +41,9 @@ export const priorityField = z
   .min(HIGHEST_PRIORITY, `must be at least ${HIGHEST_PRIORITY} (the highest priority)`)
   .max(LOWEST_PRIORITY, `must be at most ${LOWEST_PRIORITY} (the lowest priority)`)
   .optional()
-  .describe(`Temporal priority key: ${HIGHEST_PRIORITY} runs first … ${LOWEST_PRIORITY} last; default per job type (JOB_PRIORITY_<TYPE>, else ${DEFAULT_PRIORITY})`);
+  .describe(
+    `Temporal priority key: ${HIGHEST_PRIORITY} runs first … ${LOWEST_PRIORITY} last; default per job type (JOB_PRIORITY_<TYPE>, else ${DEFAULT_PRIORITY})`,
+  );
 
 /** A type's default priority (JOB_PRIORITY_<TYPE>). */
 export function defaultPriority(config: PlatformConfig, type: string): number {
@@ -71,7 +67,10 @@ export function parseIdempotencyKey(header: string | undefined): string | undefi
 
 /** Temporal limits fairness keys to 64 bytes; longer owner names are cut (they stay distinct enough to share fairly). */
 function fairnessKeyOf(owner: string): string {
-  return Buffer.from(owner).subarray(0, 64).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.from(owner)
+    .subarray(0, 64)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }
 
 /** Job id = workflow id. With an idempotency key it is derived from (owner, key), so a retried request maps to the same workflow. */
@@ -91,7 +90,10 @@ function canonicalJson(value: unknown): string {
 }
 
 export function requestHashOf(type: string, request: unknown): string {
-  return createHash('sha256').update(`${type}\0${canonicalJson(request)}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${type}\0${canonicalJson(request)}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export function acceptedView(ctx: ApiContext, jobId: string, status: JobStatus, existing: boolean): JobAccepted {
@@ -150,7 +152,12 @@ export async function startJob<Input>(ctx: ApiContext, req: StartJobRequest<Inpu
 }
 
 /** The job an idempotency key already started, if any. */
-export async function existingJobAccepted(ctx: ApiContext, type: string, owner: string, idempotencyKey: string): Promise<JobAccepted | undefined> {
+export async function existingJobAccepted(
+  ctx: ApiContext,
+  type: string,
+  owner: string,
+  idempotencyKey: string,
+): Promise<JobAccepted | undefined> {
   const jobId = jobIdFor(type, owner, idempotencyKey);
   const job = await existingJob(ctx, jobId);
   return job && acceptedView(ctx, jobId, job.status, true);

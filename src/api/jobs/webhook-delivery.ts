@@ -1,7 +1,16 @@
 import { WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
-import { jobWebhookWorkflowId, WEBHOOK_STATUS_MEMO, WebhookAttempt, WebhookDeliveryState, WebhookDeliveryStatus } from '../../workflows/webhook-delivery/contract';
+import {
+  jobWebhookWorkflowId,
+  WEBHOOK_STATUS_MEMO,
+  WebhookAttempt,
+  WebhookDeliveryState,
+  WebhookDeliveryStatus,
+} from '../../workflows/webhook-delivery/contract';
+import { z } from 'zod';
 import type { ApiContext } from '../context';
+import { schemaOf } from '../response-schemas';
 import type { JobTypeApi } from './job-types';
+import type { PlatformConfig } from '../../config/env';
 
 export interface JobWebhookView {
   /** `none` until the job has handed an event to webhook delivery (still running, or no webhook asked for). */
@@ -9,6 +18,26 @@ export interface JobWebhookView {
   attempts: number;
   lastAttempt?: WebhookAttempt;
 }
+
+const responses = {
+  everyJobFields: z.object({
+    webhook: schemaOf<JobWebhookView>()(
+      z.object({
+        state: z.enum(['none', 'pending', 'delivered', 'failed']).describe('none until the job has handed an event to webhook delivery'),
+        attempts: z.number().int().min(0),
+        lastAttempt: schemaOf<WebhookAttempt>()(
+          z.object({
+            attempt: z.number().int().min(1),
+            at: z.iso.datetime(),
+            durationMs: z.number().min(0),
+            httpStatus: z.number().int().optional(),
+            error: z.string().optional(),
+          }),
+        ).optional(),
+      }),
+    ),
+  }),
+};
 
 /**
  * The delivery state of a job's latest end-of-job webhook. Read from the delivery workflow's
@@ -51,7 +80,8 @@ async function describeIfExists(ctx: ApiContext, workflowId: string): Promise<Wo
 }
 
 /** Every job's status view shows the state of its end-of-job webhook. */
-export const webhookDeliveryApi: JobTypeApi = {
+export const webhookDeliveryApi: JobTypeApi<PlatformConfig, typeof responses> = {
+  responses,
   async fieldsForEveryJob(ctx, job) {
     return { webhook: await webhookState(ctx, job.jobId) };
   },
