@@ -1,10 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { EmulatorContext, Handler } from './context';
 import { FaultBook, FaultRule } from './faults';
 import { GEMINI_ROUTES } from './gemini-routes';
 import { EmulatorStats, GenerationStore } from './generations';
-import { BadRequest, readFields, sendJson } from './http-util';
+import { BadRequest, sendJson } from './http-util';
+import { answerFaultControl, startLoopbackServer } from './loopback-server';
 import { OPENAI_ROUTES } from './openai-routes';
 
 // The video provider emulator: OpenAI's Videos API under /v1 and Veo (Gemini API) under
@@ -40,7 +40,6 @@ export interface ProviderEmulator {
 const ROUTES: { method: string; pattern: RegExp; handler: Handler }[] = [...OPENAI_ROUTES, ...GEMINI_ROUTES];
 
 export async function startProviderEmulator(options: ProviderEmulatorOptions = {}): Promise<ProviderEmulator> {
-  const host = options.host ?? '127.0.0.1';
   const store = new GenerationStore();
   const faults = new FaultBook();
   let origin = '';
@@ -52,21 +51,15 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions = {
     createAttempts: new Map(),
     origin: () => origin,
   };
-
-  const server = http.createServer((req, res) => {
-    handle(ctx, req, res).catch((err: unknown) => {
-      if (res.headersSent) return void res.destroy();
+  const server = await startLoopbackServer(
+    (req, res) => handle(ctx, req, res),
+    (err, _req, res) => {
       if (err instanceof BadRequest) return sendJson(res, 400, { error: { message: err.message, type: 'invalid_request_error' } });
       sendJson(res, 500, { error: { message: `emulator error: ${(err as Error).message}`, type: 'server_error' } });
-    });
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    },
+    options,
+  );
+  origin = server.origin;
 
   return {
     url: origin,
@@ -78,8 +71,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions = {
     clearFaults: () => faults.clear(),
     close: async () => {
       store.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }
@@ -105,15 +97,7 @@ async function control(
   res: http.ServerResponse,
 ): Promise<void> {
   if (method === 'GET' && path === '/_emulator/stats') return sendJson(res, 200, ctx.store.counters);
-  if (method === 'POST' && path === '/_emulator/faults') {
-    const rule = (await readFields(req)) as FaultRule;
-    ctx.faults.add(rule);
-    return sendJson(res, 201, { added: rule });
-  }
-  if (method === 'DELETE' && path === '/_emulator/faults') {
-    ctx.faults.clear();
-    return sendJson(res, 200, { cleared: true });
-  }
+  if (await answerFaultControl<FaultRule>(ctx.faults, method, path, req, res)) return;
   if (method === 'POST' && path === '/_emulator/reset') {
     ctx.faults.clear();
     ctx.createAttempts.clear();

@@ -5,6 +5,7 @@ import type { ActivityDeps } from '../activities/deps';
 import type { JobTypeApi } from '../api/jobs/job-types';
 import type { PlatformConfig } from '../config/env';
 import type { DesiredSchedule } from '../temporal/schedules';
+import { prefixedQueue } from '../shared/task-queues';
 
 // What a job type registers: its workflow, the task queues its workers serve (with their
 // activities and tuning), its API module, its env variables and its schedules. Methods (not
@@ -51,4 +52,18 @@ export interface JobDefinition<Env extends z.ZodRawShape = Record<never, never>>
 
 export function defineJob<Env extends z.ZodRawShape>(definition: JobDefinition<Env>): JobDefinition<Env> {
   return definition;
+}
+
+/** A job started only by its schedule, on one task queue that runs its workflow and its activities. */
+export function scheduledJobWorker<Env extends z.ZodRawShape, Config extends PlatformConfig>(job: {
+  env: z.ZodObject<Env>;
+  queue: string;
+  activities(deps: ActivityDeps): Record<string, ActivityFunction>;
+  schedule(config: Config): Omit<DesiredSchedule, 'taskQueue'>;
+}): JobWorker<Env> {
+  return {
+    env: job.env,
+    queues: [{ name: job.queue, activities: job.activities }],
+    schedules: (config) => [{ ...job.schedule(config as Config), taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, job.queue) }],
+  };
 }

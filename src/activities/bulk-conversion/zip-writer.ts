@@ -47,32 +47,28 @@ export function buildZip(entries: readonly ZipEntry[], options: ZipOptions = {})
     const crc = zlib.crc32(data) >>> 0;
     if (data.length > MAX_32 || offset > MAX_32) throw new RangeError('zip too large without ZIP64');
 
+    // The local header and the central directory entry share these fields, in this order.
+    const shared = Buffer.alloc(24);
+    shared.writeUInt16LE(VERSION_NEEDED, 0);
+    shared.writeUInt16LE(flags, 2);
+    shared.writeUInt16LE(method, 4);
+    shared.writeUInt16LE(time, 6);
+    shared.writeUInt16LE(date, 8);
+    shared.writeUInt32LE(crc, 10);
+    shared.writeUInt32LE(body.length, 14);
+    shared.writeUInt32LE(data.length, 18);
+    shared.writeUInt16LE(name.length, 22);
+
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(VERSION_NEEDED, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28); // extra field length
+    shared.copy(local, 4);
+    // 28: extra field length 0
     parts.push(local, name, body);
 
     const header = Buffer.alloc(46);
     header.writeUInt32LE(0x02014b50, 0);
     header.writeUInt16LE(VERSION_MADE_BY, 4);
-    header.writeUInt16LE(VERSION_NEEDED, 6);
-    header.writeUInt16LE(flags, 8);
-    header.writeUInt16LE(method, 10);
-    header.writeUInt16LE(time, 12);
-    header.writeUInt16LE(date, 14);
-    header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(body.length, 20);
-    header.writeUInt32LE(data.length, 24);
-    header.writeUInt16LE(name.length, 28);
+    shared.copy(header, 6);
     // 30: extra length, 32: comment length, 34: disk number, 36: internal attributes — all 0
     header.writeUInt32LE((UNIX_FILE_MODE << 16) >>> 0, 38);
     header.writeUInt32LE(offset, 42);

@@ -1,7 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { FaultBook, FaultRule } from '../faults';
 import { BadRequest, delay, readFields, sendJson } from '../http-util';
+import { answerFaultControl, startLoopbackServer } from '../loopback-server';
 import { ASC_ROUTES } from './asc-routes';
 import { AscApiKey, AuthError, PlayServiceAccount, StoreAuth } from './auth';
 import { sendAscError, sendPlayError, sendStoreError, StoreApi, StoreContext, StoreRoute, StoreRouteSpec } from './context';
@@ -55,7 +55,6 @@ export interface StoreEmulator {
 const ROUTES: StoreRouteSpec[] = [...ASC_ROUTES, ...PLAY_ROUTES];
 
 export async function startStoreEmulator(options: StoreEmulatorOptions): Promise<StoreEmulator> {
-  const host = options.host ?? '127.0.0.1';
   const state = new StoreState({ processingMs: options.processingMs ?? 10_000, reviewMs: options.reviewMs ?? 30_000 });
   let origin = '';
   const ctx: StoreContext = {
@@ -65,22 +64,16 @@ export async function startStoreEmulator(options: StoreEmulatorOptions): Promise
     partSize: options.partSize ?? 5 * 1024 * 1024,
     origin: () => origin,
   };
-
-  const server = http.createServer((req, res) => {
-    handle(ctx, req, res).catch((err: unknown) => {
-      if (res.headersSent) return void res.destroy();
+  const server = await startLoopbackServer(
+    (req, res) => handle(ctx, req, res),
+    (err, req, res) => {
       const status = err instanceof BadRequest ? 400 : 500;
       const api: StoreApi = (req.url ?? '').includes('androidpublisher') || req.url === '/token' ? 'play' : 'asc';
       sendStoreError(api, res, status, err instanceof BadRequest ? err.message : `emulator error: ${(err as Error).message}`);
-    });
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    },
+    options,
+  );
+  origin = server.origin;
 
   return {
     url: origin,
@@ -98,8 +91,7 @@ export async function startStoreEmulator(options: StoreEmulatorOptions): Promise
     },
     close: async () => {
       state.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }
@@ -160,15 +152,7 @@ async function control(
       playTracks: Object.fromEntries([...s.playTracks].map(([pkg, tracks]) => [pkg, Object.fromEntries(tracks)])),
     });
   }
-  if (method === 'POST' && path === '/_emulator/faults') {
-    const rule = (await readFields(req)) as StoreFaultRule;
-    ctx.faults.add(rule);
-    return sendJson(res, 201, { added: rule });
-  }
-  if (method === 'DELETE' && path === '/_emulator/faults') {
-    ctx.faults.clear();
-    return sendJson(res, 200, { cleared: true });
-  }
+  if (await answerFaultControl<StoreFaultRule>(ctx.faults, method, path, req, res)) return;
   if (method === 'POST' && path === '/_emulator/behaviour') {
     Object.assign(s.behaviour, (await readFields(req)) as StoreBehaviour);
     return sendJson(res, 200, { behaviour: s.behaviour });
