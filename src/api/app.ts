@@ -6,6 +6,7 @@ import { errorHandler, HttpError } from './errors';
 import { healthRoutes } from './health';
 import { createApiMetrics } from './metrics';
 import { commonJobRoutes } from './jobs/common-routes';
+import { startRouter } from './jobs/start-job';
 import { JOBS } from '../worker/job-registry';
 import { openApiDocument } from './openapi';
 
@@ -33,6 +34,7 @@ export function createApp(ctx: ApiContext): Express {
   api.use('/admin', requireAdmin, adminRoutes(ctx));
   for (const jobApi of jobApis) {
     if (jobApi.adminRouter) api.use('/admin', requireAdmin, jobApi.adminRouter(ctx));
+    if (jobApi.startRoute) api.use('/v1/jobs', startRouter(ctx, jobApi.startRoute));
     if (jobApi.router) api.use('/v1/jobs', jobApi.router(ctx));
   }
   api.use('/v1/jobs', commonJobRoutes(ctx));

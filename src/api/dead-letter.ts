@@ -124,8 +124,10 @@ export function deadLetterRoutes(ctx: ApiContext): Router {
     const job = await findJob(ctx, jobId, { owner: 'admin', role: 'admin' });
     if (job.executionStatus === 'RUNNING')
       throw new HttpError(409, 'not_replayable', 'the job is still running; cancel it first or wait for it to end');
-    const replayApi = jobDefinition(job.type)?.api?.replay;
-    if (!replayApi) throw new HttpError(409, 'not_replayable', `${job.type} jobs cannot be replayed`);
+    const jobApi = jobDefinition(job.type)?.api;
+    const replayApi = jobApi?.replay;
+    const startRoute = jobApi?.startRoute;
+    if (!replayApi || !startRoute) throw new HttpError(409, 'not_replayable', `${job.type} jobs cannot be replayed`);
     let body: object;
     if (input) body = input;
     else {
@@ -135,7 +137,7 @@ export function deadLetterRoutes(ctx: ApiContext): Router {
     }
     const idempotencyKey = input ? `replay-of:${job.jobId}:${hashOf(input)}` : `replay-of:${job.jobId}`;
     try {
-      const accepted = await replayApi.start(ctx, job.owner, body, { idempotencyKey, replayOf: job.jobId });
+      const accepted = await startRoute.start(ctx, job.owner, body, { idempotencyKey, replayOf: job.jobId });
       return { ...accepted, replayOf: job.jobId };
     } catch (e) {
       // The edited input failed the job type's schema: name the fields under `input`.

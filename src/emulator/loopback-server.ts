@@ -16,7 +16,11 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<
 type ErrorAnswer = (err: unknown, req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 /** Serves `handle` on host:port (port 0: any free one); a failed handler gets `answerError` unless it has begun its answer. */
-export async function startLoopbackServer(handle: Handler, answerError: ErrorAnswer, options: { port?: number; host?: string } = {}): Promise<LoopbackServer> {
+export async function startLoopbackServer(
+  handle: Handler,
+  answerError: ErrorAnswer,
+  options: { port?: number; host?: string } = {},
+): Promise<LoopbackServer> {
   const host = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {

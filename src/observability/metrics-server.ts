@@ -20,19 +20,6 @@ export function parseBindAddress(address: string): { host: string; port: number 
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-/** A loopback port nobody listens on now, for a listener that cannot report the port it picked. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** The upstream's exposition text, or a comment saying why there is none (a scrape never fails for it). */
 async function scrapeUpstream(url: string): Promise<string> {
   try {

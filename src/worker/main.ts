@@ -3,7 +3,8 @@ import { loadConfigOrExit } from '../config/env';
 import { ensureDevSecrets } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
 import { createMetricsRegistry } from '../observability/metrics';
-import { freeLoopbackPort, startMetricsServer } from '../observability/metrics-server';
+import { startMetricsServer } from '../observability/metrics-server';
+import { freePort } from '../start/free-port';
 import { checkBlobStore, createBlobStore } from '../storage';
 import { prefixedQueue } from '../shared/task-queues';
 import { connectClient, connectWorker } from '../temporal/connection';
@@ -17,7 +18,9 @@ async function main(): Promise<void> {
   if (!config.WEBHOOK_SECRET) {
     // Several hosts with their own generated secrets would sign inconsistently: production must set one.
     if (config.NODE_ENV === 'production') {
-      console.error('Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)');
+      console.error(
+        'Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)',
+      );
       process.exit(1);
     }
     config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
   // The Temporal runtime's Prometheus exporter listens on loopback only; the worker's own
   // endpoint at METRICS_BIND_ADDRESS serves its job metrics followed by the runtime's.
   const metricsRegistry = createMetricsRegistry({ process: 'worker' });
-  const runtimeMetricsAddress = config.METRICS_BIND_ADDRESS ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
+  const runtimeMetricsAddress = config.METRICS_BIND_ADDRESS ? `127.0.0.1:${await freePort()}` : undefined;
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
       const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
@@ -53,7 +56,9 @@ async function main(): Promise<void> {
     const result = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE);
     if (result === 'added') logger.info('registered custom search attributes');
   } catch (e) {
-    logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', { error: e });
+    logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', {
+      error: e,
+    });
   }
   try {
     for (const s of await ensureJobSchedules(client, config, served)) logger.info('schedule checked', { ...s });
@@ -63,7 +68,11 @@ async function main(): Promise<void> {
   await client.connection.close();
 
   const metricsServer = config.METRICS_BIND_ADDRESS
-    ? await startMetricsServer({ bindAddress: config.METRICS_BIND_ADDRESS, registry: metricsRegistry, upstreamUrl: `http://${runtimeMetricsAddress}/metrics` })
+    ? await startMetricsServer({
+        bindAddress: config.METRICS_BIND_ADDRESS,
+        registry: metricsRegistry,
+        upstreamUrl: `http://${runtimeMetricsAddress}/metrics`,
+      })
     : undefined;
   if (metricsServer) logger.info('metrics listening', { url: metricsServer.url });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ExtractedArticle } from './extract';
-import { textOf, type SafeElement, type SafeNode } from './sanitize';
+import { renderInline, textOf, type SafeElement, type SafeNode } from './sanitize';
 import { buildZip } from './zip-writer';
 
 // An .h5p package is a zip with h5p.json (package metadata and the libraries it needs)
@@ -108,7 +108,11 @@ function blockHtml(block: SafeElement): string {
     case 'ul':
     case 'ol': {
       const start = block.attrs?.start ? ` start="${escapeAttr(block.attrs.start)}"` : '';
-      const items = block.children.map((li) => (typeof li === 'string' ? '' : `<li>${li.children.map((c) => (typeof c !== 'string' && (c.tag === 'ul' || c.tag === 'ol') ? blockHtml(c) : inlineHtml([c]))).join('')}</li>`));
+      const items = block.children.map((li) =>
+        typeof li === 'string'
+          ? ''
+          : `<li>${li.children.map((c) => (typeof c !== 'string' && (c.tag === 'ul' || c.tag === 'ol') ? blockHtml(c) : inlineHtml([c]))).join('')}</li>`,
+      );
       return `<${block.tag}${block.tag === 'ol' ? start : ''}>${items.join('')}</${block.tag}>`;
     }
     case 'pre':
@@ -121,7 +125,9 @@ function blockHtml(block: SafeElement): string {
       return block.children
         .map((row) => {
           if (typeof row === 'string') return '';
-          const cells = row.children.map((c) => (typeof c === 'string' ? escapeText(c) : c.tag === 'th' ? `<strong>${inlineHtml(c.children)}</strong>` : inlineHtml(c.children)));
+          const cells = row.children.map((c) =>
+            typeof c === 'string' ? escapeText(c) : c.tag === 'th' ? `<strong>${inlineHtml(c.children)}</strong>` : inlineHtml(c.children),
+          );
           return `<p>${cells.join(' | ')}</p>`;
         })
         .join('');
@@ -131,34 +137,26 @@ function blockHtml(block: SafeElement): string {
 }
 
 function inlineHtml(nodes: SafeNode[]): string {
-  let out = '';
-  for (const n of nodes) {
-    if (typeof n === 'string') {
-      out += escapeText(n);
-      continue;
-    }
-    switch (n.tag) {
-      case 'br':
-        out += '<br>';
-        break;
-      case 'img':
-        // AdvancedText has no images: keep a link to it so nothing silently disappears.
-        out += `<a href="${escapeAttr(n.attrs?.src ?? '')}">${escapeText(n.attrs?.alt || 'Image')}</a>`;
-        break;
-      case 'a':
-        out += `<a href="${escapeAttr(n.attrs?.href ?? '')}">${inlineHtml(n.children)}</a>`;
-        break;
-      case 'strong':
-      case 'em':
-      case 'code':
-      case 'del':
-        out += `<${n.tag}>${inlineHtml(n.children)}</${n.tag}>`;
-        break;
-      default:
-        out += inlineHtml(n.children);
-    }
+  return renderInline(nodes, escapeText, elementHtml);
+}
+
+function elementHtml(n: SafeElement, inner: () => string): string {
+  switch (n.tag) {
+    case 'br':
+      return '<br>';
+    case 'img':
+      // AdvancedText has no images: keep a link to it so nothing silently disappears.
+      return `<a href="${escapeAttr(n.attrs?.src ?? '')}">${escapeText(n.attrs?.alt || 'Image')}</a>`;
+    case 'a':
+      return `<a href="${escapeAttr(n.attrs?.href ?? '')}">${inner()}</a>`;
+    case 'strong':
+    case 'em':
+    case 'code':
+    case 'del':
+      return `<${n.tag}>${inner()}</${n.tag}>`;
+    default:
+      return inner();
   }
-  return out;
 }
 
 function escapeText(text: string): string {

@@ -1,5 +1,5 @@
 import type { ExtractedArticle } from './extract';
-import { textOf, type SafeElement, type SafeNode } from './sanitize';
+import { renderInline, textOf, type SafeElement, type SafeNode } from './sanitize';
 
 // Markdown (CommonMark + GFM tables) from the sanitized tree: `# Title` first, then the
 // article. Text is escaped so page content cannot smuggle in markup of its own.
@@ -81,43 +81,32 @@ function tableMarkdown(table: SafeElement): string {
 }
 
 function inlineMarkdown(nodes: SafeNode[]): string {
-  let out = '';
-  for (const n of nodes) {
-    if (typeof n === 'string') {
-      out += escapeText(n);
-      continue;
+  return renderInline(nodes, escapeText, elementMarkdown);
+}
+
+function elementMarkdown(n: SafeElement, inner: () => string): string {
+  switch (n.tag) {
+    case 'br':
+      return '\\\n';
+    case 'img':
+      return `![${escapeText(n.attrs?.alt ?? '')}](${destination(n.attrs?.src ?? '')})`;
+    case 'a':
+      return `[${inner()}](${destination(n.attrs?.href ?? '')})`;
+    case 'code': {
+      const code = textOf(n.children);
+      const ticks = '`'.repeat(longestRun(code, '`') + 1);
+      const pad = code.startsWith('`') || code.endsWith('`') ? ' ' : '';
+      return `${ticks}${pad}${code}${pad}${ticks}`;
     }
-    switch (n.tag) {
-      case 'br':
-        out += '\\\n';
-        break;
-      case 'img':
-        out += `![${escapeText(n.attrs?.alt ?? '')}](${destination(n.attrs?.src ?? '')})`;
-        break;
-      case 'a':
-        out += `[${inlineMarkdown(n.children)}](${destination(n.attrs?.href ?? '')})`;
-        break;
-      case 'code': {
-        const code = textOf(n.children);
-        const ticks = '`'.repeat(longestRun(code, '`') + 1);
-        const pad = code.startsWith('`') || code.endsWith('`') ? ' ' : '';
-        out += `${ticks}${pad}${code}${pad}${ticks}`;
-        break;
-      }
-      case 'strong':
-        out += wrap(inlineMarkdown(n.children), '**');
-        break;
-      case 'em':
-        out += wrap(inlineMarkdown(n.children), '_');
-        break;
-      case 'del':
-        out += wrap(inlineMarkdown(n.children), '~~');
-        break;
-      default:
-        out += inlineMarkdown(n.children);
-    }
+    case 'strong':
+      return wrap(inner(), '**');
+    case 'em':
+      return wrap(inner(), '_');
+    case 'del':
+      return wrap(inner(), '~~');
+    default:
+      return inner();
   }
-  return out;
 }
 
 /** Emphasis markers must hug the text, so surrounding spaces move outside them. */

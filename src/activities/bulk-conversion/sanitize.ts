@@ -377,3 +377,14 @@ export function hasContent(nodes: SafeNode[]): boolean {
 export function textOf(nodes: SafeNode[]): string {
   return nodes.map((n) => (typeof n === 'string' ? n : n.tag === 'img' ? (n.attrs?.alt ?? '') : textOf(n.children))).join('');
 }
+
+/** Renders inline nodes in one output format: text through `text`, each element through `element`, which renders its own children with `inner()`. */
+export function renderInline(
+  nodes: SafeNode[],
+  text: (s: string) => string,
+  element: (n: SafeElement, inner: () => string) => string,
+): string {
+  let out = '';
+  for (const n of nodes) out += typeof n === 'string' ? text(n) : element(n, () => renderInline(n.children, text, element));
+  return out;
+}

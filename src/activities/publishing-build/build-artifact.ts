@@ -10,9 +10,8 @@ import {
   BUILD_LOG_FILE,
   BuildProgressReport,
   buildProgressSignal,
-  BuildSource,
   BuiltArtifact,
-  Platform,
+  PublishingBuildInput,
 } from '../../workflows/publishing-build/contract';
 import { BuildLog } from './build-log';
 import { runCommand } from './run-command';
@@ -33,14 +32,7 @@ const HEARTBEAT_MS = 2_000;
 const REPORT_MS = 5_000;
 const TAIL_LINES = 50;
 
-export interface BuildArtifactInput {
-  jobId: string;
-  projectId: string;
-  platform: Platform;
-  source: BuildSource;
-  version: string;
-  buildNumber: number;
-}
+export type BuildArtifactInput = Pick<PublishingBuildInput, 'jobId' | 'projectId' | 'platform' | 'source' | 'version' | 'buildNumber'>;
 
 export function createBuildActivities(deps: ActivityDeps<PublishingBuildConfig>) {
   const { config, store } = deps;

@@ -139,6 +139,15 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
       const staged = input.rollout !== undefined && input.rollout < 1;
       const status: PlayResult['status'] = !input.submitForReview ? 'draft' : staged ? 'inProgress' : 'completed';
       const editId = await storeCall(PLAY, 'insert an edit', () => client.insertEdit(pkg));
+      const published: PlayResult = {
+        store: 'google-play',
+        packageName: pkg,
+        editId,
+        versionCode: input.versionCode,
+        track: input.track,
+        status,
+        ...(staged && status !== 'draft' ? { userFraction: input.rollout } : {}),
+      };
       const copy = await localCopy(store, jobFileKey(input.jobId, input.artifact.file));
       try {
         try {
@@ -162,15 +171,7 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
             (await client.track(pkg, editId, input.track).catch(() => [])).some((r) => r.versionCodes.includes(String(input.versionCode)))
           ) {
             await client.deleteEdit(pkg, editId).catch(() => undefined);
-            return {
-              store: 'google-play',
-              packageName: pkg,
-              editId,
-              versionCode: input.versionCode,
-              track: input.track,
-              status,
-              ...(staged ? { userFraction: input.rollout } : {}),
-            };
+            return published;
           }
           throw e;
         }
@@ -189,15 +190,7 @@ export function createStoreActivities(deps: ActivityDeps<PublishingBuildConfig>)
       } finally {
         await copy.done();
       }
-      return {
-        store: 'google-play',
-        packageName: pkg,
-        editId,
-        versionCode: input.versionCode,
-        track: input.track,
-        status,
-        ...(staged && status !== 'draft' ? { userFraction: input.rollout } : {}),
-      };
+      return published;
     },
   };
 }

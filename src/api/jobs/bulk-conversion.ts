@@ -1,4 +1,3 @@
-import { Router } from 'express';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { storeUrlManifest } from '../../activities/bulk-conversion/manifest';
@@ -21,13 +20,12 @@ import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import { JOB_OUTCOMES } from '../../shared/jobs';
 import { BlobNotFoundError } from '../../storage/blob-store';
 import { readJsonLines } from '../../storage/json-lines';
-import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, FieldProblem, HttpError } from '../errors';
 import { schemaOf } from '../response-schemas';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { existingJobAccepted, JobAccepted, parseIdempotencyKey, priorityField, startJob } from './start-job';
+import { existingJobAccepted, JobAccepted, priorityField, startJob } from './start-job';
 
 const PATH = '/bulk-conversions';
 /** Enough field problems to fix a list without an error body as long as the list itself. */
@@ -134,6 +132,9 @@ export function parseStartBody(body: unknown, policy: OutboundPolicy): BulkConve
   }
   return { ...parsed, urls: parsed.urls as string[] };
 }
+
+const parseRequest = (ctx: ApiContext<BulkConversionConfig>, body: unknown) =>
+  parseStartBody(body, { allowHosts: ctx.config.OUTBOUND_ALLOW_HOSTS });
 
 /** Lists too long or too large for a workflow payload (2 MB at most) go to storage; the workflow gets their key. */
 function passByReference(urls: string[]): boolean {
@@ -271,25 +272,15 @@ export const bulkConversionApi: JobTypeApi<BulkConversionConfig, typeof response
   responses,
   progressQuery,
   largeBody: { path: PATH, limit: (ctx) => ctx.config.BULK_CONVERSION_BODY_LIMIT },
-  startRoute: { path: PATH, summary: 'Convert a list of URLs to H5P packages or Markdown', body: startBody },
-
-  router(ctx) {
-    const r = Router();
-    r.post(PATH, async (req, res) => {
-      const idempotencyKey = parseIdempotencyKey(req.get('Idempotency-Key'));
-      const request = parseStartBody(req.body, { allowHosts: ctx.config.OUTBOUND_ALLOW_HOSTS });
-      res.status(202).json(await startBulkConversion(ctx, principalOf(res).owner, request, idempotencyKey));
-    });
-    return r;
-  },
-
-  presentResult,
-
-  replay: {
-    requestOf: (ctx, jobId) => requestOf(ctx, jobId),
+  startRoute: {
+    path: PATH,
+    summary: 'Convert a list of URLs to H5P packages or Markdown',
+    body: startBody,
     start: (ctx, owner, body, { idempotencyKey, replayOf }) =>
-      startBulkConversion(ctx, owner, parseStartBody(body, { allowHosts: ctx.config.OUTBOUND_ALLOW_HOSTS }), idempotencyKey, replayOf),
+      startBulkConversion(ctx, owner, parseRequest(ctx, body), idempotencyKey, replayOf),
   },
+  presentResult,
+  replay: { requestOf },
 
   /** A cancelled job has no workflow result, but its results file lists what was converted. */
   async extraFields(ctx, job) {

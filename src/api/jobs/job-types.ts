@@ -39,14 +39,28 @@ export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig, R ex
   responses?: R;
   /** The `progress` query of the job's workflow (from its contract), read while the job runs. */
   progressQuery?: QueryDefinition<OutputOf<R['progress'], unknown>>;
-  /** Mounted at /api/v1/jobs: typically `POST /<plural>` to start a job. */
+  /** Mounted at /api/v1/jobs: routes beyond the start route (e.g. a build's log). */
   router?(ctx: ApiContext<Config>): Router;
   /** Mounted at /api/admin behind the admin role. */
   adminRouter?(ctx: ApiContext<Config>): Router;
   /** A start route that takes more than BODY_LIMIT (e.g. 100,000 URLs): `POST /api/v1/jobs<path>` parses with this limit in bytes. */
   largeBody?: { path: string; limit(ctx: ApiContext<Config>): number };
-  /** Describes the start route for the OpenAPI document; `body` is the same zod schema the route validates with. */
-  startRoute?: { path: string; summary: string; body: ZodType };
+  /**
+   * `POST /api/v1/jobs<path>` starts a job. `body` is the zod schema of the request (also its
+   * OpenAPI request body); `start` validates a request with it (a client's body, or an edited
+   * input at admin replay) and starts the job.
+   */
+  startRoute?: {
+    path: string;
+    summary: string;
+    body: ZodType;
+    start(
+      ctx: ApiContext<Config>,
+      owner: string,
+      body: unknown,
+      options: { idempotencyKey?: string; replayOf?: string },
+    ): Promise<JobAccepted>;
+  };
   /** Reshapes the workflow result for GET /jobs/:id (e.g. blob keys → download URLs). */
   presentResult?(
     ctx: ApiContext<Config>,
@@ -57,19 +71,9 @@ export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig, R ex
   extraFields?(ctx: ApiContext<Config>, job: JobView): Promise<OutputOf<R['fields'], Record<string, unknown>>>;
   /** Fields this job type adds to GET /jobs/:id of every job (e.g. the state of its webhook). */
   fieldsForEveryJob?(ctx: ApiContext<Config>, job: JobView): Promise<OutputOf<R['everyJobFields'], Record<string, unknown>>>;
-  /**
-   * Admin replay (POST /api/admin/jobs/:id/replay): `requestOf` rebuilds the start request a job
-   * was started with, as a client would send it; `start` validates a start request with this
-   * type's own schema (an edited input arrives here) and starts a new job.
-   */
+  /** Admin replay (POST /api/admin/jobs/:id/replay) rebuilds the start request a job was started with, as a client would send it, and starts it again through `startRoute`. */
   replay?: {
     requestOf(ctx: ApiContext<Config>, jobId: string): Promise<object>;
-    start(
-      ctx: ApiContext<Config>,
-      owner: string,
-      body: unknown,
-      options: { idempotencyKey: string; replayOf: string },
-    ): Promise<JobAccepted>;
   };
   /** POST /jobs/:id/retry (`options.query`: the request's query, e.g. ?nextBuildNumber=1). Absent → 409 "this job type cannot be retried". */
   retry?(

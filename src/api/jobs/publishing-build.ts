@@ -23,7 +23,7 @@ import { schemaOf } from '../response-schemas';
 import { followBuildLog, sendBuildLog } from './publishing-build-log';
 import { findJob, jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { JobAccepted, parseIdempotencyKey, startJob } from './start-job';
+import { JobAccepted, startJob } from './start-job';
 
 const PATH = '/publishing-builds';
 const TYPE = 'publishing-build';
@@ -250,15 +250,16 @@ function presentResult(ctx: ApiContext, job: JobView, raw: unknown): z.output<ty
 export const publishingBuildApi: JobTypeApi<PublishingBuildConfig, typeof responses> = {
   responses,
   progressQuery,
-  startRoute: { path: PATH, summary: 'Build an app from its source and submit it to App Store Connect or Google Play', body: startBody },
+  startRoute: {
+    path: PATH,
+    summary: 'Build an app from its source and submit it to App Store Connect or Google Play',
+    body: startBody,
+    start: (ctx, owner, body, { idempotencyKey }) =>
+      startPublishingBuild(ctx, owner, parsePublishingRequest(body, ctx.config), idempotencyKey),
+  },
 
   router(ctx) {
     const r = Router();
-    r.post(PATH, async (req, res) => {
-      const idempotencyKey = parseIdempotencyKey(req.get('Idempotency-Key'));
-      const request = parsePublishingRequest(req.body, ctx.config);
-      res.status(202).json(await startPublishingBuild(ctx, principalOf(res).owner, request, idempotencyKey));
-    });
     // The build log as text; ?follow=1 streams new lines until the build step ends.
     r.get('/:jobId/logs', async (req, res) => {
       const job = await findJob(ctx, req.params.jobId, principalOf(res));

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Router } from 'express';
 import { z } from 'zod';
 import type { PlatformConfig } from '../../config/env';
 import { DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY, priorityVariable } from '../../shared/priority';
@@ -7,9 +8,11 @@ import { JOB_OUTCOME, JOB_OWNER, JOB_TYPE } from '../../shared/search-attributes
 import { JOB_OUTCOMES, JobStatus } from '../../shared/jobs';
 import { prefixedQueue } from '../../shared/task-queues';
 import { jobStatusUrl, temporalUiUrl } from '../../shared/urls';
+import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
 import type { JobAccepted } from '../response-schemas';
+import type { JobTypeApi } from './job-types';
 
 export type { JobAccepted };
 
@@ -63,6 +66,16 @@ export function parseIdempotencyKey(header: string | undefined): string | undefi
     throw badRequest('Idempotency-Key', 'must be 1-255 visible ASCII characters');
   }
   return key;
+}
+
+/** A job type's start route: reads the Idempotency-Key, lets the type validate the body and start the job, answers 202 with the accepted job. */
+export function startRouter(ctx: ApiContext, route: NonNullable<JobTypeApi['startRoute']>): Router {
+  const r = Router();
+  r.post(route.path, async (req, res) => {
+    const idempotencyKey = parseIdempotencyKey(req.get('Idempotency-Key'));
+    res.status(202).json(await route.start(ctx, principalOf(res).owner, req.body, { idempotencyKey }));
+  });
+  return r;
 }
 
 /** Temporal limits fairness keys to 64 bytes; longer owner names are cut (they stay distinct enough to share fairly). */

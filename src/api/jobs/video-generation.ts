@@ -1,4 +1,3 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import { BlockedTargetError, checkUrl } from '../../net/ssrf-guard';
 import type { VideoGenerationConfig } from '../../activities/video-generation/config';
@@ -15,13 +14,12 @@ import {
   VideoProviderName,
   VideoRequest,
 } from '../../workflows/video-generation/contract';
-import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
 import { schemaOf } from '../response-schemas';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { JobAccepted, parseIdempotencyKey, priorityField, startJob } from './start-job';
+import { JobAccepted, priorityField, startJob } from './start-job';
 
 const PATH = '/video-generations';
 const MAX_PROMPT = 4_000;
@@ -162,6 +160,8 @@ export function parseVideoRequest(body: unknown, allowHosts: string[]): VideoGen
   };
 }
 
+const parseRequest = (ctx: ApiContext<VideoGenerationConfig>, body: unknown) => parseVideoRequest(body, ctx.config.OUTBOUND_ALLOW_HOSTS);
+
 const excerpt = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 export function startVideoGeneration(
@@ -214,25 +214,15 @@ async function requestOf(ctx: ApiContext<VideoGenerationConfig>, jobId: string):
 export const videoGenerationApi: JobTypeApi<VideoGenerationConfig, typeof responses> = {
   responses,
   progressQuery,
-  startRoute: { path: PATH, summary: 'Generate a video with Sora, Veo or the bundled emulator', body: startBody },
-
-  router(ctx) {
-    const r = Router();
-    r.post(PATH, async (req, res) => {
-      const idempotencyKey = parseIdempotencyKey(req.get('Idempotency-Key'));
-      const request = parseVideoRequest(req.body, ctx.config.OUTBOUND_ALLOW_HOSTS);
-      res.status(202).json(await startVideoGeneration(ctx, principalOf(res).owner, request, idempotencyKey));
-    });
-    return r;
-  },
-
-  presentResult,
-
-  replay: {
-    requestOf: (ctx, jobId) => requestOf(ctx, jobId),
+  startRoute: {
+    path: PATH,
+    summary: 'Generate a video with Sora, Veo or the bundled emulator',
+    body: startBody,
     start: (ctx, owner, body, { idempotencyKey, replayOf }) =>
-      startVideoGeneration(ctx, owner, parseVideoRequest(body, ctx.config.OUTBOUND_ALLOW_HOSTS), idempotencyKey, replayOf),
+      startVideoGeneration(ctx, owner, parseRequest(ctx, body), idempotencyKey, replayOf),
   },
+  presentResult,
+  replay: { requestOf },
 
   /** A failed or cancelled job: a new job (new generation) with the same input. Retrying the same job again returns that new job. */
   async retry(ctx, job) {

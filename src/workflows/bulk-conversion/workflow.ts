@@ -7,7 +7,6 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
@@ -25,10 +24,8 @@ import {
   retryFailedUpdate,
   sourceCount,
 } from './contract';
-import type { JobOutcome } from '../../shared/jobs';
-import { JOB_OUTCOME } from '../../shared/search-attributes';
 import { ChunkTask, ChunkWindow, clampConcurrency, initialCarry } from './chunk-window';
-import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
+import { failureMessage, recordJobEnd } from '../job-end';
 
 const DEFAULT_CHUNKS_PER_RUN = 500;
 
@@ -129,29 +126,26 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
       failedChunks: state.failedChunks,
     });
     const status = outcomeOf(summary, cancelled);
-    upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
     state.finishes += 1;
     finalProgress = { total: summary.total, succeeded: summary.succeeded, failed: summary.failed, inFlight: 0, pending: summary.cancelled };
     const successRate = summary.total ? summary.succeeded / summary.total : 0;
-    if (input.webhookUrl) {
-      await sendJobWebhook({
+    await recordJobEnd({
       fromQueue: BULK_CONVERSION_QUEUE,
-        jobId: input.jobId,
-        url: input.webhookUrl,
-        sequence: state.finishes,
-        outcome: status,
-        data: {
-          type: 'bulk-conversion',
-          successRate,
-          total: summary.total,
-          succeeded: summary.succeeded,
-          failed: summary.failed,
-          ...(summary.results
-            ? { results: summary.results.map(({ url, status, downloadUrl, error }) => ({ url, status, downloadUrl, error })) }
-            : { resultsUrl: summary.resultsUrl }),
-        },
-      });
-    }
+      jobId: input.jobId,
+      webhookUrl: input.webhookUrl,
+      sequence: state.finishes,
+      outcome: status,
+      data: {
+        type: 'bulk-conversion',
+        successRate,
+        total: summary.total,
+        succeeded: summary.succeeded,
+        failed: summary.failed,
+        ...(summary.results
+          ? { results: summary.results.map(({ url, status, downloadUrl, error }) => ({ url, status, downloadUrl, error })) }
+          : { resultsUrl: summary.resultsUrl }),
+      },
+    });
     return {
       jobId: input.jobId,
       status,
@@ -205,39 +199,22 @@ async function planJob(input: BulkConversionInput, concurrency: number): Promise
   return plan;
 }
 
-/** Why an activity failed, in the words of its last attempt. */
-function failureMessage(err: unknown): string {
-  const cause = (err as Error & { cause?: Error }).cause;
-  return cause?.message ?? (err as Error).message;
-}
-
 /** The job ended before it planned its chunks: cancelled, or failed (e.g. its manifest is missing). */
-async function recordEarlyEnd(input: BulkConversionInput, err: unknown): Promise<void> {
+function recordEarlyEnd(input: BulkConversionInput, err: unknown): Promise<void> {
   if (!isCancellation(err)) return recordFailure(input, 0, err);
-  const status: JobOutcome = 'cancelled';
-  upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
-  if (!input.webhookUrl) return;
-  const total = sourceCount(input.source);
-  await sendJobWebhook({
-    fromQueue: BULK_CONVERSION_QUEUE,
-    jobId: input.jobId,
-    url: input.webhookUrl,
-    outcome: status,
-    data: { type: 'bulk-conversion', successRate: 0, total, succeeded: 0, failed: 0 },
-  });
+  const data = { type: 'bulk-conversion', successRate: 0, total: sourceCount(input.source), succeeded: 0, failed: 0 };
+  return recordJobEnd({ fromQueue: BULK_CONVERSION_QUEUE, jobId: input.jobId, webhookUrl: input.webhookUrl, outcome: 'cancelled', data });
 }
 
 /** A fatal error (a missing manifest, an unreadable list): the job is failed, and says so. */
-async function recordFailure(input: BulkConversionInput, finishes: number, err: unknown): Promise<void> {
-  const status: JobOutcome = 'failed';
-  upsertSearchAttributes([{ key: JOB_OUTCOME, value: status }]);
-  if (!input.webhookUrl) return;
-  await sendJobWebhook({
+function recordFailure(input: BulkConversionInput, finishes: number, err: unknown): Promise<void> {
+  const data = { type: 'bulk-conversion', successRate: 0, error: failureMessage(err) };
+  return recordJobEnd({
     fromQueue: BULK_CONVERSION_QUEUE,
     jobId: input.jobId,
-    url: input.webhookUrl,
+    webhookUrl: input.webhookUrl,
     sequence: finishes + 1,
-    outcome: status,
-    data: { type: 'bulk-conversion', successRate: 0, error: failureMessage(err) },
+    outcome: 'failed',
+    data,
   });
 }

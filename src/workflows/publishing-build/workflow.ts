@@ -1,20 +1,9 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
-  proxyActivities,
-  setHandler,
-  sleep,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BuildActivities, StoreActivities } from '../../activities/publishing-build';
 import type { JobOutcome } from '../../shared/jobs';
-import { JOB_OUTCOME } from '../../shared/search-attributes';
 import { siblingQueue } from '../../shared/task-queues';
-import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
+import { applicationFailureType, endJobOnError, recordJobEnd } from '../job-end';
+import { pollUntil } from '../poll';
 import {
   AppStoreResult,
   BUILD_LOG_FILE,
@@ -91,26 +80,22 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
   let artifact: BuiltArtifact | undefined;
   let inReview = false;
 
-  const finish = async (outcome: JobOutcome, extra: Record<string, unknown>) => {
-    upsertSearchAttributes([{ key: JOB_OUTCOME, value: outcome }]);
-    if (input.webhookUrl) {
-      await sendJobWebhook({
-        jobId: input.jobId,
-        url: input.webhookUrl,
-        fromQueue: PUBLISHING_QUEUES.builds,
-        outcome,
-        data: {
-          type: 'publishing-build',
-          projectId: input.projectId,
-          platform: input.platform,
-          version: input.version,
-          buildNumber: input.buildNumber,
-          store: asc ?? play,
-          ...extra,
-        },
-      });
-    }
-  };
+  const finish = (outcome: JobOutcome, extra: Record<string, unknown>) =>
+    recordJobEnd({
+      jobId: input.jobId,
+      webhookUrl: input.webhookUrl,
+      fromQueue: PUBLISHING_QUEUES.builds,
+      outcome,
+      data: {
+        type: 'publishing-build',
+        projectId: input.projectId,
+        platform: input.platform,
+        version: input.version,
+        buildNumber: input.buildNumber,
+        store: asc ?? play,
+        ...extra,
+      },
+    });
 
   try {
     // 1–3. Workspace, build, artifact.
@@ -216,65 +201,39 @@ export async function publishingBuild(input: PublishingBuildInput): Promise<Publ
     await finish('completed', { result });
     return result;
   } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => {
-        if (inReview && asc?.reviewSubmissionId) {
-          const withdrawn = await cleanup.withdrawAppReview({ reviewSubmissionId: asc.reviewSubmissionId }).catch((e: Error) => {
-            log.warn('could not withdraw the review submission', { error: e.message });
-            return undefined;
-          });
-          if (withdrawn) storeState(withdrawn.withdrawn ? 'withdrawn' : withdrawn.state);
-        }
-        await finish('cancelled', {});
-      });
-      throw err;
-    }
-    const message = failureMessage(err);
-    await CancellationScope.nonCancellable(() => finish('failed', { error: message, phase: progress.phase }));
-    throw ApplicationFailure.create({ type: failureType(err), message, nonRetryable: true });
+    return endJobOnError(err, {
+      // Cancelled during review: withdraw the submission at the store.
+      cleanUp: async (outcome) => {
+        if (outcome !== 'cancelled' || !inReview || !asc?.reviewSubmissionId) return;
+        const withdrawn = await cleanup.withdrawAppReview({ reviewSubmissionId: asc.reviewSubmissionId }).catch((e: Error) => {
+          log.warn('could not withdraw the review submission', { error: e.message });
+          return undefined;
+        });
+        if (withdrawn) storeState(withdrawn.withdrawn ? 'withdrawn' : withdrawn.state);
+      },
+      record: (outcome, error) => finish(outcome, outcome === 'failed' ? { error, phase: progress.phase } : {}),
+      failureType: (e) => (e instanceof JobFailed ? e.type : (applicationFailureType(e) ?? 'PublishingBuildFailed')),
+    });
   }
 }
 
 /** Polls on durable timers with doubling gaps until `check` returns a value or the deadline passes. */
-async function untilSettled<T>(
+function untilSettled<T>(
   firstMs: number,
   maxMs: number,
   deadlineMs: number,
   what: string,
   check: () => Promise<T | undefined>,
 ): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (let n = 0; ; n++) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0)
-      throw new JobFailed(
+  return pollUntil({
+    deadlineMs,
+    delayMs: (n) => pollDelayMs(n, firstMs, maxMs),
+    what,
+    check,
+    expired: () =>
+      new JobFailed(
         'StoreDeadlineExceeded',
         `${what} did not finish within ${Math.round(deadlineMs / 60_000)} min; the submission stays at the store`,
-      );
-    await sleep(Math.min(pollDelayMs(n, firstMs, maxMs), remaining));
-    try {
-      const done = await check();
-      if (done) return done;
-    } catch (e) {
-      // A store that keeps answering 429/5xx is asked again at the next poll, until the deadline.
-      if (!isTransient(e)) throw e;
-      log.warn(`${what} poll failed; polling again later`, { error: (e as Error).message });
-    }
-  }
-}
-
-function isTransient(e: unknown): boolean {
-  const cause = e instanceof ActivityFailure ? e.cause : undefined;
-  return cause instanceof ApplicationFailure && !cause.nonRetryable && !isCancellation(e);
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return (err as Error).message ?? String(err);
-}
-
-function failureType(err: unknown): string {
-  if (err instanceof JobFailed) return err.type;
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type) return err.cause.type;
-  return 'PublishingBuildFailed';
+      ),
+  });
 }

@@ -1,21 +1,18 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
-  isCancellation,
   log,
   proxyActivities,
   setHandler,
-  sleep,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { VideoActivities, VideoStartActivities } from '../../activities/video-generation';
 import type { JobOutcome } from '../../shared/jobs';
-import { JOB_OUTCOME } from '../../shared/search-attributes';
 import { siblingQueue } from '../../shared/task-queues';
+import { applicationFailureType, endJobOnError, recordJobEnd } from '../job-end';
+import { pollUntil } from '../poll';
 import {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_POLLING,
@@ -31,7 +28,6 @@ import {
   videoSlotGrantedSignal,
   videoSlotsWorkflowId,
 } from './contract';
-import { sendJobWebhook } from '../webhook-delivery/send-job-webhook';
 
 // A video generation job: wait for a provider slot, start the generation (idempotently, on the
 // rate-limited start queue), poll it on durable timers with growing gaps until it finishes or
@@ -91,20 +87,29 @@ export async function videoGeneration(input: VideoGenerationInput): Promise<Vide
   const stopAtProvider = async () => {
     if (!providerJobId || !generationRunning) return;
     generationRunning = false;
-    await control.cancelVideoGeneration(providerJob()).catch((e: Error) => log.warn('could not stop the generation at the provider', { error: e.message }));
+    await control
+      .cancelVideoGeneration(providerJob())
+      .catch((e: Error) => log.warn('could not stop the generation at the provider', { error: e.message }));
   };
-  const finish = async (outcome: JobOutcome, payload: Record<string, unknown>) => {
-    upsertSearchAttributes([{ key: JOB_OUTCOME, value: outcome }]);
-    if (input.webhookUrl) {
-      await sendJobWebhook({ fromQueue: VIDEO_QUEUES.video, jobId: input.jobId, url: input.webhookUrl, outcome, data: { type: 'video-generation', ...payload } });
-    }
-  };
+  const finish = (outcome: JobOutcome, payload: Record<string, unknown>) =>
+    recordJobEnd({
+      fromQueue: VIDEO_QUEUES.video,
+      jobId: input.jobId,
+      webhookUrl: input.webhookUrl,
+      outcome,
+      data: { type: 'video-generation', ...payload },
+    });
 
   try {
     // 1. A slot: at most maxInFlight generations run at the providers, across all workers.
     slot = 'requested';
     for (;;) {
-      await slots.requestVideoSlot({ semaphoreId, taskQueue: ownQueue, holderId: input.jobId, limit: input.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT });
+      await slots.requestVideoSlot({
+        semaphoreId,
+        taskQueue: ownQueue,
+        holderId: input.jobId,
+        limit: input.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      });
       if (await condition(() => granted, SLOT_REQUEST_REPEAT_MS)) break;
     }
     slot = 'held';
@@ -123,7 +128,8 @@ export async function videoGeneration(input: VideoGenerationInput): Promise<Vide
     const final = await pollUntilDone(started.state, polling, progress, () => polls.videoGenerationStatus(providerJob()));
     generationRunning = false;
     await releaseSlot();
-    if (final.status === 'failed') throw new GenerationFailed(`${input.provider} could not generate the video: ${final.error?.message ?? 'no reason given'}`);
+    if (final.status === 'failed')
+      throw new GenerationFailed(`${input.provider} could not generate the video: ${final.error?.message ?? 'no reason given'}`);
 
     // 4. Copy the video into blob storage.
     progress.phase = 'downloading';
@@ -144,23 +150,18 @@ export async function videoGeneration(input: VideoGenerationInput): Promise<Vide
     progress.phase = 'done';
     return result;
   } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => {
+    return endJobOnError(err, {
+      cleanUp: async () => {
         await stopAtProvider();
         await releaseSlot();
-        await finish('cancelled', { providerJobId });
-      });
-      throw err;
-    }
-    const message = failureMessage(err);
-    await CancellationScope.nonCancellable(async () => {
-      await stopAtProvider();
-      await releaseSlot();
-      await finish('failed', { error: message, providerJobId });
+      },
+      record: (outcome, error) => finish(outcome, outcome === 'failed' ? { error, providerJobId } : { providerJobId }),
+      failureType: (e) => applicationFailureType(e) ?? (e instanceof GenerationFailed ? 'VideoGenerationFailed' : 'VideoJobFailed'),
     });
-    throw ApplicationFailure.create({ type: failureType(err), message, nonRetryable: true });
   }
 }
+
+const isFinal = (state: ProviderJobState) => state.status === 'completed' || state.status === 'failed';
 
 async function pollUntilDone(
   first: ProviderJobState,
@@ -168,51 +169,31 @@ async function pollUntilDone(
   progress: VideoProgress,
   check: () => Promise<ProviderJobState>,
 ): Promise<ProviderJobState> {
-  const deadline = Date.now() + polling.deadlineMs;
   let state = first;
-  for (let n = 0; state.status !== 'completed' && state.status !== 'failed'; n++) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) {
-      throw ApplicationFailure.create({
+  if (isFinal(state)) return state;
+  return pollUntil({
+    deadlineMs: polling.deadlineMs,
+    delayMs: (n) => pollDelayMs(n, polling),
+    what: 'status',
+    check: async () => {
+      state = await check();
+      return isFinal(state) ? state : undefined;
+    },
+    afterPoll: () => {
+      progress.polls++;
+      note(progress, state);
+    },
+    expired: () =>
+      ApplicationFailure.create({
         type: 'VideoDeadlineExceeded',
         message: `the generation did not finish within ${Math.round(polling.deadlineMs / 1000)} s (last provider status: ${state.status}${state.percent !== undefined ? `, ${state.percent}%` : ''})`,
         nonRetryable: true,
-      });
-    }
-    await sleep(Math.min(pollDelayMs(n, polling), remaining));
-    try {
-      state = await check();
-    } catch (e) {
-      // A provider that keeps answering 429/5xx is asked again at the next poll, until the deadline.
-      if (!isTransientProviderFailure(e)) throw e;
-      log.warn('status poll failed; polling again later', { error: (e as Error).message });
-    }
-    progress.polls++;
-    note(progress, state);
-  }
-  return state;
+      }),
+  });
 }
 
 function note(progress: VideoProgress, state: ProviderJobState): void {
   progress.providerStatus = state.status;
   if (state.percent !== undefined) progress.percent = state.percent;
   if (state.status === 'completed') progress.percent = 100;
-}
-
-function isTransientProviderFailure(e: unknown): boolean {
-  const cause = e instanceof ActivityFailure ? e.cause : undefined;
-  return cause instanceof ApplicationFailure && !cause.nonRetryable && !isCancellation(e);
-}
-
-/** The provider's own words when an activity failed, else the error's message. */
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return (err as Error).message ?? String(err);
-}
-
-function failureType(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type) return err.cause.type;
-  if (err instanceof ApplicationFailure && err.type) return err.type;
-  if (err instanceof GenerationFailed) return 'VideoGenerationFailed';
-  return 'VideoJobFailed';
 }
