@@ -111,21 +111,16 @@ const getOperation: Handler = async (ctx, req, res, [model, id]) => {
   if (g) sendJson(res, 200, operation(ctx, g));
 };
 
-const cancelOperation: Handler = async (ctx, req, res, [model, id]) => {
-  if (!authorized(req, res) || (await applyFaults(ctx, res, 'gemini', 'delete'))) return;
-  const g = found(ctx, res, model, id);
-  if (!g) return;
-  ctx.store.cancel(g);
-  sendJson(res, 200, {});
-};
-
-const deleteOperation: Handler = async (ctx, req, res, [model, id]) => {
-  if (!authorized(req, res) || (await applyFaults(ctx, res, 'gemini', 'delete'))) return;
-  const g = found(ctx, res, model, id);
-  if (!g) return;
-  ctx.store.delete(g);
-  sendJson(res, 200, {});
-};
+/** operations:cancel stops a generation, DELETE forgets it; both answer `{}`. */
+const endOperation =
+  (action: 'cancel' | 'delete'): Handler =>
+  async (ctx, req, res, [model, id]) => {
+    if (!authorized(req, res) || (await applyFaults(ctx, res, 'gemini', 'delete'))) return;
+    const g = found(ctx, res, model, id);
+    if (!g) return;
+    ctx.store[action](g);
+    sendJson(res, 200, {});
+  };
 
 const downloadFile: Handler = async (ctx, req, res, [id]) => {
   if (!authorized(req, res) || (await applyFaults(ctx, res, 'gemini', 'content'))) return;
@@ -138,7 +133,7 @@ const MODEL = '([\\w.-]+)';
 export const GEMINI_ROUTES: { method: string; pattern: RegExp; handler: Handler }[] = [
   { method: 'POST', pattern: new RegExp(`^/v1beta/models/${MODEL}:predictLongRunning$`), handler: predictLongRunning },
   { method: 'GET', pattern: new RegExp(`^/v1beta/models/${MODEL}/operations/(\\w+)$`), handler: getOperation },
-  { method: 'POST', pattern: new RegExp(`^/v1beta/models/${MODEL}/operations/(\\w+):cancel$`), handler: cancelOperation },
-  { method: 'DELETE', pattern: new RegExp(`^/v1beta/models/${MODEL}/operations/(\\w+)$`), handler: deleteOperation },
+  { method: 'POST', pattern: new RegExp(`^/v1beta/models/${MODEL}/operations/(\\w+):cancel$`), handler: endOperation('cancel') },
+  { method: 'DELETE', pattern: new RegExp(`^/v1beta/models/${MODEL}/operations/(\\w+)$`), handler: endOperation('delete') },
   { method: 'GET', pattern: /^\/v1beta\/files\/(\w+):download$/, handler: downloadFile },
 ];

@@ -65,3 +65,16 @@ export async function answerFaultControl<Rule>(
   }
   return false;
 }
+
+/** The first route for `method` whose pattern matches `path`, with the pattern's captured groups. */
+export function matchRoute<Route extends { method: string; pattern: RegExp }>(
+  routes: readonly Route[],
+  method: string,
+  path: string,
+): { route: Route; params: string[] } | undefined {
+  for (const route of routes) {
+    const m = route.method === method ? route.pattern.exec(path) : null;
+    if (m) return { route, params: m.slice(1) };
+  }
+  return undefined;
+}

@@ -4,7 +4,7 @@ import { FaultBook, FaultRule } from './faults';
 import { GEMINI_ROUTES } from './gemini-routes';
 import { EmulatorStats, GenerationStore } from './generations';
 import { BadRequest, sendJson } from './http-util';
-import { answerFaultControl, startLoopbackServer } from './loopback-server';
+import { answerFaultControl, matchRoute, startLoopbackServer } from './loopback-server';
 import { OPENAI_ROUTES } from './openai-routes';
 
 // The video provider emulator: OpenAI's Videos API under /v1 and Veo (Gemini API) under
@@ -81,11 +81,8 @@ async function handle(ctx: EmulatorContext, req: http.IncomingMessage, res: http
   const method = req.method ?? 'GET';
   if (path.startsWith('/_emulator/')) return control(ctx, method, path, req, res);
   ctx.store.counters.requests++;
-  for (const route of ROUTES) {
-    if (route.method !== method) continue;
-    const m = route.pattern.exec(path);
-    if (m) return route.handler(ctx, req, res, m.slice(1));
-  }
+  const match = matchRoute(ROUTES, method, path);
+  if (match) return match.route.handler(ctx, req, res, match.params);
   sendJson(res, 404, { error: { message: `no emulated route for ${method} ${path}`, type: 'invalid_request_error' } });
 }
 

@@ -1,11 +1,13 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { fetchHtml, FetchHtmlOptions } from '../../net/fetch-html';
-import { OutboundError } from '../../net/http-client';
+import { OutboundError, type OutboundFailureKind } from '../../net/http-client';
 import {
   CONVERSION_CONTENT_TYPES,
   CONVERSION_ERRORS,
+  ConversionErrorType,
   ConversionFormat,
   conversionArtifactPath,
+  isPermanentConversionError,
 } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
@@ -107,32 +109,27 @@ function cancelled(signal: AbortSignal): Error {
 }
 
 /** Maps a fetch failure to the ApplicationFailure the chunk activity records or retries. */
+/** The conversion error type of each way a fetch fails (HTTP statuses are sorted by code below). */
+const FETCH_FAILURE_TYPES: Record<Exclude<OutboundFailureKind, 'http-status'>, ConversionErrorType> = {
+  'invalid-url': CONVERSION_ERRORS.invalidUrl,
+  blocked: CONVERSION_ERRORS.blockedTarget,
+  'unsupported-content': CONVERSION_ERRORS.unsupportedContentType,
+  'too-large': CONVERSION_ERRORS.tooLarge,
+  'too-many-redirects': CONVERSION_ERRORS.tooManyRedirects,
+  timeout: CONVERSION_ERRORS.timeout,
+  network: CONVERSION_ERRORS.network,
+  aborted: CONVERSION_ERRORS.network,
+};
+
+function httpStatusType(status: number): ConversionErrorType {
+  if (status >= 500) return CONVERSION_ERRORS.httpServerError;
+  if (status === 408 || status === 429) return CONVERSION_ERRORS.httpRetryable;
+  return CONVERSION_ERRORS.httpClientError;
+}
+
 export function failureFromFetch(e: OutboundError): ApplicationFailure {
   const details = [{ url: e.url, ...(e.details.status ? { httpStatus: e.details.status } : {}) }];
-  const permanent = (type: string) => ApplicationFailure.create({ type, message: e.message, nonRetryable: true, details });
-  const transient = (type: string) =>
-    ApplicationFailure.create({ type, message: e.message, nonRetryable: false, details, nextRetryDelay: e.details.retryAfterMs });
-  switch (e.kind) {
-    case 'invalid-url':
-      return permanent(CONVERSION_ERRORS.invalidUrl);
-    case 'blocked':
-      return permanent(CONVERSION_ERRORS.blockedTarget);
-    case 'unsupported-content':
-      return permanent(CONVERSION_ERRORS.unsupportedContentType);
-    case 'too-large':
-      return permanent(CONVERSION_ERRORS.tooLarge);
-    case 'too-many-redirects':
-      return permanent(CONVERSION_ERRORS.tooManyRedirects);
-    case 'timeout':
-      return transient(CONVERSION_ERRORS.timeout);
-    case 'http-status': {
-      const status = e.details.status ?? 0;
-      if (status >= 500) return transient(CONVERSION_ERRORS.httpServerError);
-      if (status === 408 || status === 429) return transient(CONVERSION_ERRORS.httpRetryable);
-      return permanent(CONVERSION_ERRORS.httpClientError);
-    }
-    case 'network':
-    case 'aborted':
-      return transient(CONVERSION_ERRORS.network);
-  }
+  const type = e.kind === 'http-status' ? httpStatusType(e.details.status ?? 0) : FETCH_FAILURE_TYPES[e.kind];
+  if (isPermanentConversionError(type)) return ApplicationFailure.create({ type, message: e.message, nonRetryable: true, details });
+  return ApplicationFailure.create({ type, message: e.message, nonRetryable: false, details, nextRetryDelay: e.details.retryAfterMs });
 }

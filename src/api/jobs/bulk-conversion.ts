@@ -133,9 +133,6 @@ export function parseStartBody(body: unknown, policy: OutboundPolicy): BulkConve
   return { ...parsed, urls: parsed.urls as string[] };
 }
 
-const parseRequest = (ctx: ApiContext<BulkConversionConfig>, body: unknown) =>
-  parseStartBody(body, { allowHosts: ctx.config.OUTBOUND_ALLOW_HOSTS });
-
 /** Lists too long or too large for a workflow payload (2 MB at most) go to storage; the workflow gets their key. */
 function passByReference(urls: string[]): boolean {
   if (urls.length > LIMITS.maxInlineUrls) return true;
@@ -268,19 +265,29 @@ async function requestOf(ctx: ApiContext<BulkConversionConfig>, jobId: string): 
   };
 }
 
+/** The start route and admin replay: validates a start request with this type's schema and starts the job. */
+function startFromBody(
+  ctx: ApiContext<BulkConversionConfig>,
+  owner: string,
+  body: unknown,
+  options: { idempotencyKey?: string; replayOf?: string },
+): Promise<JobAccepted> {
+  return startBulkConversion(
+    ctx,
+    owner,
+    parseStartBody(body, { allowHosts: ctx.config.OUTBOUND_ALLOW_HOSTS }),
+    options.idempotencyKey,
+    options.replayOf,
+  );
+}
+
 export const bulkConversionApi: JobTypeApi<BulkConversionConfig, typeof responses> = {
   responses,
   progressQuery,
   largeBody: { path: PATH, limit: (ctx) => ctx.config.BULK_CONVERSION_BODY_LIMIT },
-  startRoute: {
-    path: PATH,
-    summary: 'Convert a list of URLs to H5P packages or Markdown',
-    body: startBody,
-    start: (ctx, owner, body, { idempotencyKey, replayOf }) =>
-      startBulkConversion(ctx, owner, parseRequest(ctx, body), idempotencyKey, replayOf),
-  },
-  presentResult,
+  startRoute: { path: PATH, summary: 'Convert a list of URLs to H5P packages or Markdown', body: startBody, start: startFromBody },
   replay: { requestOf },
+  presentResult,
 
   /** A cancelled job has no workflow result, but its results file lists what was converted. */
   async extraFields(ctx, job) {

@@ -160,8 +160,6 @@ export function parseVideoRequest(body: unknown, allowHosts: string[]): VideoGen
   };
 }
 
-const parseRequest = (ctx: ApiContext<VideoGenerationConfig>, body: unknown) => parseVideoRequest(body, ctx.config.OUTBOUND_ALLOW_HOSTS);
-
 const excerpt = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 export function startVideoGeneration(
@@ -211,18 +209,28 @@ async function requestOf(ctx: ApiContext<VideoGenerationConfig>, jobId: string):
   return { provider: input.provider, ...input.request, ...(input.webhookUrl ? { webhookUrl: input.webhookUrl } : {}) };
 }
 
+/** The start route and admin replay: validates a start request with this type's schema and starts the job. */
+function startFromBody(
+  ctx: ApiContext<VideoGenerationConfig>,
+  owner: string,
+  body: unknown,
+  options: { idempotencyKey?: string; replayOf?: string },
+): Promise<JobAccepted> {
+  return startVideoGeneration(
+    ctx,
+    owner,
+    parseVideoRequest(body, ctx.config.OUTBOUND_ALLOW_HOSTS),
+    options.idempotencyKey,
+    options.replayOf,
+  );
+}
+
 export const videoGenerationApi: JobTypeApi<VideoGenerationConfig, typeof responses> = {
   responses,
   progressQuery,
-  startRoute: {
-    path: PATH,
-    summary: 'Generate a video with Sora, Veo or the bundled emulator',
-    body: startBody,
-    start: (ctx, owner, body, { idempotencyKey, replayOf }) =>
-      startVideoGeneration(ctx, owner, parseRequest(ctx, body), idempotencyKey, replayOf),
-  },
-  presentResult,
+  startRoute: { path: PATH, summary: 'Generate a video with Sora, Veo or the bundled emulator', body: startBody, start: startFromBody },
   replay: { requestOf },
+  presentResult,
 
   /** A failed or cancelled job: a new job (new generation) with the same input. Retrying the same job again returns that new job. */
   async retry(ctx, job) {

@@ -17,17 +17,21 @@ interface JobList {
 const when = (iso?: string) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
 export function registerJobCommands(program: Command, context: () => CliContext, done: (code: ExitCode) => void): void {
-  program
-    .command('status')
-    .description("a job's status, progress and result")
-    .argument('<jobId>', 'the job id')
-    .action(async (jobId: string) => {
-      const ctx = context();
-      const job = await ctx.api.json<JobBody>('GET', jobPath(jobId));
-      if (ctx.json) printJson(ctx, job);
-      else ctx.stdout.write(`${jobSummary(job)}\n`);
-      done(EXIT.ok);
-    });
+  /** A command that sends one request about one job and prints the answer: JSON with --json, else `line(answer)`. */
+  const oneJobCommand = <Answer>(name: string, description: string, request: ['GET' | 'POST', string], line: (answer: Answer) => string) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('<jobId>', 'the job id')
+      .action(async (jobId: string) => {
+        const ctx = context();
+        const answer = await ctx.api.json<Answer>(request[0], jobPath(jobId, request[1]));
+        if (ctx.json) printJson(ctx, answer);
+        else ctx.stdout.write(`${line(answer)}\n`);
+        done(EXIT.ok);
+      });
+
+  oneJobCommand<JobBody>('status', "a job's status, progress and result", ['GET', ''], jobSummary);
 
   program
     .command('list')
@@ -60,17 +64,12 @@ export function registerJobCommands(program: Command, context: () => CliContext,
       done(EXIT.ok);
     });
 
-  program
-    .command('cancel')
-    .description('cancel a running job (its cleanup still runs)')
-    .argument('<jobId>', 'the job id')
-    .action(async (jobId: string) => {
-      const ctx = context();
-      const answer = await ctx.api.json<{ jobId: string; status: string }>('POST', jobPath(jobId, '/cancel'));
-      if (ctx.json) printJson(ctx, answer);
-      else ctx.stdout.write(`${answer.jobId} ${answer.status}\n`);
-      done(EXIT.ok);
-    });
+  oneJobCommand<{ jobId: string; status: string }>(
+    'cancel',
+    'cancel a running job (its cleanup still runs)',
+    ['POST', '/cancel'],
+    (answer) => `${answer.jobId} ${answer.status}`,
+  );
 
   addWaitOptions(
     program

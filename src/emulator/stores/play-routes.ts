@@ -46,6 +46,9 @@ function openEdit(ctx: StoreContext, r: StoreRequest): PlayEdit | undefined {
   return edit;
 }
 
+/** An AppEdit resource as Google Play answers it. */
+const editView = (edit: PlayEdit) => ({ id: edit.id, expiryTimeSeconds: String(Math.floor(edit.expiresAt / 1000)) });
+
 async function insertEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {
   const edit: PlayEdit = {
     id: newId(),
@@ -57,7 +60,7 @@ async function insertEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {
   };
   ctx.state.edits.set(edit.id, edit);
   ctx.state.counters.editsInserted++;
-  sendJson(r.res, 200, { id: edit.id, expiryTimeSeconds: String(Math.floor(edit.expiresAt / 1000)) });
+  sendJson(r.res, 200, editView(edit));
 }
 
 async function uploadBundle(ctx: StoreContext, r: StoreRequest): Promise<void> {
@@ -153,7 +156,7 @@ async function commitEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {
   for (const [name, releases] of edit.tracks) tracks.set(name, releases);
   ctx.state.playTracks.set(edit.packageName, tracks);
   ctx.state.counters.editsCommitted++;
-  sendJson(r.res, 200, { id: edit.id, expiryTimeSeconds: String(Math.floor(edit.expiresAt / 1000)) });
+  sendJson(r.res, 200, editView(edit));
 }
 
 async function deleteEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {

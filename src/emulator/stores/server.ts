@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { FaultBook, FaultRule } from '../faults';
 import { BadRequest, delay, readFields, sendJson } from '../http-util';
-import { answerFaultControl, startLoopbackServer } from '../loopback-server';
+import { answerFaultControl, matchRoute, startLoopbackServer } from '../loopback-server';
 import { ASC_ROUTES } from './asc-routes';
 import { AscApiKey, AuthError, PlayServiceAccount, StoreAuth } from './auth';
 import { sendAscError, sendPlayError, sendStoreError, StoreApi, StoreContext, StoreRoute, StoreRouteSpec } from './context';
@@ -102,10 +102,9 @@ async function handle(ctx: StoreContext, req: http.IncomingMessage, res: http.Se
   const method = req.method ?? 'GET';
   if (path.startsWith('/_emulator/')) return control(ctx, method, path, req, res);
   ctx.state.counters.requests++;
-  for (const route of ROUTES) {
-    if (route.method !== method) continue;
-    const m = route.pattern.exec(path);
-    if (!m) continue;
+  const match = matchRoute(ROUTES, method, path);
+  if (match) {
+    const { route } = match;
     if (route.auth && !(await authorized(ctx, route.api, req, res))) return;
     const fault = ctx.faults.take(route.api, route.name);
     if (fault?.latencyMs) await delay(fault.latencyMs);
@@ -114,7 +113,7 @@ async function handle(ctx: StoreContext, req: http.IncomingMessage, res: http.Se
       req.resume();
       return sendStoreError(route.api, res, fault.status, fault.message ?? `Emulated error ${fault.status}.`, fault.retryAfterSeconds);
     }
-    return route.handler(ctx, { req, res, params: m.slice(1).map(decodeURIComponent), url });
+    return route.handler(ctx, { req, res, params: match.params.map(decodeURIComponent), url });
   }
   const api: StoreApi = path.includes('androidpublisher') ? 'play' : 'asc';
   sendStoreError(api, res, 404, `no emulated route for ${method} ${path}`);

@@ -24,16 +24,19 @@ function notConfigured(what: string): ApplicationFailure {
   return ApplicationFailure.create({ type: STORE_FAILURE_TYPES.notConfigured, message: `the worker has no ${what}`, nonRetryable: true });
 }
 
+/** A secret given inline, or else read from the file its `…_PATH` variable names; undefined when neither is set. */
+function secretFrom(value: string | undefined, path: string | undefined, pathVar: string): string | undefined {
+  if (value || !path) return value;
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    throw notConfigured(`readable ${pathVar} (${(e as Error).message})`);
+  }
+}
+
 export function ascClientFrom(config: PublishingBuildConfig, signal?: AbortSignal): AscClient {
   if (!config.ASC_KEY_ID || !config.ASC_ISSUER_ID) throw notConfigured('App Store Connect API key: set ASC_KEY_ID and ASC_ISSUER_ID');
-  let pem = config.ASC_PRIVATE_KEY;
-  if (!pem && config.ASC_PRIVATE_KEY_PATH) {
-    try {
-      pem = fs.readFileSync(config.ASC_PRIVATE_KEY_PATH, 'utf8');
-    } catch (e) {
-      throw notConfigured(`readable ASC_PRIVATE_KEY_PATH (${(e as Error).message})`);
-    }
-  }
+  const pem = secretFrom(config.ASC_PRIVATE_KEY, config.ASC_PRIVATE_KEY_PATH, 'ASC_PRIVATE_KEY_PATH');
   if (!pem) throw notConfigured('App Store Connect private key: set ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH');
   return createAscClient({
     baseUrl: config.ASC_BASE_URL,
@@ -46,14 +49,7 @@ export function ascClientFrom(config: PublishingBuildConfig, signal?: AbortSigna
 }
 
 export function playClientFrom(config: PublishingBuildConfig, signal?: AbortSignal): PlayClient {
-  let text = config.PLAY_SERVICE_ACCOUNT_JSON;
-  if (!text && config.PLAY_SERVICE_ACCOUNT_JSON_PATH) {
-    try {
-      text = fs.readFileSync(config.PLAY_SERVICE_ACCOUNT_JSON_PATH, 'utf8');
-    } catch (e) {
-      throw notConfigured(`readable PLAY_SERVICE_ACCOUNT_JSON_PATH (${(e as Error).message})`);
-    }
-  }
+  const text = secretFrom(config.PLAY_SERVICE_ACCOUNT_JSON, config.PLAY_SERVICE_ACCOUNT_JSON_PATH, 'PLAY_SERVICE_ACCOUNT_JSON_PATH');
   if (!text) throw notConfigured('Google Play service account: set PLAY_SERVICE_ACCOUNT_JSON or PLAY_SERVICE_ACCOUNT_JSON_PATH');
   let account;
   try {
