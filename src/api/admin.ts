@@ -4,6 +4,7 @@ import { JOB_OWNER, JOB_TYPE } from '../shared/search-attributes';
 import { prefixedQueue } from '../shared/task-queues';
 import { ALL_TASK_QUEUES, STARTABLE_JOB_TYPES } from '../worker/job-registry';
 import { describePollers } from '../temporal/queue-pollers';
+import { isoTime } from '../temporal/timestamps';
 import type { ApiContext } from './context';
 import { deadLetterRoutes } from './dead-letter';
 
@@ -13,7 +14,9 @@ export function adminRoutes(ctx: ApiContext): Router {
 
   // Per task queue: the pollers Temporal reports; per job type: running and failed counts; recent failures.
   r.get('/queues', async (_req, res) => {
-    const queues = await Promise.all(ALL_TASK_QUEUES.map((q) => describePollers(ctx.client, ns, prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, q))));
+    const queues = await Promise.all(
+      ALL_TASK_QUEUES.map((q) => describePollers(ctx.client, ns, prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, q))),
+    );
     const jobs = await Promise.all(
       STARTABLE_JOB_TYPES.map(async (type) => {
         const [running, failed] = await Promise.all([
@@ -34,10 +37,14 @@ export function adminRoutes(ctx: ApiContext): Router {
         jobId: e.execution?.workflowId,
         type: attrs.get(JOB_TYPE),
         owner: attrs.get(JOB_OWNER),
-        closedAt: e.closeTime?.seconds ? new Date(Number(e.closeTime.seconds) * 1000).toISOString() : undefined,
+        closedAt: isoTime(e.closeTime),
       };
     });
-    res.json({ queues: queues.map((q) => ({ ...q, pollerCount: q.workflowPollers.length + q.activityPollers.length })), jobs, recentFailures });
+    res.json({
+      queues: queues.map((q) => ({ ...q, pollerCount: q.workflowPollers.length + q.activityPollers.length })),
+      jobs,
+      recentFailures,
+    });
   });
   r.use(deadLetterRoutes(ctx));
   return r;

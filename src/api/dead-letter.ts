@@ -11,7 +11,7 @@ import { principalOf, Principal } from './auth';
 import type { ApiContext } from './context';
 import { HttpError, notFound } from './errors';
 import { findJob, findJobOrRecord, isPlausibleJobId } from './jobs/job-lookup';
-import type { JobAccepted } from './jobs/start-job';
+import type { JobAccepted } from './response-schemas';
 import { JOB_MEMO } from './jobs/start-job';
 
 // The dead-letter view and what an operator does with what it lists: replay (same or edited

@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '../config/env';
-import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
+import { DEV_OWNER, devSecretsUnlessProduction } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
 import { checkBlobStore, createBlobStore } from '../storage';
 import { connectClient } from '../temporal/connection';
@@ -9,11 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ process: 'api' }, config.LOG_LEVEL);
   if (!config.API_KEYS) {
-    if (config.NODE_ENV === 'production') {
-      console.error('Invalid configuration:\n  API_KEYS: required when NODE_ENV=production (owner:role:key, comma-separated)');
-      process.exit(1);
-    }
-    const { apiKey } = ensureDevSecrets(config.dataDir);
+    const { apiKey } = devSecretsUnlessProduction(config, 'API_KEYS', 'owner:role:key, comma-separated');
     config.API_KEYS = [{ owner: DEV_OWNER, role: 'admin', key: apiKey }];
     logger.warn('API_KEYS is not set: using the local admin key stored in the data folder', { dataDir: config.dataDir });
   }

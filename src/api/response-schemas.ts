@@ -23,7 +23,6 @@ export const errorResponse = z.object({
     fields: z.array(fieldProblemSchema).optional().describe('Each bad field and what is wrong with it'),
   }),
 });
-export type ErrorResponse = z.infer<typeof errorResponse>;
 
 const jobStatus = z.enum(JOB_STATUSES);
 

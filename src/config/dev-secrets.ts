@@ -41,3 +41,15 @@ export function ensureDevSecrets(dataDir: string): DevSecrets {
 
 /** The owner name of the local admin key created for `npm start`. */
 export const DEV_OWNER = 'local';
+
+/**
+ * For a secret `variable` the configuration leaves unset: in production that is a configuration
+ * error (the process exits saying what to set); elsewhere the local secrets from the data folder stand in.
+ */
+export function devSecretsUnlessProduction(config: { NODE_ENV: string; dataDir: string }, variable: string, format: string): DevSecrets {
+  if (config.NODE_ENV === 'production') {
+    console.error(`Invalid configuration:\n  ${variable}: required when NODE_ENV=production (${format})`);
+    process.exit(1);
+  }
+  return ensureDevSecrets(config.dataDir);
+}

@@ -156,7 +156,6 @@ export interface PlatformConfig extends PlatformParsed {
 
 /** Every variable: the platform's and every registered job type's. */
 export type AppConfig = PlatformConfig & z.output<typeof JOB_ENV>;
-export type RawEnv = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from './provision-cli';
 import { stopChild } from './dev-server';
+import packageJson from '../../package.json';
 
 // Runs one of our TypeScript entry points as a child process and tracks its exit.
 
@@ -15,9 +16,10 @@ export interface ManagedProcess {
 /**
  * V8 flags for worker processes. A capped main heap makes V8 collect garbage before RSS
  * balloons: a bulk-conversion benchmark peaked at ~390-460 MB RSS uncapped and ~320 MB
- * with the cap, at the same speed. Keep in sync with the `worker` script in package.json.
+ * with the cap, at the same speed. The cap is package.json's `config.workerHeapMb`, which
+ * `npm run worker` and the container entrypoint read too.
  */
-export const WORKER_NODE_ARGS = ['--max-old-space-size=384'];
+export const WORKER_NODE_ARGS = [`--max-old-space-size=${packageJson.config.workerHeapMb}`];
 
 export function spawnEntryPoint(name: string, entry: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ManagedProcess {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, entry)], {

@@ -4,6 +4,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { JOB_OUTCOME, JOB_OWNER, JOB_TYPE } from '../shared/search-attributes';
 import { prefixedQueue } from '../shared/task-queues';
+import { isoTime } from './timestamps';
 import { jobDefinition, STARTABLE_JOB_TYPES } from '../worker/job-registry';
 
 // Every way a job ends without success, as one visibility query and one classification:
@@ -62,13 +63,6 @@ export function failureQuery(prefix: string, f: FailureFilter): string {
   if (f.from) clauses.push(`CloseTime >= ${quote(f.from.toISOString())}`);
   if (f.to) clauses.push(`CloseTime < ${quote(f.to.toISOString())}`);
   return clauses.join(' AND ');
-}
-
-export function isoTime(
-  t: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined,
-): string | undefined {
-  if (!t?.seconds) return undefined;
-  return new Date(Number(t.seconds.toString()) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString();
 }
 
 export function statusName(status: number | null | undefined): string {

@@ -1,5 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { durationMs } from './timestamps';
 
 /**
  * Sets how long Temporal keeps a namespace's closed workflows (the dev server starts with 24 h).
@@ -10,7 +11,7 @@ export async function setNamespaceRetention(address: string, namespace: string, 
   try {
     const current = await connection.workflowService.describeNamespace({ namespace });
     const ttl = current.config?.workflowExecutionRetentionTtl;
-    const before = ttl?.seconds ? Number(ttl.seconds) * 1000 : undefined;
+    const before = durationMs(ttl);
     if (before !== retentionMs) {
       await connection.workflowService.updateNamespace({
         namespace,

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { isoTime } from './timestamps';
 
 export interface QueuePollers {
   taskQueue: string;
@@ -20,7 +21,7 @@ export async function describePollers(client: Client, namespace: string, taskQue
     const r = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType });
     return (r.pollers ?? []).map((p) => ({
       identity: p.identity ?? '',
-      lastAccessTime: p.lastAccessTime?.seconds ? new Date(Number(p.lastAccessTime.seconds) * 1000).toISOString() : undefined,
+      lastAccessTime: isoTime(p.lastAccessTime),
       ratePerSecond: p.ratePerSecond ?? undefined,
     }));
   };

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { durationMs } from './timestamps';
 
 export type TaskKind = 'workflow' | 'activity';
 
@@ -20,8 +21,7 @@ const KINDS: [TaskKind, temporal.api.enums.v1.TaskQueueType][] = [
   ['activity', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
 ];
 
-const seconds = (d: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined) =>
-  d ? Number(d.seconds?.toString() ?? 0) + (d.nanos ?? 0) / 1e9 : 0;
+const seconds = (d: Parameters<typeof durationMs>[0]) => (durationMs(d) ?? 0) / 1000;
 
 /** A task queue's backlog statistics from DescribeTaskQueue (`reportStats`), for its workflow and activity tasks. */
 export async function describeQueueStats(client: Client, namespace: string, taskQueue: string): Promise<QueueStats[]> {

@@ -1,6 +1,6 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config/env';
-import { ensureDevSecrets } from '../config/dev-secrets';
+import { devSecretsUnlessProduction } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
 import { createMetricsRegistry } from '../observability/metrics';
 import { startMetricsServer } from '../observability/metrics-server';
@@ -17,13 +17,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ process: 'worker' }, config.LOG_LEVEL);
   if (!config.WEBHOOK_SECRET) {
     // Several hosts with their own generated secrets would sign inconsistently: production must set one.
-    if (config.NODE_ENV === 'production') {
-      console.error(
-        'Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)',
-      );
-      process.exit(1);
-    }
-    config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
+    const { webhookSecret } = devSecretsUnlessProduction(config, 'WEBHOOK_SECRET', 'whsec_<base64>, space-separated for rotation');
+    config.WEBHOOK_SECRET = [webhookSecret];
   }
 
   // Storage first: a worker that cannot write results must not take tasks.

@@ -22,10 +22,10 @@ import { BlobNotFoundError } from '../../storage/blob-store';
 import { readJsonLines } from '../../storage/json-lines';
 import type { ApiContext } from '../context';
 import { badRequest, FieldProblem, HttpError } from '../errors';
-import { schemaOf } from '../response-schemas';
+import { type JobAccepted, schemaOf } from '../response-schemas';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { existingJobAccepted, JobAccepted, priorityField, startJob } from './start-job';
+import { existingJobAccepted, priorityField, startJob } from './start-job';
 
 const PATH = '/bulk-conversions';
 /** Enough field problems to fix a list without an error body as long as the list itself. */

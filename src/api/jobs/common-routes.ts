@@ -12,7 +12,8 @@ import { findJob, findJobOrRecord } from './job-lookup';
 import { jobStatusBody, recordView } from './job-status';
 import { statusFromDescription } from './start-job';
 import { jobDefinition, STARTABLE_JOB_TYPES } from '../../worker/job-registry';
-import { isoTime } from '../../temporal/job-failures';
+import { statusName } from '../../temporal/job-failures';
+import { isoTime } from '../../temporal/timestamps';
 import type { CancellingResponse, JobListResponse } from '../response-schemas';
 
 const listQuery = z.object({
@@ -56,14 +57,11 @@ export function commonJobRoutes(ctx: ApiContext): Router {
     const jobs = (page.executions ?? []).map((e): JobListResponse['jobs'][number] => {
       const attrs = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
       const jobId = e.execution?.workflowId ?? '';
-      const statusName =
-        ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'][e.status ?? 0] ??
-        'UNKNOWN';
       return {
         jobId,
         type: attrs.get(JOB_TYPE),
         owner: attrs.get(JOB_OWNER),
-        status: statusFromDescription(statusName, attrs.get(JOB_OUTCOME)),
+        status: statusFromDescription(statusName(e.status), attrs.get(JOB_OUTCOME)),
         startedAt: isoTime(e.startTime),
         closedAt: isoTime(e.closeTime),
         statusUrl: jobStatusUrl(ctx.config.publicUrl, jobId),

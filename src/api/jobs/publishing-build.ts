@@ -19,11 +19,11 @@ import {
 import { principalOf } from '../auth';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
-import { schemaOf } from '../response-schemas';
+import { type JobAccepted, schemaOf } from '../response-schemas';
 import { followBuildLog, sendBuildLog } from './publishing-build-log';
 import { findJob, jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { JobAccepted, startJob } from './start-job';
+import { startJob } from './start-job';
 
 const PATH = '/publishing-builds';
 const TYPE = 'publishing-build';

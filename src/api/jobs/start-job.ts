@@ -14,8 +14,6 @@ import { badRequest, HttpError } from '../errors';
 import type { JobAccepted } from '../response-schemas';
 import type { JobTypeApi } from './job-types';
 
-export type { JobAccepted };
-
 export interface StartJobRequest<Input> {
   type: string;
   owner: string;

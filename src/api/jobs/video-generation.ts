@@ -16,10 +16,10 @@ import {
 } from '../../workflows/video-generation/contract';
 import type { ApiContext } from '../context';
 import { badRequest, HttpError } from '../errors';
-import { schemaOf } from '../response-schemas';
+import { type JobAccepted, schemaOf } from '../response-schemas';
 import { jobStartInput } from './job-lookup';
 import type { JobTypeApi, JobView } from './job-types';
-import { JobAccepted, priorityField, startJob } from './start-job';
+import { priorityField, startJob } from './start-job';
 
 const PATH = '/video-generations';
 const MAX_PROMPT = 4_000;

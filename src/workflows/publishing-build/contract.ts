@@ -4,8 +4,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { JobOutcome } from '../../shared/jobs';
 
-export const PUBLISHING_BUILD_WORKFLOW = 'publishingBuild';
-
 /** The workflow and the store steps run on `builds`; the build step itself on `build-runs`, whose server-side rate limit caps build starts per minute. */
 export const PUBLISHING_QUEUES = { builds: 'builds', buildRuns: 'build-runs' } as const;
 

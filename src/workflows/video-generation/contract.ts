@@ -14,9 +14,6 @@ export const VIDEO_QUEUES = {
 export const VIDEO_PROVIDERS = ['sora', 'veo', 'emulator'] as const;
 export type VideoProviderName = (typeof VIDEO_PROVIDERS)[number];
 
-/** Which wire protocol a provider speaks: `emulator` is the OpenAI client pointed at the bundled emulator. */
-export const PROVIDER_API: Record<VideoProviderName, 'openai' | 'gemini'> = { sora: 'openai', veo: 'gemini', emulator: 'openai' };
-
 /** What each provider's API accepts (OpenAI Videos API; Veo 3.1 through the Gemini API). First value = default. */
 export interface ProviderCatalog {
   models: readonly string[];
