@@ -18,6 +18,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
-  forceExit: true,
   reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
 };

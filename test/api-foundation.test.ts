@@ -32,9 +32,14 @@ describe('API foundation against a real Temporal server', () => {
     const config = testConfig();
     const { Connection, Client: C } = await import('@temporalio/client');
     const dead = new C({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-    const res = await request(testApp(config, dead)).get('/health/ready');
-    expect(res.status).toBe(503);
-    expect(res.body.failed).toEqual(['temporal']);
+    try {
+      const res = await request(testApp(config, dead)).get('/health/ready');
+      expect(res.status).toBe(503);
+      expect(res.body.failed).toEqual(['temporal']);
+    } finally {
+      // A lazy connection to a dead address keeps retrying until closed.
+      await dead.connection.close();
+    }
   });
 
   describe('with workers polling every queue', () => {

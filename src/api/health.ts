@@ -4,11 +4,8 @@ import { ALL_TASK_QUEUES } from '../worker/job-registry';
 import { describePollers } from '../temporal/queue-pollers';
 import type { ApiContext } from './context';
 
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([
-    p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref()),
-  ]);
+/** How long one readiness call to Temporal may take: a gRPC deadline, so the call itself ends (a timer race would leave it running). */
+const CALL_TIMEOUT_MS = 3_000;
 
 const NOT_READY_MAX_AGE_MS = 1_000;
 
@@ -26,8 +23,7 @@ interface Readiness {
 /** What a failed Temporal call may say publicly: its gRPC status, never the address or the transport's words. */
 function publicReason(e: unknown): string {
   const err = e as { code?: number; details?: string; message?: string };
-  if (/did not answer within/.test(err.message ?? '')) return err.message!;
-  const names: Record<number, string> = { 4: 'deadline exceeded', 7: 'permission denied', 14: 'unavailable', 16: 'unauthenticated' };
+  const names: Record<number, string> = { 4: `no answer within ${CALL_TIMEOUT_MS} ms`, 7: 'permission denied', 14: 'unavailable', 16: 'unauthenticated' };
   return names[err.code ?? -1] ?? 'error';
 }
 
@@ -41,11 +37,13 @@ export function healthRoutes(ctx: ApiContext): Router {
     res.json({ status: 'ok' });
   });
 
+  const withinDeadline = <T>(call: () => Promise<T>) => ctx.client.withDeadline(Date.now() + CALL_TIMEOUT_MS, call);
+
   // Ready = Temporal answers and every required task queue has a polling worker.
   async function check(): Promise<Readiness> {
     const checks: Record<string, Check> = {};
     try {
-      await withTimeout(ctx.client.workflowService.getSystemInfo({}), 3000, 'Temporal');
+      await withinDeadline(() => ctx.client.workflowService.getSystemInfo({}));
       checks.temporal = { ok: true };
     } catch (e) {
       ctx.logger.warn('readiness: Temporal unreachable', { error: e });
@@ -56,7 +54,7 @@ export function healthRoutes(ctx: ApiContext): Router {
         required.map(async (base) => {
           const name = prefixedQueue(ctx.config.TASK_QUEUE_PREFIX, base);
           try {
-            const p = await withTimeout(describePollers(ctx.client, ctx.config.TEMPORAL_NAMESPACE, name), 3000, 'Temporal');
+            const p = await withinDeadline(() => describePollers(ctx.client, ctx.config.TEMPORAL_NAMESPACE, name));
             const ok = p.workflowPollers.length + p.activityPollers.length > 0;
             checks[`taskQueue:${name}`] = ok ? { ok } : { ok, detail: `no worker is polling task queue "${name}"` };
           } catch (e) {
