@@ -23,7 +23,12 @@ interface Readiness {
 /** What a failed Temporal call may say publicly: its gRPC status, never the address or the transport's words. */
 function publicReason(e: unknown): string {
   const err = e as { code?: number; details?: string; message?: string };
-  const names: Record<number, string> = { 4: `no answer within ${CALL_TIMEOUT_MS} ms`, 7: 'permission denied', 14: 'unavailable', 16: 'unauthenticated' };
+  const names: Record<number, string> = {
+    4: `no answer within ${CALL_TIMEOUT_MS} ms`,
+    7: 'permission denied',
+    14: 'unavailable',
+    16: 'unauthenticated',
+  };
   return names[err.code ?? -1] ?? 'error';
 }
 

@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
 import { delay, readBody, readFields, sendJson } from '../http-util';
-import { attributesOf, document, relationshipId, resource, sendAscError, StoreContext, StoreRequest, StoreRouteSpec } from './context';
+import {
+  attributesOf,
+  document,
+  relationshipId,
+  resource,
+  sendAscError,
+  StoreContext,
+  StoreRequest,
+  StoreRouteSpec,
+  toOne,
+} from './context';
 import { AscBuildUpload, newId, ReviewSubmission, UploadFile } from './state';
 import { checkIpa } from './zip-check';
 
@@ -67,7 +77,7 @@ function fileView(ctx: StoreContext, f: UploadFile) {
       assetDeliveryState: { state: f.state, errors: [], warnings: [] },
       uploadOperations: operations,
     },
-    { buildUpload: { data: { type: 'buildUploads', id: f.uploadId } } },
+    { buildUpload: toOne('buildUploads', f.uploadId) },
   );
 }
 
@@ -78,7 +88,7 @@ function buildView(ctx: StoreContext, id: string) {
     'builds',
     b.id,
     { version: b.buildNumber, processingState: b.processingState, expired: false },
-    { app: { data: { type: 'apps', id: b.appId } } },
+    { app: toOne('apps', b.appId) },
   );
 }
 
@@ -226,7 +236,7 @@ function versionView(ctx: StoreContext, id: string) {
     'appStoreVersions',
     v.id,
     { platform: v.platform, versionString: v.versionString, appStoreState: v.appStoreState },
-    { build: { data: v.buildId ? { type: 'builds', id: v.buildId } : null } },
+    { build: toOne('builds', v.buildId) },
   );
 }
 
@@ -291,7 +301,7 @@ function submissionView(ctx: StoreContext, s: ReviewSubmission) {
     'reviewSubmissions',
     s.id,
     { platform: s.platform, state: s.state, submittedDate: s.submittedAt ? new Date(s.submittedAt).toISOString() : null },
-    { app: { data: { type: 'apps', id: s.appId } }, items: { data: s.items.map((i) => ({ type: 'reviewSubmissionItems', id: i.id })) } },
+    { app: toOne('apps', s.appId), items: { data: s.items.map((i) => ({ type: 'reviewSubmissionItems', id: i.id })) } },
   );
 }
 
@@ -370,13 +380,7 @@ async function createReviewSubmissionItem(ctx: StoreContext, r: StoreRequest): P
     201,
     document(
       ctx,
-      resource(
-        ctx,
-        'reviewSubmissionItems',
-        item.id,
-        { state: item.state },
-        { appStoreVersion: { data: { type: 'appStoreVersions', id: version.id } } },
-      ),
+      resource(ctx, 'reviewSubmissionItems', item.id, { state: item.state }, { appStoreVersion: toOne('appStoreVersions', version.id) }),
     ),
   );
 }

@@ -99,6 +99,11 @@ export function resource(
   return { type, id, attributes, ...(relationships ? { relationships } : {}), links: { self: `${ctx.origin()}/v1/${type}/${id}` } };
 }
 
+/** A to-one relationship of a JSON:API resource (null data when unset). */
+export function toOne(type: string, id: string | undefined) {
+  return { data: id ? { type, id } : null };
+}
+
 export function document(ctx: StoreContext, data: unknown, extra: Record<string, unknown> = {}) {
   return { data, links: { self: ctx.origin() }, ...extra };
 }

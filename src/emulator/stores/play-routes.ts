@@ -32,6 +32,14 @@ async function token(ctx: StoreContext, r: StoreRequest): Promise<void> {
   }
 }
 
+/** A route on one edit: runs `handler` when the edit exists and is still open, else answers Play's error. */
+function onOpenEdit(handler: (ctx: StoreContext, r: StoreRequest, edit: PlayEdit) => Promise<void>) {
+  return async (ctx: StoreContext, r: StoreRequest): Promise<void> => {
+    const edit = openEdit(ctx, r);
+    if (edit) await handler(ctx, r, edit);
+  };
+}
+
 function openEdit(ctx: StoreContext, r: StoreRequest): PlayEdit | undefined {
   const [packageName, editId] = r.params;
   const edit = ctx.state.edits.get(editId);
@@ -63,9 +71,7 @@ async function insertEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {
   sendJson(r.res, 200, editView(edit));
 }
 
-async function uploadBundle(ctx: StoreContext, r: StoreRequest): Promise<void> {
-  const edit = openEdit(ctx, r);
-  if (!edit) return;
+async function uploadBundle(ctx: StoreContext, r: StoreRequest, edit: PlayEdit): Promise<void> {
   if (r.url.searchParams.get('uploadType') !== 'media')
     return sendPlayError(r.res, 400, 'uploadType=media is required for this emulated upload.');
   const bytes = await readBody(r.req, MAX_BUNDLE_BYTES);
@@ -91,15 +97,11 @@ function trackOf(ctx: StoreContext, edit: PlayEdit, track: string): PlayRelease[
   return edit.tracks.get(track) ?? ctx.state.playTracks.get(edit.packageName)?.get(track) ?? [];
 }
 
-async function getTrack(ctx: StoreContext, r: StoreRequest): Promise<void> {
-  const edit = openEdit(ctx, r);
-  if (!edit) return;
+async function getTrack(ctx: StoreContext, r: StoreRequest, edit: PlayEdit): Promise<void> {
   sendJson(r.res, 200, { track: r.params[2], releases: trackOf(ctx, edit, r.params[2]) });
 }
 
-async function updateTrack(ctx: StoreContext, r: StoreRequest): Promise<void> {
-  const edit = openEdit(ctx, r);
-  if (!edit) return;
+async function updateTrack(ctx: StoreContext, r: StoreRequest, edit: PlayEdit): Promise<void> {
   const track = r.params[2];
   const body = await readFields(r.req);
   const releases = body.releases;
@@ -145,9 +147,7 @@ async function updateTrack(ctx: StoreContext, r: StoreRequest): Promise<void> {
   sendJson(r.res, 200, { track, releases: accepted });
 }
 
-async function commitEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {
-  const edit = openEdit(ctx, r);
-  if (!edit) return;
+async function commitEdit(ctx: StoreContext, r: StoreRequest, edit: PlayEdit): Promise<void> {
   edit.committed = true;
   const used = ctx.state.playVersionCodes.get(edit.packageName) ?? new Set<number>();
   for (const code of edit.bundles) used.add(code);
@@ -159,9 +159,7 @@ async function commitEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {
   sendJson(r.res, 200, editView(edit));
 }
 
-async function deleteEdit(ctx: StoreContext, r: StoreRequest): Promise<void> {
-  const edit = openEdit(ctx, r);
-  if (!edit) return;
+async function deleteEdit(ctx: StoreContext, r: StoreRequest, edit: PlayEdit): Promise<void> {
   ctx.state.edits.delete(edit.id);
   r.res.writeHead(204).end();
 }
@@ -178,10 +176,24 @@ export const PLAY_ROUTES: StoreRouteSpec[] = [
     method: 'POST',
     pattern: new RegExp(`^\\/upload${EDIT}\\/bundles$`),
     auth: true,
-    handler: uploadBundle,
+    handler: onOpenEdit(uploadBundle),
   },
-  { api: 'play', name: 'tracks', method: 'GET', pattern: new RegExp(`^${EDIT}\\/tracks\\/([\\w-]+)$`), auth: true, handler: getTrack },
-  { api: 'play', name: 'tracks', method: 'PUT', pattern: new RegExp(`^${EDIT}\\/tracks\\/([\\w-]+)$`), auth: true, handler: updateTrack },
-  { api: 'play', name: 'commitEdit', method: 'POST', pattern: new RegExp(`^${EDIT}:commit$`), auth: true, handler: commitEdit },
-  { api: 'play', name: 'insertEdit', method: 'DELETE', pattern: new RegExp(`^${EDIT}$`), auth: true, handler: deleteEdit },
+  {
+    api: 'play',
+    name: 'tracks',
+    method: 'GET',
+    pattern: new RegExp(`^${EDIT}\\/tracks\\/([\\w-]+)$`),
+    auth: true,
+    handler: onOpenEdit(getTrack),
+  },
+  {
+    api: 'play',
+    name: 'tracks',
+    method: 'PUT',
+    pattern: new RegExp(`^${EDIT}\\/tracks\\/([\\w-]+)$`),
+    auth: true,
+    handler: onOpenEdit(updateTrack),
+  },
+  { api: 'play', name: 'commitEdit', method: 'POST', pattern: new RegExp(`^${EDIT}:commit$`), auth: true, handler: onOpenEdit(commitEdit) },
+  { api: 'play', name: 'insertEdit', method: 'DELETE', pattern: new RegExp(`^${EDIT}$`), auth: true, handler: onOpenEdit(deleteEdit) },
 ];
