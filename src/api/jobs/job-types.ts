@@ -36,6 +36,7 @@ type OutputOf<S, Otherwise> = S extends ZodType ? z.output<S> : Otherwise;
  * `ctx.config` to the variables it reads.
  */
 export interface JobTypeApi<Config extends PlatformConfig = PlatformConfig, R extends JobResponseSchemas = JobResponseSchemas> {
+  /** Zod schemas of what this type adds to GET /jobs/:id (see JobResponseSchemas). */
   responses?: R;
   /** The `progress` query of the job's workflow (from its contract), read while the job runs. */
   progressQuery?: QueryDefinition<OutputOf<R['progress'], unknown>>;
