@@ -47,6 +47,9 @@ interface ChunkCheckpoint {
   finished: Finished[];
 }
 
+/** When a chunk sends its first live progress report. */
+const FIRST_PROGRESS_MS = 2_000;
+
 export interface ChunkActivityOptions {
   /** The per-URL converter; tests may inject one. */
   convertUrl?: (input: ConvertUrlInput) => Promise<ConvertUrlOutput>;
@@ -59,8 +62,10 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
   const convertUrl = options.convertUrl ?? createUrlConverter(deps, pool);
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
   // Chunk completions move `progress` already; live reports only matter for long chunks, and each
-  // one costs a workflow task and two history events, so they are rare.
+  // one costs a workflow task and two history events, so they are rare: one early, so a watcher
+  // sees a job move within seconds, then one per interval.
   const progressEveryMs = options.progressEveryMs ?? 10_000;
+  const firstProgressMs = Math.min(FIRST_PROGRESS_MS, progressEveryMs);
   const retryPolicy: UrlRetryPolicy = {
     attempts: deps.config.CONVERSION_URL_ATTEMPTS,
     initialIntervalMs: deps.config.CONVERSION_RETRY_INTERVAL,
@@ -119,6 +124,7 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
       const reporter = progressReporter(ctx, live);
       heartbeat();
       const heartbeats = setInterval(heartbeat, heartbeatEveryMs);
+      const firstReport = setTimeout(reporter, firstProgressMs);
       const reports = setInterval(reporter, progressEveryMs);
 
       const signal = ctx.cancellationSignal;
@@ -163,6 +169,7 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
         );
       } finally {
         clearInterval(heartbeats);
+        clearTimeout(firstReport);
         clearInterval(reports);
       }
 
