@@ -1,3 +1,4 @@
+import { publishingLocalRun } from './local-run';
 import type { JobWorker } from '../../worker/job-definition';
 import { PUBLISHING_QUEUES } from '../../workflows/publishing-build/contract';
 import { createBuildActivities } from './build-artifact';
@@ -29,4 +30,5 @@ export const publishingBuildWorker: JobWorker<typeof publishingBuildEnv.shape> =
       }),
     },
   ],
+  localRun: publishingLocalRun,
 };

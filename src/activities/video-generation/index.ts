@@ -6,6 +6,7 @@ import { videoGenerationEnv, VideoGenerationConfig } from './config';
 import { createDownloadActivity } from './download-video';
 import { createStatusActivity } from './poll-status';
 import { createRequestSlotActivity } from './request-slot';
+import { videoLocalRun } from './local-run';
 import { createVideoStartActivities } from './start-generation';
 
 export type { StartVideoInput, StartVideoOutput } from './start-generation';
@@ -37,4 +38,5 @@ export const videoGenerationWorker: JobWorker<typeof videoGenerationEnv.shape> =
       options: (config: VideoGenerationConfig) => ({ maxTaskQueueActivitiesPerSecond: config.VIDEO_STARTS_PER_MINUTE / 60 }),
     },
   ],
+  localRun: videoLocalRun,
 };
