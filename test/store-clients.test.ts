@@ -1,10 +1,9 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { ascClientFrom, playClientFrom } from '../src/activities/publishing-build/stores';
+import { ascClientFrom, playClientFrom, ProviderHttpError } from '../src/activities/publishing-build/stores';
 import { createAscClient } from '../src/activities/publishing-build/stores/asc-client';
 import { STORE_FAILURE_TYPES, storeCall } from '../src/activities/publishing-build/stores/store-failure';
-import { ProviderHttpError } from '../src/activities/publishing-build/stores/http';
 import { testConfig, waitFor } from './harness/temporal';
 import {
   buildSampleArtifact,
