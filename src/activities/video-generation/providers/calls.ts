@@ -33,7 +33,14 @@ export interface JsonCall {
 }
 
 function requestOptions(c: ProviderConnection, call: Omit<JsonCall, 'url'>): OutboundRequest {
-  return { ...c, method: call.method, headers: call.headers, body: call.body, signal: call.signal, timeoutMs: call.timeoutMs ?? c.timeoutMs };
+  return {
+    ...c,
+    method: call.method,
+    headers: call.headers,
+    body: call.body,
+    signal: call.signal,
+    timeoutMs: call.timeoutMs ?? c.timeoutMs,
+  };
 }
 
 /** One JSON call: the parsed body on 2xx, else a ProviderHttpError with the provider's own words. */
