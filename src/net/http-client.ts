@@ -4,12 +4,12 @@ import type { Readable } from 'node:stream';
 import { Agent, errors, request } from 'undici';
 import { BlockedTargetError, checkUrl, guardedLookup, OutboundPolicy } from './ssrf-guard';
 
-// The one outbound HTTP client (page fetches, webhooks, video providers, app stores), on undici. Every
-// connection goes through the SSRF guard twice: the URL (scheme, port, IP literal) before
-// each request and redirect hop, and the resolved address in the agent's connect-time DNS
-// lookup, so a name cannot rebind to a private address between check and connect. Each
-// request has a deadline (or, for downloads, an idle timeout on the body), takes the
-// caller's AbortSignal, and bodies are read up to a byte cap.
+// The one outbound HTTP client (page fetches, webhooks, video providers, app stores), on
+// undici. Every connection goes through the SSRF guard twice: the URL (scheme, port, IP
+// literal) before each request and redirect hop, and the resolved address in the agent's
+// connect-time DNS lookup, so a name cannot rebind to a private address between check and
+// connect. Each request has a deadline (or, for downloads, an idle timeout on the body), takes
+// the caller's AbortSignal, and bodies are read up to a byte cap; uploads stream from a file.
 
 export type OutboundFailureKind =
   | 'invalid-url'
