@@ -169,7 +169,8 @@ describe('build failures', () => {
   });
 
   test.each([
-    ['a missing repository', () => ({ git: `file://${stack.root}/no-such-repo` }), /source\.git repository file:\/\/.*no-such-repo was not found/],
+    ['a missing repository', () => ({ git: `file://${stack.root}/no-such-repo` }), /source\.git \/.*no-such-repo does not exist/],
+    ['a directory that is no repository', () => ({ git: `file://${stack.root}` }), /source\.git repository file:\/\/.* was not found/],
     ['a missing path', () => ({ path: `${stack.root}/no-such-dir` }), /source\.path .*no-such-dir does not exist/],
     ['a build that leaves no artifact', () => gitSource('none'), /the build left no \.aab file under dist\//],
   ])('%s fails at once, naming it', async (_what, source, message) => {
