@@ -56,3 +56,35 @@ test('six builds queued at once: five start in the first minute, the sixth after
   expect(offsets.filter((o) => o < 60).length).toBe(5);
   expect(offsets[5]).toBeGreaterThanOrEqual(60);
 }, 240_000);
+
+test('BUILD_CONCURRENCY=1: a worker runs one build at a time', async () => {
+  const single = await startPublishingStack(client, { env: { BUILDS_PER_MINUTE: '600', BUILD_CONCURRENCY: '1' } });
+  try {
+    const ids = await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        startBuild(single.app, KEYS.alice, {
+          projectId: `c${i}`,
+          platform: 'android',
+          source: { git: `file://${single.repo}` },
+          version: '2.1.0',
+          buildNumber: 600 + i,
+        }),
+      ),
+    );
+    for (const id of ids) expect((await waitForBuildEnd(single.app, KEYS.alice, id)).status).toBe('completed');
+    const runs: { started: number; ended: number }[] = [];
+    const ms = (t: { seconds?: unknown; nanos?: number | null }) => Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+    for (const id of ids) {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events!;
+      const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildArtifact')!;
+      const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId))!;
+      const ended = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId))!;
+      runs.push({ started: ms(started.eventTime!), ended: ms(ended.eventTime!) });
+    }
+    runs.sort((a, b) => a.started - b.started);
+    // Each build starts only once the one before it has ended.
+    for (let i = 1; i < runs.length; i++) expect(runs[i].started).toBeGreaterThanOrEqual(runs[i - 1].ended - 50);
+  } finally {
+    await single.close();
+  }
+}, 180_000);
