@@ -29,11 +29,18 @@ export interface RunningDevServer {
   exited: Promise<number | null>;
 }
 
+const TASK_QUEUE_PARTITION_FLAGS = ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'];
+
 function serverArgs(o: DevServerOptions): string[] {
   const args = ['--log-level', o.logLevel ?? 'warn', '--namespace', o.namespace ?? 'default'];
   for (const name of CUSTOM_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
   // Priority keys order backed-up task queues; fairness keys (the job's owner) share them between owners.
   for (const flag of ['matching.useNewMatcher=true', 'matching.enableFairness=true']) args.push('--dynamic-config-value', flag);
+  // One partition per task queue: the server splits a queue's rate limit (BUILDS_PER_MINUTE,
+  // VIDEO_STARTS_PER_MINUTE) over its partitions, each with a burst of its own, so only a single
+  // partition holds it exactly. The dev server's flags cannot name one queue, and on its single
+  // matching host more partitions buy no throughput.
+  for (const flag of TASK_QUEUE_PARTITION_FLAGS) args.push('--dynamic-config-value', flag);
   if (o.dbFile) {
     // WAL + NORMAL sync: an order of magnitude more workflow throughput on a file database.
     args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');

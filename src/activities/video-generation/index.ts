@@ -1,3 +1,4 @@
+import { strictQueueRate } from '../../temporal/task-queue-rate';
 import type { JobWorker } from '../../worker/job-definition';
 import { VIDEO_QUEUES } from '../../workflows/video-generation/contract';
 import type { ActivityDeps } from '../deps';
@@ -35,7 +36,7 @@ export const videoGenerationWorker: JobWorker<typeof videoGenerationEnv.shape> =
       name: VIDEO_QUEUES.starts,
       activities: createVideoStartActivities,
       // The server enforces this for the whole queue, so the limit holds across all workers.
-      options: (config: VideoGenerationConfig) => ({ maxTaskQueueActivitiesPerSecond: config.VIDEO_STARTS_PER_MINUTE / 60 }),
+      options: (config: VideoGenerationConfig) => ({ maxTaskQueueActivitiesPerSecond: strictQueueRate(config.VIDEO_STARTS_PER_MINUTE, 60_000) }),
     },
   ],
   localRun: videoLocalRun,
