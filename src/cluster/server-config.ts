@@ -68,12 +68,12 @@ export function serverConfigYaml(o: ServerConfigOptions): string {
   return YAML.stringify(config);
 }
 
-/** Task queues whose rate limit must hold exactly: one partition each (the server divides a limit over partitions). */
-const RATE_LIMITED_QUEUES = ['build-runs', 'video-starts'];
-
-/** Dynamic config of the cluster; `taskQueuePrefix` is the workers' TASK_QUEUE_PREFIX. */
-export function dynamicConfigYaml(taskQueuePrefix = ''): string {
-  const onePartition = () => RATE_LIMITED_QUEUES.map((q) => ({ value: 1, constraints: { taskQueueName: `${taskQueuePrefix}${q}` } }));
+/**
+ * Dynamic config of the cluster. `rateLimitedQueues` (full names, prefix included) get one
+ * partition each: the server divides a queue's rate limit over its partitions.
+ */
+export function dynamicConfigYaml(rateLimitedQueues: string[]): string {
+  const onePartition = () => rateLimitedQueues.map((q) => ({ value: 1, constraints: { taskQueueName: q } }));
   return YAML.stringify({
     // Search attributes registered a moment ago are usable at once (the dev server does the same);
     // a read of the metadata table per cache miss, negligible at this scale.
