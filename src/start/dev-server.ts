@@ -29,11 +29,23 @@ export interface RunningDevServer {
   exited: Promise<number | null>;
 }
 
+/**
+ * Priority keys order a backed-up task queue; fairness keys (the job's owner) share it between
+ * owners. Server 1.29 keeps fairness passes per task-queue partition and mixes partitions'
+ * tasks on forwarding, so one partition per queue keeps the order exact (a single dev server
+ * does not need more).
+ */
+const MATCHING_FLAGS = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
+
 function serverArgs(o: DevServerOptions): string[] {
   const args = ['--log-level', o.logLevel ?? 'warn', '--namespace', o.namespace ?? 'default'];
   for (const name of CUSTOM_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
-  // Priority keys order backed-up task queues; fairness keys (the job's owner) share them between owners.
-  for (const flag of ['matching.useNewMatcher=true', 'matching.enableFairness=true']) args.push('--dynamic-config-value', flag);
+  for (const flag of MATCHING_FLAGS) args.push('--dynamic-config-value', flag);
   if (o.dbFile) {
     // WAL + NORMAL sync: an order of magnitude more workflow throughput on a file database.
     args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
