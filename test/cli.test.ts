@@ -426,3 +426,60 @@ describe('submit video', () => {
     }
   });
 });
+
+describe('submit build', () => {
+  test('--wait follows an android build to its upload, then prints the result; a source outside the allowed roots is 8', async () => {
+    const { startPublishingStack } = await import('./fixtures/publishing-jobs');
+    const stack = await startPublishingStack(client);
+    const server = stack.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const buildEnv = { DURABLE_JOBS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, DURABLE_JOBS_API_KEY: KEYS.alice };
+      const build = (source: string[], extra: string[] = []) =>
+        runCli(
+          [
+            'submit',
+            'build',
+            '--project',
+            'sample',
+            '--platform',
+            'android',
+            ...source,
+            '--version',
+            '1.4.0',
+            '--build-number',
+            '42',
+            ...extra,
+          ],
+          buildEnv,
+        );
+      const r = await build(['--git', `file://${stack.repo}`], ['--track', 'beta', '--wait', '--interval', '200ms']);
+      expect(r.stderr).toMatch(/^started publishing-build-/m);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/publishing-build {2}completed after/);
+      const jobId = /^started (publishing-build-[\w-]+)/m.exec(r.stderr)![1];
+      const status = await runCli(['status', jobId, '--json'], buildEnv);
+      expect(status.code).toBe(0);
+      // The flags arrived as the API's fields: the build number and the track reached the store.
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        jobId,
+        type: 'publishing-build',
+        status: 'completed',
+        result: {
+          projectId: 'sample',
+          platform: 'android',
+          version: '1.4.0',
+          buildNumber: 42,
+          store: { store: 'google-play', versionCode: 42, track: 'beta' },
+        },
+      });
+
+      const outside = await build(['--path', '/etc']);
+      expect(outside.code).toBe(8);
+      expect(outside.stderr).toMatch(/source/);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await stack.close();
+    }
+  });
+});

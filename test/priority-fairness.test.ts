@@ -139,7 +139,10 @@ test("one owner's 5,000-URL job does not starve another owner's small job on the
     await (await bobJob('alone')).result();
     const alone = Date.now() - t;
 
-    const big = await startTuned(config, `a-big-${Date.now()}`, 'alice', slowPages('big', 5000), 200, { chunkSize: 40, chunkParallelism: 10 });
+    const big = await startTuned(config, `a-big-${Date.now()}`, 'alice', slowPages('big', 5000), 200, {
+      chunkSize: 40,
+      chunkParallelism: 10,
+    });
     // Two of her chunks have finished: her backlog is queued and both slots are hers.
     await waitUntil(async () => (await progress(big)).succeeded >= 80);
     const bigBefore = await progress(big);

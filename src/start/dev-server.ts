@@ -105,7 +105,12 @@ async function startViaSdkDownload(address: string, o: DevServerOptions): Promis
   };
 }
 
-export async function waitForFrontend(address: string, child?: ChildProcess, exited?: Promise<number | null>, timeoutMs = 120_000): Promise<void> {
+export async function waitForFrontend(
+  address: string,
+  child?: ChildProcess,
+  exited?: Promise<number | null>,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   let dead = false;
