@@ -4,8 +4,9 @@ import { PublishingStack, startBuild, startPublishingStack, waitForBuildEnd } fr
 
 // At most BUILDS_PER_MINUTE builds start per minute across all workers: a server-side rate
 // limit on the build-runs queue. Scaled up here: 30 a minute (one every 2 s) instead of 5.
-// The server splits a task queue into partitions (4 by default), each with its own share of the
-// rate and a burst of one, so up to 4 builds can start at once before the rate takes hold.
+// A server splits a task queue into partitions (4 by default), each with its own share of the
+// rate and a burst of one, so up to 4 builds can start at once before the rate takes hold (the
+// test dev server runs one partition per queue, which is stricter still).
 
 let client: Client;
 let stack: PublishingStack;
