@@ -241,7 +241,8 @@ describe('watch in a real terminal', () => {
   afterAll(() => tmux.kill());
 
   test('a live progress bar that moves while the job runs, then the result summary and exit 0', async () => {
-    site.setLatencyMs(250);
+    // Chunks report live counts every 10 s: 15 rounds of 1 s pages keep the job running past the first report.
+    site.setLatencyMs(1000);
     try {
       const paths = Array.from({ length: 30 }, (_, i) => `/page/${i + 100}`);
       const submitted = await runCli(['submit', 'bulk', '--urls-file', urlFile(paths), '--concurrency', '2'], env);
