@@ -127,6 +127,10 @@ test('with the queue backed up by a low-priority job, a high-priority job’s ac
 // backlog queues up: 20 chunks in flight for 2 slots. Timing is then ruled by waiting, not by CPU.
 // Without fairness bob's chunk queues behind her ~18 waiting chunks (~9 rounds of ~1 s); with the
 // owner as fairness key the matching service hands it (then its finalize step) the next free slot.
+// Owners of their own, so other test files listing alice's or bob's jobs on the shared dev server do not see these.
+const ALICE = 'fairness-alice';
+const BOB = 'fairness-bob';
+
 test("one owner's 5,000-URL job does not starve another owner's small job on the shared queue", async () => {
   const config = testConfig();
   const slowSite = await startTestSite({ latencyMs: 500 });
@@ -134,12 +138,12 @@ test("one owner's 5,000-URL job does not starve another owner's small job on the
   const slowPages = (tag: string, n: number) => Array.from({ length: n }, (_, i) => slowSite.url(`/good/${(i % 5) + 1}?${tag}=${i}`));
   try {
     // Bob's job as the API plans it: 20 URLs are one chunk.
-    const bobJob = (tag: string) => startTuned(config, `b-${tag}-${Date.now()}`, 'bob', slowPages(tag, 20), 20, {});
+    const bobJob = (tag: string) => startTuned(config, `b-${tag}-${Date.now()}`, BOB, slowPages(tag, 20), 20, {});
     let t = Date.now();
     await (await bobJob('alone')).result();
     const alone = Date.now() - t;
 
-    const big = await startTuned(config, `a-big-${Date.now()}`, 'alice', slowPages('big', 5000), 200, {
+    const big = await startTuned(config, `a-big-${Date.now()}`, ALICE, slowPages('big', 5000), 200, {
       chunkSize: 20,
       chunkParallelism: 10,
     });
