@@ -78,6 +78,8 @@ export function dynamicConfigYaml(rateLimitedQueues: string[]): string {
     // Search attributes registered a moment ago are usable at once (the dev server does the same);
     // a read of the metadata table per cache miss, negligible at this scale.
     'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true, constraints: {} }],
+    // Jobs carry their owner as fairness key: a backed-up queue serves owners in turn, not FIFO.
+    'matching.enableFairness': [{ value: true, constraints: {} }],
     'matching.numTaskqueueReadPartitions': onePartition(),
     'matching.numTaskqueueWritePartitions': onePartition(),
   });

@@ -29,18 +29,24 @@ export interface RunningDevServer {
   exited: Promise<number | null>;
 }
 
-const TASK_QUEUE_PARTITION_FLAGS = ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'];
+/**
+ * Priority keys order a backed-up task queue; fairness keys (the job's owner) share it between
+ * owners. Server 1.29 keeps fairness passes per task-queue partition and mixes partitions'
+ * tasks on forwarding, so one partition per queue keeps the order exact (a single dev server
+ * does not need more). One partition also makes a queue's rate limit (BUILDS_PER_MINUTE,
+ * VIDEO_STARTS_PER_MINUTE) exact: the server splits a limit over partitions.
+ */
+const MATCHING_FLAGS = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
 
 function serverArgs(o: DevServerOptions): string[] {
   const args = ['--log-level', o.logLevel ?? 'warn', '--namespace', o.namespace ?? 'default'];
   for (const name of CUSTOM_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
-  // Priority keys order backed-up task queues; fairness keys (the job's owner) share them between owners.
-  for (const flag of ['matching.useNewMatcher=true', 'matching.enableFairness=true']) args.push('--dynamic-config-value', flag);
-  // One partition per task queue: the server splits a queue's rate limit (BUILDS_PER_MINUTE,
-  // VIDEO_STARTS_PER_MINUTE) over its partitions, each with a burst of its own, so only a single
-  // partition holds it exactly. The dev server's flags cannot name one queue, and on its single
-  // matching host more partitions buy no throughput.
-  for (const flag of TASK_QUEUE_PARTITION_FLAGS) args.push('--dynamic-config-value', flag);
+  for (const flag of MATCHING_FLAGS) args.push('--dynamic-config-value', flag);
   if (o.dbFile) {
     // WAL + NORMAL sync: an order of magnitude more workflow throughput on a file database.
     args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
@@ -100,7 +106,12 @@ async function startViaSdkDownload(address: string, o: DevServerOptions): Promis
   };
 }
 
-export async function waitForFrontend(address: string, child?: ChildProcess, exited?: Promise<number | null>, timeoutMs = 120_000): Promise<void> {
+export async function waitForFrontend(
+  address: string,
+  child?: ChildProcess,
+  exited?: Promise<number | null>,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   let dead = false;

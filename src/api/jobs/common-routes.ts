@@ -12,7 +12,7 @@ import { findJob, findJobOrRecord } from './job-lookup';
 import { jobStatusBody, recordView } from './job-status';
 import { statusFromDescription } from './start-job';
 import { jobDefinition, STARTABLE_JOB_TYPES } from '../../worker/job-registry';
-import { isoTime } from '../../temporal/job-failures';
+import { isoTime, jobScopeClauses } from '../../temporal/job-failures';
 
 const listQuery = z.object({
   type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]], { error: `must be one of: ${STARTABLE_JOB_TYPES.join(', ')}` }).optional(),
@@ -38,7 +38,8 @@ export function commonJobRoutes(ctx: ApiContext): Router {
     if (q.owner && who.role !== 'admin' && q.owner !== who.owner) throw new HttpError(403, 'forbidden', 'owner: only admins may list other owners\' jobs');
     // Users see their own jobs; admins may name an owner, or "*" for everyone.
     const owner = who.role === 'admin' ? (q.owner ?? who.owner) : who.owner;
-    const clauses = [`JobType IN (${STARTABLE_JOB_TYPES.map(quote).join(', ')})`, `ExecutionStatus != "ContinuedAsNew"`];
+    // This deployment's jobs only: TASK_QUEUE_PREFIX separates environments sharing a namespace.
+    const clauses = [...jobScopeClauses(ctx.config.TASK_QUEUE_PREFIX), `ExecutionStatus != "ContinuedAsNew"`];
     if (owner !== '*') clauses.push(`JobOwner = ${quote(owner)}`);
     if (q.type) clauses.push(`JobType = ${quote(q.type)}`);
     if (q.status === 'running') clauses.push(`ExecutionStatus = "Running"`);
