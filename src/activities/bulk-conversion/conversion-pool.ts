@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { BulkConversionConfig } from './config';
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
-import type { ConvertedPage, PageTask, PageTaskResult } from './convert-page';
+import type { PageArtifact, PageTask, PageTaskResult } from './convert-page';
 import { pageThreadScript } from './page-thread-script';
 import { WaitQueue } from './wait-queue';
 
@@ -28,10 +28,12 @@ export interface PageToConvert {
   format: ConversionFormat;
   /** Whose page it is (the job): groups take turns at free threads. */
   group: string;
+  /** A local blob file the thread stores the artifact in (BlobStore.localFile). */
+  writeTo?: string;
 }
 
 export type PoolOutcome =
-  | ({ kind: 'converted' } & ConvertedPage)
+  | ({ kind: 'converted' } & PageArtifact)
   | { kind: 'unparseable'; message: string }
   | { kind: 'too-complex'; message: string }
   | { kind: 'too-large'; message: string };
@@ -86,7 +88,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
         }),
     ));
 
-  async function convert({ html, url, format, group }: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome> {
+  async function convert({ html, url, format, group, writeTo }: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome> {
     // At most one page per thread is handed to the pool, so no page queues there behind a slow one.
     if (signal?.aborted) throw signal.reason;
     const slot = await slots.acquire(group, signal);
@@ -109,11 +111,11 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     };
     let timer = setTimeout(check, budget);
     try {
-      const result = await (await piscina()).run({ html, url, format, slot }, { signal: abort.signal });
+      const result = await (await piscina()).run({ html, url, format, slot, writeTo }, { signal: abort.signal });
       stats.pages += 1;
       recordHeap(stats.peakHeapBytes, result.thread, result.heapBytes);
       if (!result.ok) return { kind: result.failure, message: result.message };
-      return { kind: 'converted', title: result.title, body: result.body };
+      return { kind: 'converted', title: result.title, bytes: result.bytes, body: result.body };
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) {
