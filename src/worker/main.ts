@@ -10,6 +10,7 @@ import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { WorkerJobMetrics } from './job-metrics';
 import { createWorkers, ensureJobSchedules, loadWorkflowBundle, resolveQueues } from './workers';
+import { withSmallThreadYoungGeneration } from './young-generation';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -17,7 +18,9 @@ async function main(): Promise<void> {
   if (!config.WEBHOOK_SECRET) {
     // Several hosts with their own generated secrets would sign inconsistently: production must set one.
     if (config.NODE_ENV === 'production') {
-      console.error('Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)');
+      console.error(
+        'Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)',
+      );
       process.exit(1);
     }
     config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
@@ -53,7 +56,9 @@ async function main(): Promise<void> {
     const result = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE);
     if (result === 'added') logger.info('registered custom search attributes');
   } catch (e) {
-    logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', { error: e });
+    logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', {
+      error: e,
+    });
   }
   try {
     for (const s of await ensureJobSchedules(client, config, served)) logger.info('schedule checked', { ...s });
@@ -63,21 +68,27 @@ async function main(): Promise<void> {
   await client.connection.close();
 
   const metricsServer = config.METRICS_BIND_ADDRESS
-    ? await startMetricsServer({ bindAddress: config.METRICS_BIND_ADDRESS, registry: metricsRegistry, upstreamUrl: `http://${runtimeMetricsAddress}/metrics` })
+    ? await startMetricsServer({
+        bindAddress: config.METRICS_BIND_ADDRESS,
+        registry: metricsRegistry,
+        upstreamUrl: `http://${runtimeMetricsAddress}/metrics`,
+      })
     : undefined;
   if (metricsServer) logger.info('metrics listening', { url: metricsServer.url });
 
   const connection = await connectWorker(config);
   const workflowBundle = await loadWorkflowBundle();
-  const workers = await createWorkers({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    prefix: config.TASK_QUEUE_PREFIX,
-    queues: served,
-    deps: { config, store, logger, now: () => new Date() },
-    workflowBundle,
-    metrics: new WorkerJobMetrics(metricsRegistry),
-  });
+  const workers = await withSmallThreadYoungGeneration(() =>
+    createWorkers({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      prefix: config.TASK_QUEUE_PREFIX,
+      queues: served,
+      deps: { config, store, logger, now: () => new Date() },
+      workflowBundle,
+      metrics: new WorkerJobMetrics(metricsRegistry),
+    }),
+  );
   const queues = served.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));
   logger.info('worker ready', { taskQueues: queues, address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
   // SIGINT/SIGTERM (handled by the Runtime) stop polling; in-flight activities get WORKER_SHUTDOWN_GRACE.
