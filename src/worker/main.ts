@@ -18,9 +18,7 @@ async function main(): Promise<void> {
   if (!config.WEBHOOK_SECRET) {
     // Several hosts with their own generated secrets would sign inconsistently: production must set one.
     if (config.NODE_ENV === 'production') {
-      console.error(
-        'Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)',
-      );
+      console.error('Invalid configuration:\n  WEBHOOK_SECRET: required when NODE_ENV=production (whsec_<base64>, space-separated for rotation)');
       process.exit(1);
     }
     config.WEBHOOK_SECRET = [ensureDevSecrets(config.dataDir).webhookSecret];
@@ -56,9 +54,7 @@ async function main(): Promise<void> {
     const result = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE);
     if (result === 'added') logger.info('registered custom search attributes');
   } catch (e) {
-    logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', {
-      error: e,
-    });
+    logger.warn('could not check custom search attributes (needs operator rights; register JobType, JobOwner, JobOutcome as Keyword)', { error: e });
   }
   try {
     for (const s of await ensureJobSchedules(client, config, served)) logger.info('schedule checked', { ...s });
@@ -68,11 +64,7 @@ async function main(): Promise<void> {
   await client.connection.close();
 
   const metricsServer = config.METRICS_BIND_ADDRESS
-    ? await startMetricsServer({
-        bindAddress: config.METRICS_BIND_ADDRESS,
-        registry: metricsRegistry,
-        upstreamUrl: `http://${runtimeMetricsAddress}/metrics`,
-      })
+    ? await startMetricsServer({ bindAddress: config.METRICS_BIND_ADDRESS, registry: metricsRegistry, upstreamUrl: `http://${runtimeMetricsAddress}/metrics` })
     : undefined;
   if (metricsServer) logger.info('metrics listening', { url: metricsServer.url });
 

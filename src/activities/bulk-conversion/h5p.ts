@@ -108,11 +108,7 @@ function blockHtml(block: SafeElement): string {
     case 'ul':
     case 'ol': {
       const start = block.attrs?.start ? ` start="${escapeAttr(block.attrs.start)}"` : '';
-      const items = block.children.map((li) =>
-        typeof li === 'string'
-          ? ''
-          : `<li>${li.children.map((c) => (typeof c !== 'string' && (c.tag === 'ul' || c.tag === 'ol') ? blockHtml(c) : inlineHtml([c]))).join('')}</li>`,
-      );
+      const items = block.children.map((li) => (typeof li === 'string' ? '' : `<li>${li.children.map((c) => (typeof c !== 'string' && (c.tag === 'ul' || c.tag === 'ol') ? blockHtml(c) : inlineHtml([c]))).join('')}</li>`));
       return `<${block.tag}${block.tag === 'ol' ? start : ''}>${items.join('')}</${block.tag}>`;
     }
     case 'pre':
@@ -125,9 +121,7 @@ function blockHtml(block: SafeElement): string {
       return block.children
         .map((row) => {
           if (typeof row === 'string') return '';
-          const cells = row.children.map((c) =>
-            typeof c === 'string' ? escapeText(c) : c.tag === 'th' ? `<strong>${inlineHtml(c.children)}</strong>` : inlineHtml(c.children),
-          );
+          const cells = row.children.map((c) => (typeof c === 'string' ? escapeText(c) : c.tag === 'th' ? `<strong>${inlineHtml(c.children)}</strong>` : inlineHtml(c.children)));
           return `<p>${cells.join(' | ')}</p>`;
         })
         .join('');
