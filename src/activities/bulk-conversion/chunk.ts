@@ -119,6 +119,8 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
       }
 
       let inFlight = 0;
+      /** Artifacts written whose folder sync is still pending. */
+      const syncing = new Set<Promise<void>>();
       const live = (): ChunkProgress => ({ taskId: input.taskId, succeeded, failed: finished.size - succeeded, inFlight });
       const heartbeat = () => ctx.heartbeat({ taskId: input.taskId, finished: rows } satisfies ChunkCheckpoint);
       const reporter = progressReporter(ctx, live);
@@ -128,19 +130,19 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
       const reports = setInterval(reporter, progressEveryMs);
 
       const signal = ctx.cancellationSignal;
-      // Every URL in flight listens on the one cancellation signal (fetch + backoff sleep).
-      setMaxListeners(Math.max(10, input.parallelism * 3), signal);
+      // One listener per lane of the window; each lane's URLs listen on the lane's own signal.
+      setMaxListeners(Math.max(10, input.parallelism + 5), signal);
       try {
         await slidingWindow(
           todo.filter((r) => !finished.has(r.index)),
           input.parallelism,
-          async (item) => {
+          async (item, laneSignal) => {
             inFlight += 1;
             try {
               const outcome = await withUrlRetries(
-                () => convertUrl({ jobId: input.jobId, index: item.index, url: item.url, format: input.format, signal }),
+                () => convertUrl({ jobId: input.jobId, index: item.index, url: item.url, format: input.format, signal: laneSignal }),
                 retryPolicy,
-                signal,
+                laneSignal,
               );
               const result: UrlResult = outcome.ok
                 ? {
@@ -160,13 +162,32 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
                     error: outcome.error,
                     attempts: outcome.attempts,
                   };
-              finish(result, toCheckpoint(result));
+              const durable = outcome.ok ? outcome.value.durable : undefined;
+              if (!durable) return finish(result, toCheckpoint(result));
+              // The lane moves on; the result counts (and reaches heartbeats) once its artifact is durable.
+              const settled = durable.then(
+                () => finish(result, toCheckpoint(result)),
+                (e: unknown) => {
+                  const failed: UrlResult = {
+                    index: item.index,
+                    url: item.url,
+                    status: 'failed',
+                    errorType: 'StorageError',
+                    error: String(e),
+                    attempts: result.attempts,
+                  };
+                  finish(failed, toCheckpoint(failed));
+                },
+              );
+              syncing.add(settled);
+              void settled.finally(() => syncing.delete(settled));
             } finally {
               inFlight -= 1;
             }
           },
           signal,
         );
+        await Promise.all(syncing);
       } finally {
         clearInterval(heartbeats);
         clearTimeout(firstReport);
