@@ -177,13 +177,16 @@ async function main(): Promise<void> {
     ]);
     if (!finished) log(`the probe job ${probeJobId} did not finish within 2 minutes; its history so far:`);
     const history = await probeHandle.fetchHistory();
-    const byType = new Map<string, number>();
+    console.log(`\nhistory events of a one-URL bulk job: ${history.events?.length}`);
     for (const e of history.events ?? []) {
       const name = temporal.api.enums.v1.EventType[e.eventType ?? 0].replace(/^EVENT_TYPE_/, '');
-      byType.set(name, (byType.get(name) ?? 0) + 1);
+      const detail =
+        e.activityTaskScheduledEventAttributes?.activityType?.name ??
+        e.markerRecordedEventAttributes?.markerName ??
+        e.workflowExecutionSignaledEventAttributes?.signalName ??
+        '';
+      console.log(`  ${String(e.eventId).padStart(3)}  ${name}${detail ? ` (${detail})` : ''}`);
     }
-    console.log(`\nhistory events of a one-URL bulk job: ${history.events?.length}`);
-    for (const [name, count] of byType) console.log(`  ${String(count).padStart(3)}  ${name}`);
     console.log(
       `\nmachine: ${os.cpus().length} CPUs, load average ${os
         .loadavg()

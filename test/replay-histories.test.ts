@@ -42,12 +42,13 @@ async function completed(handle: WorkflowHandle, timeoutMs = 120_000): Promise<v
   await waitFor(async () => (await handle.describe()).status.name !== 'RUNNING', `${handle.workflowId} to close`, timeoutMs, 300);
 }
 
-/** RECORD_HISTORIES=1 records every group; RECORD_HISTORIES=<group> just that one (bulk, video, cleanup). */
+/** RECORD_HISTORIES=1 records every group; RECORD_HISTORIES=<group> just that one (bulk, bulk-small, video, cleanup). */
 const recording = (group: string) => RECORD && (process.env.RECORD_HISTORIES === '1' || process.env.RECORD_HISTORIES === group);
 
 async function recordAll(client: Client): Promise<void> {
   fs.mkdirSync(DIR, { recursive: true });
   if (recording('bulk')) await recordBulkAndWebhooks(client);
+  if (recording('bulk-small')) await recordSmallBulk(client);
   if (recording('video')) await recordVideo(client);
   if (recording('cleanup')) await recordCleanup(client);
 }
@@ -98,7 +99,10 @@ async function recordBulkAndWebhooks(client: Client): Promise<void> {
 
     // Bulk, cancelled mid-way.
     site.setLatencyMs(500);
-    const cancelled = await startJobDirect(client, config, `bulk-replay-cancel-${Date.now()}`, urls.slice(0, 8), { concurrency: 2, tuning: { chunkSize: 2, chunkParallelism: 1 } });
+    const cancelled = await startJobDirect(client, config, `bulk-replay-cancel-${Date.now()}`, urls.slice(0, 8), {
+      concurrency: 2,
+      tuning: { chunkSize: 2, chunkParallelism: 1 },
+    });
     await waitFor(async () => (await cancelled.query<{ succeeded: number }>('progress')).succeeded >= 1, 'some progress', 60_000, 100);
     await cancelled.cancel();
     await completed(cancelled);
@@ -115,6 +119,21 @@ async function recordBulkAndWebhooks(client: Client): Promise<void> {
   }
 }
 
+async function recordSmallBulk(client: Client): Promise<void> {
+  // A one-URL job: its finalize runs as a local activity (patch local-finalize-small-jobs).
+  const site = await startTestSite({ latencyMs: 20 });
+  const config = testConfig();
+  const workers = await startWorkers(config, { queues: ['conversion'] });
+  try {
+    const small = await startJobDirect(client, config, `bulk-replay-one-url-${Date.now()}`, [site.url('/page/replay-one')]);
+    await small.result();
+    await save('bulk-conversion-one-url', small);
+  } finally {
+    await workers.shutdown();
+    await site.close();
+  }
+}
+
 async function recordVideo(client: Client): Promise<void> {
   // Video: happy path and a cancel mid-poll; the slot semaphore they used.
   const stack = await startVideoStack(client, { generationMs: 1_500 });
@@ -123,11 +142,18 @@ async function recordVideo(client: Client): Promise<void> {
     await waitForVideoJobEnd(stack.app, KEYS.alice, ok.jobId);
     await save('video-generation-completed', client.workflow.getHandle(ok.jobId));
     const slow = await startVideoJob(stack.app, KEYS.alice, { prompt: 'replay cancel [gen:60000]', provider: 'emulator' });
-    await waitFor(async () => (await client.workflow.getHandle(slow.jobId).query<{ phase: string }>('progress')).phase === 'generating', 'generating', 60_000, 100);
+    await waitFor(
+      async () => (await client.workflow.getHandle(slow.jobId).query<{ phase: string }>('progress')).phase === 'generating',
+      'generating',
+      60_000,
+      100,
+    );
     await request(stack.app).post(`/api/v1/jobs/${slow.jobId}/cancel`).set(videoAuth(KEYS.alice)).expect(202);
     await waitForVideoJobEnd(stack.app, KEYS.alice, slow.jobId);
     await save('video-generation-cancelled', client.workflow.getHandle(slow.jobId));
-    const slots = await client.workflow.list({ query: `WorkflowType = "${videoSlots.name}" AND TaskQueue = "${prefixedQueue(stack.config.TASK_QUEUE_PREFIX, VIDEO_QUEUES.video)}"` });
+    const slots = await client.workflow.list({
+      query: `WorkflowType = "${videoSlots.name}" AND TaskQueue = "${prefixedQueue(stack.config.TASK_QUEUE_PREFIX, VIDEO_QUEUES.video)}"`,
+    });
     for await (const s of slots) {
       await save('video-slots', client.workflow.getHandle(s.workflowId, s.runId));
       break;
@@ -157,15 +183,23 @@ describe('recorded workflow histories', () => {
           return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
         }),
     );
-    expect([...types].sort()).toEqual([bulkConversion.name, videoGeneration.name, videoSlots.name, webhookDelivery.name, storageCleanup.name].sort());
+    expect([...types].sort()).toEqual(
+      [bulkConversion.name, videoGeneration.name, videoSlots.name, webhookDelivery.name, storageCleanup.name].sort(),
+    );
   });
 
   test('replay against the current workflow code without non-determinism', async () => {
     const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
-    const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'))) }));
+    const histories = files.map((f) => ({
+      workflowId: f.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'))),
+    }));
     const failures: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, sinks: replayJobMetricsSinks() }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, sinks: replayJobMetricsSinks() },
+      histories,
+    )) {
       replayed++;
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
     }
