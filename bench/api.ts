@@ -1,6 +1,6 @@
 // Benchmark: the API's job start and job list on a Temporal server, with the started jobs running.
 //
-//   npm run bench:api [-- --clients 50 --rate 20 --duration 10 --jobs 5000 --cluster]
+//   npm run bench:api [-- --clients 50 --rate 20 --duration 10 --jobs 5000 --cluster --cpu-prof]
 //
 // 1. closed loop: `--clients` connections start one-URL bulk jobs as fast as answers come back
 //    (latency p50/p99, starts/s);
@@ -8,6 +8,7 @@
 //    the pace (autocannon corrects for coordinated omission);
 // 3. `GET /api/v1/jobs` from `--clients` connections once at least `--jobs` jobs exist;
 // 4. the history events of one one-URL job, by type.
+// `--cpu-prof` profiles the API process (node --cpu-prof) and prints where its CPU went.
 // Temporal: TEMPORAL_ADDRESS when set; `--cluster` starts `npm run cluster`'s cluster; otherwise a
 // dev server on a file database as `npm start` runs it. The API and one worker (conversion queue)
 // are the real entry points in child processes; the started jobs fetch from a local site.
@@ -27,6 +28,7 @@ import { bundleWorkflows } from '../src/worker/workers';
 import { startApiReplica } from '../test/cluster/api-replica';
 import { startTestSite } from '../test/fixtures/test-site';
 import { freePort } from '../test/harness/ports';
+import { summariseCpuProfile } from './cpu-profile';
 import { spawnWorkerProcess } from '../test/harness/temporal';
 
 const { values: args } = parseArgs({
@@ -36,6 +38,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     jobs: { type: 'string', default: '5000' },
     cluster: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const num = (name: keyof typeof args) => {
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   const duration = num('duration');
   const jobsWanted = num('jobs');
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-bench-api-'));
+  const profileDir = `${workDir}-cpu-prof`;
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
     while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
@@ -106,7 +110,11 @@ async function main(): Promise<void> {
       worker.kill('SIGTERM');
       await exited;
     });
-    const api = await startApiReplica(config, { NODE_ENV: env.NODE_ENV, API_KEYS: env.API_KEYS });
+    const api = await startApiReplica(config, {
+      NODE_ENV: env.NODE_ENV,
+      API_KEYS: env.API_KEYS,
+      ...(args['cpu-prof'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+    });
     cleanups.push(() => api.stop());
     log(`API ${api.url}, worker pid ${worker.pid}, owner ${owner}`);
 
@@ -195,6 +203,11 @@ async function main(): Promise<void> {
     );
   } finally {
     await cleanup();
+  }
+  if (args['cpu-prof']) {
+    for (const f of fs.existsSync(profileDir) ? fs.readdirSync(profileDir) : []) {
+      console.log(`\nAPI CPU profile ${path.join(profileDir, f)}\n${summariseCpuProfile(path.join(profileDir, f))}`);
+    }
   }
 }
 
