@@ -29,6 +29,7 @@ import { startApiReplica } from '../test/cluster/api-replica';
 import { startTestSite } from '../test/fixtures/test-site';
 import { freePort } from '../test/harness/ports';
 import { summariseCpuProfile } from './cpu-profile';
+import { cpuSeconds } from './proc-stats';
 import { spawnWorkerProcess } from '../test/harness/temporal';
 
 const { values: args } = parseArgs({
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
 
   try {
     let address = process.env.TEMPORAL_ADDRESS;
+    let serverPid: number | undefined;
     let where = `TEMPORAL_ADDRESS=${address}`;
     if (!address && args.cluster) {
       const cluster = await startCluster({ log });
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
         stdio: 'ignore',
       });
       cleanups.push(() => server.stop());
+      serverPid = server.pid;
       address = server.address;
       where = 'own dev server (SQLite file, WAL)';
     }
@@ -110,11 +113,11 @@ async function main(): Promise<void> {
       worker.kill('SIGTERM');
       await exited;
     });
-    const api = await startApiReplica(config, {
-      NODE_ENV: env.NODE_ENV,
-      API_KEYS: env.API_KEYS,
-      ...(args['cpu-prof'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
-    });
+    const api = await startApiReplica(
+      config,
+      { NODE_ENV: env.NODE_ENV, API_KEYS: env.API_KEYS },
+      { nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] },
+    );
     cleanups.push(() => api.stop());
     log(`API ${api.url}, worker pid ${worker.pid}, owner ${owner}`);
 
@@ -146,10 +149,21 @@ async function main(): Promise<void> {
       return r;
     };
     const run = (o: Omit<autocannon.Options, 'url'>) => autocannon({ url: api.url, duration, ...o });
-
+    const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
     console.log('');
     report(`job start, ${clients} clients (closed loop)`, await run({ connections: clients, requests: [startRequest] }));
     report(`job start, ${rate}/s (open loop)`, await run({ connections: Math.max(rate, 10), overallRate: rate, requests: [startRequest] }));
+
+    // The dev server's CPU per job, start to end: CPU time, so it holds on a busy machine where latencies do not.
+    const running = async () => (await client.workflow.count(`JobOwner = "${owner}" AND ExecutionStatus = "Running"`)).count;
+    for (let t = 0; t < 120 && (await running()) > 0; t++) await new Promise((r) => setTimeout(r, 1000));
+    if (serverPid) {
+      const cpu = cpuSeconds(serverPid) - cpuBefore;
+      const jobs = (await client.workflow.count(`JobOwner = "${owner}"`)).count;
+      console.log(
+        `dev server CPU for ${jobs} jobs, started to closed: ${cpu.toFixed(1)} s, ${((cpu * 1000) / jobs).toFixed(1)} ms per job`,
+      );
+    }
 
     // Enough jobs of this owner for the list benchmark, started straight through Temporal.
     const existing = async () => (await client.workflow.count(`JobOwner = "${owner}"`)).count;

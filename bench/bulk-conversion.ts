@@ -33,6 +33,7 @@ import { freePort } from '../test/harness/ports';
 import { startTestSite } from '../test/fixtures/test-site';
 import { bulkConversion } from '../src/workflows/bulk-conversion';
 import { BULK_CONVERSION_QUEUE } from '../src/workflows/bulk-conversion/contract';
+import { cpuSeconds } from './proc-stats';
 
 const { values: args } = parseArgs({
   options: {
@@ -270,19 +271,6 @@ function osThreads(pid: number): string {
     return /Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
   } catch {
     return '?';
-  }
-}
-
-/** User + system CPU time a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = fs
-      .readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-  } catch {
-    return 0;
   }
 }
 

@@ -41,7 +41,8 @@ function serverArgs(o: DevServerOptions): string[] {
   if (o.dbFile) {
     // WAL + NORMAL sync: an order of magnitude more workflow throughput on a file database.
     // A 64 MiB page cache keeps the hot tables of thousands of jobs in memory (SQLite's default is 2 MiB).
-    for (const pragma of ['journal_mode=wal', 'synchronous=normal', 'cache_size=-65536', 'temp_store=memory']) args.push('--sqlite-pragma', pragma);
+    for (const pragma of ['journal_mode=wal', 'synchronous=normal', 'cache_size=-65536', 'temp_store=memory'])
+      args.push('--sqlite-pragma', pragma);
   }
   return [...args, ...(o.extraArgs ?? [])];
 }
@@ -98,7 +99,12 @@ async function startViaSdkDownload(address: string, o: DevServerOptions): Promis
   };
 }
 
-export async function waitForFrontend(address: string, child?: ChildProcess, exited?: Promise<number | null>, timeoutMs = 120_000): Promise<void> {
+export async function waitForFrontend(
+  address: string,
+  child?: ChildProcess,
+  exited?: Promise<number | null>,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   let dead = false;
