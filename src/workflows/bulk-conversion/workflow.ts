@@ -42,7 +42,7 @@ const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<BulkConvers
 });
 
 // A small job's finalize merges one short results file: run in the workflow's own task it saves a
-// workflow task, an activity dispatch and four history events per job.
+// workflow task, an activity dispatch and three history events per job.
 const { finalizeBulkConversion: finalizeLocally } = proxyLocalActivities<BulkConversionActivities>({
   startToCloseTimeout: '1 minute',
   retry: STEP_RETRY,
