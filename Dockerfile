@@ -17,6 +17,10 @@ RUN node --import tsx src/worker/bundle-main.ts /app/workflow-bundle.js
 
 # 3. Runtime: sources, production node_modules, the prebuilt bundle; runs as the unprivileged `node` user.
 FROM node:20-bookworm-slim
+# git: publishing builds clone their sources; ca-certificates: https remotes.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends git ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js \
     DATA_DIR=/data

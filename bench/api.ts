@@ -1,6 +1,6 @@
 // Benchmark: the API's job start and job list on a Temporal server, with the started jobs running.
 //
-//   npm run bench:api [-- --clients 50 --rate 20 --duration 10 --jobs 5000 --cluster]
+//   npm run bench:api [-- --clients 50 --rate 20 --duration 10 --jobs 5000 --cluster --cpu-prof]
 //
 // 1. closed loop: `--clients` connections start one-URL bulk jobs as fast as answers come back
 //    (latency p50/p99, starts/s);
@@ -8,6 +8,7 @@
 //    the pace (autocannon corrects for coordinated omission);
 // 3. `GET /api/v1/jobs` from `--clients` connections once at least `--jobs` jobs exist;
 // 4. the history events of one one-URL job, by type.
+// `--cpu-prof` profiles the API process (node --cpu-prof) and prints where its CPU went.
 // Temporal: TEMPORAL_ADDRESS when set; `--cluster` starts `npm run cluster`'s cluster; otherwise a
 // dev server on a file database as `npm start` runs it. The API and one worker (conversion queue)
 // are the real entry points in child processes; the started jobs fetch from a local site.
@@ -27,6 +28,8 @@ import { bundleWorkflows } from '../src/worker/workers';
 import { startApiReplica } from '../test/cluster/api-replica';
 import { startTestSite } from '../test/fixtures/test-site';
 import { freePort } from '../test/harness/ports';
+import { summariseCpuProfile } from './cpu-profile';
+import { cpuSeconds } from './proc-stats';
 import { spawnWorkerProcess } from '../test/harness/temporal';
 
 const { values: args } = parseArgs({
@@ -36,6 +39,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     jobs: { type: 'string', default: '5000' },
     cluster: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const num = (name: keyof typeof args) => {
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
   const duration = num('duration');
   const jobsWanted = num('jobs');
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-bench-api-'));
+  const profileDir = `${workDir}-cpu-prof`;
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
     while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
 
   try {
     let address = process.env.TEMPORAL_ADDRESS;
+    let serverPid: number | undefined;
     let where = `TEMPORAL_ADDRESS=${address}`;
     if (!address && args.cluster) {
       const cluster = await startCluster({ log });
@@ -75,6 +81,7 @@ async function main(): Promise<void> {
         stdio: 'ignore',
       });
       cleanups.push(() => server.stop());
+      serverPid = server.pid;
       address = server.address;
       where = 'own dev server (SQLite file, WAL)';
     }
@@ -106,7 +113,11 @@ async function main(): Promise<void> {
       worker.kill('SIGTERM');
       await exited;
     });
-    const api = await startApiReplica(config, { NODE_ENV: env.NODE_ENV, API_KEYS: env.API_KEYS });
+    const api = await startApiReplica(
+      config,
+      { NODE_ENV: env.NODE_ENV, API_KEYS: env.API_KEYS },
+      { nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] },
+    );
     cleanups.push(() => api.stop());
     log(`API ${api.url}, worker pid ${worker.pid}, owner ${owner}`);
 
@@ -138,10 +149,21 @@ async function main(): Promise<void> {
       return r;
     };
     const run = (o: Omit<autocannon.Options, 'url'>) => autocannon({ url: api.url, duration, ...o });
-
+    const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
     console.log('');
     report(`job start, ${clients} clients (closed loop)`, await run({ connections: clients, requests: [startRequest] }));
     report(`job start, ${rate}/s (open loop)`, await run({ connections: Math.max(rate, 10), overallRate: rate, requests: [startRequest] }));
+
+    // The dev server's CPU per job, start to end: CPU time, so it holds on a busy machine where latencies do not.
+    const running = async () => (await client.workflow.count(`JobOwner = "${owner}" AND ExecutionStatus = "Running"`)).count;
+    for (let t = 0; t < 120 && (await running()) > 0; t++) await new Promise((r) => setTimeout(r, 1000));
+    if (serverPid) {
+      const cpu = cpuSeconds(serverPid) - cpuBefore;
+      const jobs = (await client.workflow.count(`JobOwner = "${owner}"`)).count;
+      console.log(
+        `dev server CPU for ${jobs} jobs, started to closed: ${cpu.toFixed(1)} s, ${((cpu * 1000) / jobs).toFixed(1)} ms per job`,
+      );
+    }
 
     // Enough jobs of this owner for the list benchmark, started straight through Temporal.
     const existing = async () => (await client.workflow.count(`JobOwner = "${owner}"`)).count;
@@ -177,13 +199,16 @@ async function main(): Promise<void> {
     ]);
     if (!finished) log(`the probe job ${probeJobId} did not finish within 2 minutes; its history so far:`);
     const history = await probeHandle.fetchHistory();
-    const byType = new Map<string, number>();
+    console.log(`\nhistory events of a one-URL bulk job: ${history.events?.length}`);
     for (const e of history.events ?? []) {
       const name = temporal.api.enums.v1.EventType[e.eventType ?? 0].replace(/^EVENT_TYPE_/, '');
-      byType.set(name, (byType.get(name) ?? 0) + 1);
+      const detail =
+        e.activityTaskScheduledEventAttributes?.activityType?.name ??
+        e.markerRecordedEventAttributes?.markerName ??
+        e.workflowExecutionSignaledEventAttributes?.signalName ??
+        '';
+      console.log(`  ${String(e.eventId).padStart(3)}  ${name}${detail ? ` (${detail})` : ''}`);
     }
-    console.log(`\nhistory events of a one-URL bulk job: ${history.events?.length}`);
-    for (const [name, count] of byType) console.log(`  ${String(count).padStart(3)}  ${name}`);
     console.log(
       `\nmachine: ${os.cpus().length} CPUs, load average ${os
         .loadavg()
@@ -192,6 +217,11 @@ async function main(): Promise<void> {
     );
   } finally {
     await cleanup();
+  }
+  if (args['cpu-prof']) {
+    for (const f of fs.existsSync(profileDir) ? fs.readdirSync(profileDir) : []) {
+      console.log(`\nAPI CPU profile ${path.join(profileDir, f)}\n${summariseCpuProfile(path.join(profileDir, f))}`);
+    }
   }
 }
 

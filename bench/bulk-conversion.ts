@@ -3,6 +3,7 @@
 //
 //   npm run bench:bulk -- --urls 10000 --latency 100 --concurrency 100 [--format h5p|markdown]
 //                         [--chunk-size N] [--chunk-parallelism N] [--workers N] [--data-dir DIR]
+//                         [--cpu-prof DIR]
 //
 // efficiency = (N × latency ÷ concurrency) ÷ measured wall time: 1.0 means the window of
 // `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
@@ -33,6 +34,7 @@ import { freePort } from '../test/harness/ports';
 import { startTestSite } from '../test/fixtures/test-site';
 import { bulkConversion } from '../src/workflows/bulk-conversion';
 import { BULK_CONVERSION_QUEUE } from '../src/workflows/bulk-conversion/contract';
+import { cpuByThreadName, cpuSeconds } from './proc-stats';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,6 +49,9 @@ const { values: args } = parseArgs({
     // folder). On ext4, creating files right after many were deleted (a previous run's cleanup)
     // costs up to ~0.6 ms of kernel CPU each for a minute or more and swings figures by ±40%.
     'data-dir': { type: 'string', default: fs.existsSync('/dev/shm') ? '/dev/shm' : undefined },
+    // Writes a V8 CPU profile of each worker process and each of its conversion threads into DIR
+    // (one .cpuprofile per thread, written when the worker exits at the end of the run).
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -126,7 +131,10 @@ async function main(): Promise<void> {
     );
 
     const workersCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!), 0);
+    // The main thread runs the event loop (fetches, Temporal, the window): the figure to keep low.
+    const mainThreadsCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!, w.pid!), 0);
     const cpuBefore = workersCpu();
+    const mainCpuBefore = mainThreadsCpu();
     // The site (this process) and Temporal share the machine's cores with the worker.
     const siteCpuBefore = process.cpuUsage();
     const temporalCpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
@@ -150,7 +158,9 @@ async function main(): Promise<void> {
     }, 10_000);
     const result = (await handle.result()) as BulkConversionResult;
     const wallMs = Date.now() - started;
+    const threadCpu = workers.map((w) => cpuByThreadName(w.pid!));
     const workerCpu = workersCpu() - cpuBefore;
+    const mainCpu = mainThreadsCpu() - mainCpuBefore;
     const siteCpu = ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(siteCpuBefore));
     const temporalCpu = serverPid ? cpuSeconds(serverPid) - temporalCpuBefore : undefined;
     clearInterval(progress);
@@ -169,8 +179,17 @@ async function main(): Promise<void> {
     );
     const perUrl = (s: number) => `${((s * 1e6) / urlCount).toFixed(0)} µs per URL`;
     console.log(
+      `  main thread     ${mainCpu.toFixed(1)} s (${(((mainCpu * 1000) / wallMs) * 100).toFixed(0)}% of one core, ${perUrl(mainCpu)}: the event loop)`,
+    );
+    console.log(
       `other CPU         test site ${siteCpu.toFixed(1)} s (${perUrl(siteCpu)})${temporalCpu !== undefined ? `, Temporal dev server ${temporalCpu.toFixed(1)} s (${perUrl(temporalCpu)})` : ''}`,
     );
+    for (const [i, byName] of threadCpu.entries()) {
+      const shares = [...byName].sort((a, b) => b[1] - a[1]).map(([name, cpu]) => `${name} ${cpu.toFixed(1)} s`);
+      console.log(
+        `  by thread       ${shares.join(', ')}${workers.length > 1 ? ` (worker ${i + 1}, whole life)` : ' (whole life of the process)'}`,
+      );
+    }
     for (const w of workers) {
       const pool = poolReports.get(w.pid!);
       const threadPeaks = pool?.peakHeapMb.length ? pool.peakHeapMb.map((m) => `${m} MB`).join(', ') : 'n/a';
@@ -199,6 +218,7 @@ const poolReports = new Map<number, PoolReport>();
 
 function spawnWorker(o: { address: string; prefix: string; dataDir: string; bundlePath: string }): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (args['cpu-prof']) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`);
   const child = spawn(
     process.execPath,
     [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')],
@@ -270,19 +290,6 @@ function osThreads(pid: number): string {
     return /Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
   } catch {
     return '?';
-  }
-}
-
-/** User + system CPU time a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = fs
-      .readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-  } catch {
-    return 0;
   }
 }
 

@@ -84,7 +84,8 @@ test('a job whose URL manifest is missing ends failed with its JobOutcome and a 
   const described = await client.workflow.getHandle(jobId).describe();
   expect(described.typedSearchAttributes.get(JOB_OUTCOME)).toBe('failed');
   const hook = await waitFor(async () => receiver.received.find((r) => r.path === '/early'), 'the failure webhook', 30_000);
-  const event = new Webhook(TEST_WEBHOOK_SECRET).verify(hook.body, hook.headers as Record<string, string>) as { status: string; error: string };
-  expect(event.status).toBe('failed');
-  expect(event.error).toMatch(/no URL manifest/);
+  const event = new Webhook(TEST_WEBHOOK_SECRET).verify(hook.body, hook.headers as Record<string, string>) as { type: string; data: { status: string; error: string } };
+  expect(event.type).toBe('job.failed');
+  expect(event.data.status).toBe('failed');
+  expect(event.data.error).toMatch(/no URL manifest/);
 });

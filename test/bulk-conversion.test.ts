@@ -1,6 +1,7 @@
 import JSZip from 'jszip';
 import request from 'supertest';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Express } from 'express';
 import type { AppConfig } from '../src/config/env';
 import { BulkConversionInput, BulkConversionProgress, progressQuery } from '../src/workflows/bulk-conversion/contract';
@@ -303,6 +304,39 @@ describe('markdown, owners and listing', () => {
     expect(running.body.jobs.some((j: { jobId: string }) => j.jobId === jobId)).toBe(false);
     const bobList = await request(app).get('/api/v1/jobs?type=bulk-conversion').set(auth(KEYS.bob));
     expect(bobList.body.jobs.some((j: { jobId: string }) => j.jobId === jobId)).toBe(false);
+  });
+});
+
+describe('history of a one-URL job', () => {
+  test('15 events: the chunk runs as an activity, the finalize as a local activity in the same workflow task as the end', async () => {
+    const { jobId } = await startViaApi({ urls: [site.url('/good/1')], format: 'markdown' });
+    const job = await waitForJobEnd(app, KEYS.alice, jobId);
+    expect(job.status).toBe('completed');
+    expect(job.result!.results!.map((r) => r.status)).toEqual(['success']);
+
+    const history = await client.workflow.getHandle(jobId).fetchHistory();
+    const events = (history.events ?? []).map((e) => {
+      const name = temporal.api.enums.v1.EventType[e.eventType ?? 0].replace(/^EVENT_TYPE_/, '');
+      const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return activity ? `${name} ${activity}` : name;
+    });
+    expect(events).toEqual([
+      'WORKFLOW_EXECUTION_STARTED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_COMPLETED',
+      'ACTIVITY_TASK_SCHEDULED convertChunk',
+      'ACTIVITY_TASK_STARTED',
+      'ACTIVITY_TASK_COMPLETED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_COMPLETED',
+      'MARKER_RECORDED', // patch local-finalize-small-jobs…
+      'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES', // …and its TemporalChangeVersion
+      'MARKER_RECORDED', // local activity finalizeBulkConversion
+      'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
+      'WORKFLOW_EXECUTION_COMPLETED',
+    ]);
   });
 });
 

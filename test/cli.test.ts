@@ -149,9 +149,10 @@ describe('errors say what happened, and the exit status says which', () => {
     const r = await runCli(['list', '--url', 'http://127.0.0.1:1'], env);
     expect(r.code).toBe(9);
     expect(r.stderr).toMatch(/cannot reach the API at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    // Bob's key, given as a flag, overrides alice's from the environment: none of alice's jobs is listed.
     const ok = await runCli(['list', '--api-key', KEYS.bob, '--json'], { DURABLE_JOBS_URL: env.DURABLE_JOBS_URL });
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout).jobs).toEqual([]);
+    expect((JSON.parse(ok.stdout).jobs as { owner: string }[]).filter((j) => j.owner !== 'bob')).toEqual([]);
   });
 
   test('bad arguments: 2, before anything is sent', async () => {
@@ -241,7 +242,8 @@ describe('watch in a real terminal', () => {
   afterAll(() => tmux.kill());
 
   test('a live progress bar that moves while the job runs, then the result summary and exit 0', async () => {
-    site.setLatencyMs(250);
+    // A chunk's first live report comes after 2 s: 15 rounds of 500 ms pages keep the job running past it.
+    site.setLatencyMs(500);
     try {
       const paths = Array.from({ length: 30 }, (_, i) => `/page/${i + 100}`);
       const submitted = await runCli(['submit', 'bulk', '--urls-file', urlFile(paths), '--concurrency', '2'], env);
@@ -420,6 +422,63 @@ describe('submit video', () => {
       expect(r.stderr).toMatch(/^video-generation-[\w-]+ running \d+% \((waiting_for_slot|starting|generating)/m);
       expect(r.stdout).toMatch(/video-generation {2}completed after/);
       expect(r.stdout).toMatch(/downloadUrl: http:\/\/\S+\/files\/videos\/video-generation-[\w-]+\.mp4/);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await stack.close();
+    }
+  });
+});
+
+describe('submit build', () => {
+  test('--wait follows an android build to its upload, then prints the result; a source outside the allowed roots is 8', async () => {
+    const { startPublishingStack } = await import('./fixtures/publishing-jobs');
+    const stack = await startPublishingStack(client);
+    const server = stack.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const buildEnv = { DURABLE_JOBS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, DURABLE_JOBS_API_KEY: KEYS.alice };
+      const build = (source: string[], extra: string[] = []) =>
+        runCli(
+          [
+            'submit',
+            'build',
+            '--project',
+            'sample',
+            '--platform',
+            'android',
+            ...source,
+            '--version',
+            '1.4.0',
+            '--build-number',
+            '42',
+            ...extra,
+          ],
+          buildEnv,
+        );
+      const r = await build(['--git', `file://${stack.repo}`], ['--track', 'beta', '--wait', '--interval', '200ms']);
+      expect(r.stderr).toMatch(/^started publishing-build-/m);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/publishing-build {2}completed after/);
+      const jobId = /^started (publishing-build-[\w-]+)/m.exec(r.stderr)![1];
+      const status = await runCli(['status', jobId, '--json'], buildEnv);
+      expect(status.code).toBe(0);
+      // The flags arrived as the API's fields: the build number and the track reached the store.
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        jobId,
+        type: 'publishing-build',
+        status: 'completed',
+        result: {
+          projectId: 'sample',
+          platform: 'android',
+          version: '1.4.0',
+          buildNumber: 42,
+          store: { store: 'google-play', versionCode: 42, track: 'beta' },
+        },
+      });
+
+      const outside = await build(['--path', '/etc']);
+      expect(outside.code).toBe(8);
+      expect(outside.stderr).toMatch(/source/);
     } finally {
       await new Promise((r) => server.close(r));
       await stack.close();

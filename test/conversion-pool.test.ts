@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ByteBudget } from '../src/activities/bulk-conversion/byte-budget';
 import { ConversionPool, createConversionPool, PageToConvert, threadExecArgv } from '../src/activities/bulk-conversion/conversion-pool';
 import { HOSTILE_PAGES } from './fixtures/test-site';
@@ -31,10 +34,33 @@ describe('conversion pool', () => {
     const first = outcomes[0];
     if (first.kind !== 'converted') throw new Error('not converted');
     expect(first.title).toBe('Page 1');
-    expect(Buffer.from(first.body).toString('utf8')).toContain('Text of page 1');
+    expect(Buffer.from(first.body ?? []).toString('utf8')).toContain('Text of page 1');
+    expect(first.bytes).toBe(first.body?.byteLength);
     const stats = pool.stats();
     expect(stats).toMatchObject({ threads: 2, pages: 4, timedOut: 0, outOfMemory: 0 });
     for (const heap of Object.values(stats.peakHeapBytes)) expect(heap).toBeGreaterThan(1024 * 1024);
+  });
+
+  test('a thread stores the artifact in the local blob file it is given; when it cannot, the bytes come back instead', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 30_000 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-write-'));
+    try {
+      const file = path.join(dir, '000001.md');
+      fs.writeFileSync(`${file}.meta.json`, '{"contentType":"text/plain"}'); // stale sidecar of an earlier put
+      const written = await pool.convert({ ...page(1), writeTo: file });
+      if (written.kind !== 'converted') throw new Error(`not converted: ${written.kind}`);
+      expect(written.body).toBeUndefined();
+      expect(fs.readFileSync(file, 'utf8')).toContain('Text of page 1');
+      expect(written.bytes).toBe(fs.statSync(file).size);
+      expect(fs.readdirSync(dir)).toEqual(['000001.md']); // no temp file, no stale sidecar
+
+      const unwritable = await pool.convert({ ...page(2), writeTo: path.join(dir, 'missing-folder', '000002.md') });
+      if (unwritable.kind !== 'converted') throw new Error(`not converted: ${unwritable.kind}`);
+      expect(Buffer.from(unwritable.body ?? []).toString('utf8')).toContain('Text of page 2');
+      expect(fs.readdirSync(dir)).toEqual(['000001.md']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a page over its time budget fails as too complex; the thread is replaced; time spent queued is not charged', async () => {

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { prefixedQueue } from '../src/shared/task-queues';
+import { createBlobStore } from '../src/storage';
+import { readJobRecord } from '../src/storage/job-records';
 import { jobOutcomesSweep } from '../src/workflows/job-outcomes';
 import { JOB_OUTCOMES_QUEUE, JobOutcomesSweepResult } from '../src/workflows/job-outcomes/contract';
 import { startWebhookReceiver, verifyWebhook, WebhookReceiver } from './fixtures/webhook-receiver';
@@ -210,7 +212,9 @@ test('reset starts the failed job again from its first workflow task', async () 
 
 test('a job Temporal has forgotten answers from its record; its files still download; purge removes them and keeps the record', async () => {
   const live = await getVideoJob(stack.app, KEYS.alice, replayId);
-  await sweep();
+  // A pass covers jobs closed up to a second before it: sweep until this one's record is written.
+  const store = createBlobStore(stack.config);
+  await waitFor(async () => (await sweep()) && (await readJobRecord(store, replayId)), 'the sweep to record the job', 30_000);
   // Retention, simulated: the workflow execution is deleted.
   await client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: replayId } });
   await waitFor(

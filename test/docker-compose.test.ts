@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfig, platformEnvSchema } from '../src/config/env';
-import { JOB_ENV } from '../src/worker/job-registry';
+import { ALL_TASK_QUEUES, JOB_ENV, rateLimitedQueues } from '../src/worker/job-registry';
+import { dynamicConfigYaml } from '../src/cluster/server-config';
 import { PROJECT_ROOT } from '../src/start/provision-cli';
 
 // docker-compose.temporal.yml and the Dockerfile, checked without a Docker engine: our services
@@ -11,6 +12,7 @@ import { PROJECT_ROOT } from '../src/start/provision-cli';
 
 interface ComposeService {
   image?: string;
+  stop_grace_period?: string;
   build?: unknown;
   command?: string[] | string;
   environment?: Record<string, string | number | boolean>;
@@ -20,7 +22,10 @@ interface ComposeService {
 }
 
 const composeText = fs.readFileSync(path.join(PROJECT_ROOT, 'docker-compose.temporal.yml'), 'utf8');
-const compose = YAML.parse(composeText, { merge: true }) as { services: Record<string, ComposeService> };
+const compose = YAML.parse(composeText, { merge: true }) as {
+  services: Record<string, ComposeService>;
+  configs?: Record<string, { content?: string }>;
+};
 const services = compose.services;
 const ours = Object.entries(services).filter(([, s]) => s.build !== undefined);
 
@@ -78,6 +83,24 @@ test('every variable our services set is in the config schema, and the values lo
     loadConfig(Object.fromEntries(Object.entries(services.api.environment!).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)])))
       .API_KEYS,
   ).toHaveLength(1);
+});
+
+test('the workers serve every task queue and get the time to stop a build cleanly', () => {
+  const env = Object.fromEntries(Object.entries(services.worker.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)]));
+  const config = loadConfig(env);
+  const served = config.WORKER_TASK_QUEUES.length ? config.WORKER_TASK_QUEUES : [...ALL_TASK_QUEUES];
+  expect(ALL_TASK_QUEUES.filter((q) => !served.includes(q))).toEqual([]);
+  const stopMs = Number(/^(\d+)s$/.exec(services.worker.stop_grace_period ?? '')?.[1]) * 1000;
+  expect(stopMs).toBeGreaterThan(config.WORKER_SHUTDOWN_GRACE + config.BUILD_KILL_GRACE);
+  expect(fs.readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8')).toMatch(/apt-get install .*\bgit\b/);
+});
+
+test("the server's dynamic config gives every rate-limited queue one partition, as the local cluster does", () => {
+  const env = Object.fromEntries(Object.entries(services.worker.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)]));
+  const wanted = YAML.parse(dynamicConfigYaml(rateLimitedQueues(loadConfig(env))));
+  expect(YAML.parse(compose.configs?.['temporal-dynamic-config']?.content ?? '')).toEqual(wanted);
+  const configPath = String(services.temporal.environment?.DYNAMIC_CONFIG_FILE_PATH);
+  expect(composeText).toContain(`target: ${configPath}`);
 });
 
 test('secrets have no defaults: without them the file does not interpolate', () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { liveGroupMembers } from '../src/activities/publishing-build/process-group';
 import { JOB_OUTCOME } from '../src/shared/search-attributes';
 import { KEYS, testClient, waitFor } from './harness/temporal';
 import { startWebhookReceiver, WebhookReceiver } from './fixtures/webhook-receiver';
@@ -38,6 +39,14 @@ afterAll(async () => {
 });
 beforeEach(() => stack.stores.emulator.reset());
 
+/** The build's process group and the helper the hanging build leaves in it, from the log. */
+const hangingBuild = (app: typeof stack.app, jobId: string) =>
+  waitFor(async () => {
+    const log = await buildLog(app, KEYS.alice, jobId);
+    const group = /process group (\d+)/.exec(log);
+    const helper = /helper pid (\d+)/.exec(log);
+    return group && helper ? { pgid: Number(group[1]), helper: Number(helper[1]) } : undefined;
+  }, 'the helper process');
 const outcomeOf = async (jobId: string) => (await client.workflow.getHandle(jobId).describe()).typedSearchAttributes.get(JOB_OUTCOME);
 const gitSource = (ref?: string) => ({ git: `file://${stack.repo}`, ...(ref ? { ref } : {}) });
 let nextBuild = 100;
@@ -147,16 +156,29 @@ describe('build failures', () => {
 
   test('a build that hangs past BUILD_TIMEOUT is killed with its whole process group', async () => {
     const jobId = await startBuild(stack.app, KEYS.alice, android({ source: gitSource('hang') }));
-    const helper = await waitFor(
-      async () => Number(/helper pid (\d+)/.exec(await buildLog(stack.app, KEYS.alice, jobId))?.[1]),
-      'the helper process',
-    );
+    const { pgid, helper } = await hangingBuild(stack.app, jobId);
     expect(processRunning(helper)).toBe(true);
+    expect(liveGroupMembers(pgid)).toContain(helper);
     const job = await waitForBuildEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/did not finish within 15 s and was killed/);
     expect(job.error).toContain('ignoring SIGTERM');
+    // Nothing of the group runs: not the build that ignored SIGTERM, not the helper it started.
+    expect(liveGroupMembers(pgid)).toEqual([]);
     expect(processRunning(helper)).toBe(false);
+  });
+
+  test.each([
+    ['a missing repository', () => ({ git: `file://${stack.root}/no-such-repo` }), /source\.git \/.*no-such-repo does not exist/],
+    ['a directory that is no repository', () => ({ git: `file://${stack.root}` }), /source\.git repository file:\/\/.* was not found/],
+    ['a missing path', () => ({ path: `${stack.root}/no-such-dir` }), /source\.path .*no-such-dir does not exist/],
+    ['a build that leaves no artifact', () => gitSource('none'), /the build left no \.aab file under dist\//],
+  ])('%s fails at once, naming it', async (_what, source, message) => {
+    const jobId = await startBuild(stack.app, KEYS.alice, android({ source: source() }));
+    const job = await waitForBuildEnd(stack.app, KEYS.alice, jobId);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(message);
+    expect((await buildLog(stack.app, KEYS.alice, jobId)).match(/=== attempt/g)).toHaveLength(1);
   });
 
   test('a missing ref fails at once, naming it', async () => {
@@ -172,14 +194,13 @@ describe('cancel', () => {
   test('cancel mid-build kills the process group', async () => {
     const app = stack.app;
     const jobId = await startBuild(app, KEYS.alice, android({ source: gitSource('hang') }));
-    const helper = await waitFor(
-      async () => Number(/helper pid (\d+)/.exec(await buildLog(app, KEYS.alice, jobId))?.[1]),
-      'the helper process',
-    );
+    const { pgid, helper } = await hangingBuild(app, jobId);
+    expect(liveGroupMembers(pgid).length).toBeGreaterThanOrEqual(2);
     expect((await request(app).post(`/api/v1/jobs/${jobId}/cancel`).set(auth(KEYS.alice))).status).toBe(202);
     const job = await waitForBuildEnd(app, KEYS.alice, jobId);
     expect(job.status).toBe('cancelled');
-    await waitFor(() => !processRunning(helper), 'the process group to be gone', 15_000);
+    await waitFor(() => liveGroupMembers(pgid).length === 0, 'the process group to be gone', 15_000);
+    expect(processRunning(helper)).toBe(false);
     expect(await outcomeOf(jobId)).toBe('cancelled');
   });
 

@@ -42,12 +42,13 @@ async function completed(handle: WorkflowHandle, timeoutMs = 120_000): Promise<v
   await waitFor(async () => (await handle.describe()).status.name !== 'RUNNING', `${handle.workflowId} to close`, timeoutMs, 300);
 }
 
-/** RECORD_HISTORIES=1 records every group; RECORD_HISTORIES=<group> just that one (bulk, video, cleanup). */
+/** RECORD_HISTORIES=1 records every group; RECORD_HISTORIES=<group> just that one (bulk, bulk-small, video, cleanup). */
 const recording = (group: string) => RECORD && (process.env.RECORD_HISTORIES === '1' || process.env.RECORD_HISTORIES === group);
 
 async function recordAll(client: Client): Promise<void> {
   fs.mkdirSync(DIR, { recursive: true });
   if (recording('bulk')) await recordBulkAndWebhooks(client);
+  if (recording('bulk-small')) await recordSmallBulk(client);
   if (recording('video')) await recordVideo(client);
   if (recording('cleanup')) await recordCleanup(client);
 }
@@ -111,6 +112,21 @@ async function recordBulkAndWebhooks(client: Client): Promise<void> {
   } finally {
     await workers.shutdown();
     await receiver.close();
+    await site.close();
+  }
+}
+
+async function recordSmallBulk(client: Client): Promise<void> {
+  // A one-URL job: its finalize runs as a local activity (patch local-finalize-small-jobs).
+  const site = await startTestSite({ latencyMs: 20 });
+  const config = testConfig();
+  const workers = await startWorkers(config, { queues: ['conversion'] });
+  try {
+    const small = await startJobDirect(client, config, `bulk-replay-one-url-${Date.now()}`, [site.url('/page/replay-one')]);
+    await small.result();
+    await save('bulk-conversion-one-url', small);
+  } finally {
+    await workers.shutdown();
     await site.close();
   }
 }

@@ -1,10 +1,9 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { ascClientFrom, playClientFrom } from '../src/activities/publishing-build/stores';
+import { ascClientFrom, playClientFrom, ProviderHttpError } from '../src/activities/publishing-build/stores';
 import { createAscClient } from '../src/activities/publishing-build/stores/asc-client';
 import { STORE_FAILURE_TYPES, storeCall } from '../src/activities/publishing-build/stores/store-failure';
-import { ProviderHttpError } from '../src/activities/publishing-build/stores/http';
 import { testConfig, waitFor } from './harness/temporal';
 import {
   buildSampleArtifact,
@@ -143,6 +142,53 @@ describe('App Store Connect', () => {
       (e: unknown) => e,
     );
     expect(limited).toMatchObject({ type: 'ProviderRateLimited', nonRetryable: false, nextRetryDelay: 3000 });
+  });
+});
+
+describe('over the platform HTTP client', () => {
+  test('a 500 is a retryable failure; an upload slower than its deadline is cut off as a retryable network failure', async () => {
+    stores.emulator.addFault({ api: 'asc', route: 'createBuildUpload', status: 500, times: 1 });
+    const asc = ascClientFrom(config());
+    const failed = await storeCall('App Store Connect', 'create the build upload', () =>
+      asc.createBuildUpload(TEST_ASC_APP_ID, '3.0.0', 1),
+    ).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ type: 'ProviderUnavailable', nonRetryable: false });
+    expect((failed as Error).message).toMatch(/HTTP 500/);
+
+    // A client whose calls may take 1 s, against an emulator that accepts each part after 3 s.
+    const quick = createAscClient({
+      baseUrl: stores.emulator.ascBaseUrl,
+      keyId: stores.keys.asc.keyId,
+      issuerId: stores.keys.asc.issuerId,
+      privateKeyPem: fs.readFileSync(stores.keys.asc.privateKeyPath, 'utf8'),
+      http: { policy: { allowHosts: ['127.0.0.1'] }, timeoutMs: 1_000, connectTimeoutMs: 1_000 },
+    });
+    const ipa = buildSampleArtifact(repo, 'ios', '3.0.0', 2);
+    const uploadId = await quick.createBuildUpload(TEST_ASC_APP_ID, '3.0.0', 2);
+    const file = await quick.createUploadFile(uploadId, 'Sample.ipa', fs.statSync(ipa).size);
+    stores.emulator.behave({ uploadDelayMs: 3_000 });
+    const started = Date.now();
+    const slow = await storeCall('App Store Connect', 'upload part 1', () => quick.uploadPart(file.operations[0], ipa)).catch(
+      (e: unknown) => e,
+    );
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(slow).toMatchObject({ type: 'ProviderNetworkError', nonRetryable: false });
+    expect((slow as Error).message).toMatch(/upload part 1: timed out after \d+ ms/);
+  });
+
+  test('an upload to a host outside the policy is refused before a byte is sent', async () => {
+    const asc = createAscClient({
+      baseUrl: stores.emulator.ascBaseUrl,
+      keyId: stores.keys.asc.keyId,
+      issuerId: stores.keys.asc.issuerId,
+      privateKeyPem: fs.readFileSync(stores.keys.asc.privateKeyPath, 'utf8'),
+      http: { policy: { allowHosts: [] }, timeoutMs: 1_000, connectTimeoutMs: 1_000 },
+    });
+    const ipa = buildSampleArtifact(repo, 'ios', '3.0.0', 3);
+    const op = { method: 'PUT', url: `${stores.emulator.ascBaseUrl}/upload/x`, offset: 0, length: 10, requestHeaders: [] };
+    const refused = await storeCall('App Store Connect', 'upload part 1', () => asc.uploadPart(op, ipa)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ type: 'ProviderTargetBlocked', nonRetryable: true });
+    expect(stores.emulator.stats().partsUploaded).toBe(0);
   });
 });
 

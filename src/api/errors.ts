@@ -28,7 +28,12 @@ export const badRequest = (field: string, message: string) =>
 export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} not found`);
 
 export function zodFields(err: ZodError): FieldProblem[] {
-  return err.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : 'body', message: i.message }));
+  return err.issues.flatMap((i) => {
+    const at = (key?: PropertyKey) => [...i.path, ...(key === undefined ? [] : [key])].map(String).join('.') || 'body';
+    // A strict object's custom error would otherwise name the whole object for a misspelt field.
+    if (i.code === 'unrecognized_keys') return i.keys.map((key) => ({ field: at(key), message: 'is not a known field' }));
+    return [{ field: at(), message: i.message }];
+  });
 }
 
 function grpcCode(err: unknown): number | undefined {

@@ -8,6 +8,9 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { RunningPostgres, startPostgres } from './postgres';
 import { setupSchemas } from './schema';
 import { dynamicConfigYaml, serverConfigYaml, SERVICES, ServiceName } from './server-config';
+import { loadConfig } from '../config/env';
+import { prefixedQueue } from '../shared/task-queues';
+import { rateLimitedQueues } from '../worker/job-registry';
 import { provisionServerBinaries } from './server-binaries';
 import { serviceHealthy, ServiceProcess, startService, stopServices } from './services';
 
@@ -72,7 +75,9 @@ export async function startCluster(o: ClusterOptions = {}): Promise<RunningClust
     const configDir = path.join(dir, 'config');
     fs.mkdirSync(configDir, { recursive: true });
     const dynamicConfigPath = path.join(configDir, 'dynamic.yaml');
-    fs.writeFileSync(dynamicConfigPath, dynamicConfigYaml());
+    const config = loadConfig();
+    const strictQueues = rateLimitedQueues(config).map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));
+    fs.writeFileSync(dynamicConfigPath, dynamicConfigYaml(strictQueues));
     fs.writeFileSync(
       path.join(configDir, `${ENV_NAME}.yaml`),
       serverConfigYaml({ historyShards, postgres: pg, ports, dynamicConfigPath, logLevel: o.logLevel ?? 'warn' }),

@@ -44,3 +44,13 @@ export function provisionServerBinaries(log: (msg: string) => void): ServerBinar
   for (const bin of Object.values(bins)) if (!runs(bin)) throw new Error(`go install finished but ${bin} does not run`);
   return bins;
 }
+
+if (require.main === module) {
+  try {
+    const bins = provisionServerBinaries((m) => console.log(m));
+    console.log(`Temporal server: ${bins.server}\nSQL tool: ${bins.sqlTool}`);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}

@@ -68,11 +68,19 @@ export function serverConfigYaml(o: ServerConfigOptions): string {
   return YAML.stringify(config);
 }
 
-/** Dynamic config of the cluster. */
-export function dynamicConfigYaml(): string {
+/**
+ * Dynamic config of the cluster. `rateLimitedQueues` (full names, prefix included) get one
+ * partition each: the server divides a queue's rate limit over its partitions.
+ */
+export function dynamicConfigYaml(rateLimitedQueues: string[]): string {
+  const onePartition = () => rateLimitedQueues.map((q) => ({ value: 1, constraints: { taskQueueName: q } }));
   return YAML.stringify({
     // Search attributes registered a moment ago are usable at once (the dev server does the same);
     // a read of the metadata table per cache miss, negligible at this scale.
     'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true, constraints: {} }],
+    // Jobs carry their owner as fairness key: a backed-up queue serves owners in turn, not FIFO.
+    'matching.enableFairness': [{ value: true, constraints: {} }],
+    'matching.numTaskqueueReadPartitions': onePartition(),
+    'matching.numTaskqueueWritePartitions': onePartition(),
   });
 }

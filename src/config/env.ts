@@ -128,9 +128,6 @@ export const platformEnvSchema = z.object({
   /** How long /health/ready reuses its Temporal checks. */
   READY_CACHE: duration('5s'),
 
-  EMULATOR_URL: optionalUrl(),
-  EMULATOR_PORT: int(4010, 0, 65535),
-  EMULATOR_GENERATION_TIME: duration('20s'),
   /** Where job files live: `fs` (DATA_DIR, one host) or `s3` (any number of hosts). */
   BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
   S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name (3-63 lowercase letters, digits, "." and "-")').optional(),

@@ -4,12 +4,12 @@ import type { Readable } from 'node:stream';
 import { Agent, errors, request } from 'undici';
 import { BlockedTargetError, checkUrl, guardedLookup, OutboundPolicy } from './ssrf-guard';
 
-// The one outbound HTTP client (page fetches, webhooks, video providers), on undici. Every
-// connection goes through the SSRF guard twice: the URL (scheme, port, IP literal) before
-// each request and redirect hop, and the resolved address in the agent's connect-time DNS
-// lookup, so a name cannot rebind to a private address between check and connect. Each
-// request has a deadline (or, for downloads, an idle timeout on the body), takes the
-// caller's AbortSignal, and bodies are read up to a byte cap.
+// The one outbound HTTP client (page fetches, webhooks, video providers, app stores), on
+// undici. Every connection goes through the SSRF guard twice: the URL (scheme, port, IP
+// literal) before each request and redirect hop, and the resolved address in the agent's
+// connect-time DNS lookup, so a name cannot rebind to a private address between check and
+// connect. Each request has a deadline (or, for downloads, an idle timeout on the body), takes
+// the caller's AbortSignal, and bodies are read up to a byte cap; uploads stream from a file.
 
 export type OutboundFailureKind =
   | 'invalid-url'
@@ -35,10 +35,13 @@ export class OutboundError extends Error {
   }
 }
 
+/** A request body: bytes, or a stream of known length (uploads), sent once and never replayed. */
+export type OutboundBody = string | Buffer | { stream: Readable; length: number };
+
 export interface OutboundRequest {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
-  body?: string | Buffer;
+  body?: OutboundBody;
   policy: OutboundPolicy;
   /** Per connection: DNS, TCP and TLS. */
   connectTimeoutMs: number;
@@ -46,7 +49,7 @@ export interface OutboundRequest {
   timeoutMs: number;
   /** Downloads: `timeoutMs` then ends at the headers, and the body may stream as long as data keeps coming at least this often. */
   idleTimeoutMs?: number;
-  /** Redirects to follow; with 0 (the default) a 3xx comes back as the response. */
+  /** Redirects to follow; with 0 (the default), or with a streamed body, a 3xx comes back as the response. */
   maxRedirects?: number;
   /** Headers (credentials) sent only while the request stays on this origin. */
   credentials?: { origin: string; headers: Record<string, string> };
@@ -72,17 +75,21 @@ const DRAIN_LIMIT = 64 * 1024;
 /** Sends one request, following redirects if asked; the body is left for the caller to read. */
 export async function sendRequest(rawUrl: string, options: OutboundRequest): Promise<OutboundResponse> {
   const exchange = new Exchange(options);
-  let url = exchange.guard(rawUrl, rawUrl);
   let method = options.method ?? 'GET';
-  let body = options.body;
+  const streamed = isStreamBody(options.body) ? options.body : undefined;
+  let body: string | Buffer | Readable | undefined = streamed ? streamed.stream : (options.body as string | Buffer | undefined);
+  // A streamed body's length goes in Content-Length (undici would otherwise send it chunked).
+  const lengthHeader = streamed ? { 'content-length': String(streamed.length) } : {};
   const redirects: string[] = [];
+  let url: URL;
   try {
+    url = exchange.guard(rawUrl, rawUrl);
     for (;;) {
       if (options.signal?.aborted) throw exchange.aborted(url.href);
       const sameOrigin = options.credentials && url.origin === options.credentials.origin;
       const res = await request(url, {
         method,
-        headers: { ...options.headers, ...(sameOrigin ? options.credentials!.headers : {}) },
+        headers: { ...options.headers, ...lengthHeader, ...(sameOrigin ? options.credentials!.headers : {}) },
         body,
         dispatcher: agentFor(options.policy, options.connectTimeoutMs),
         signal: exchange.signal,
@@ -91,7 +98,8 @@ export async function sendRequest(rawUrl: string, options: OutboundRequest): Pro
       }).catch((e: unknown) => {
         throw exchange.failure(e, url.href);
       });
-      const maxRedirects = options.maxRedirects ?? 0;
+      // A streamed body is consumed by the first request and cannot follow a redirect.
+      const maxRedirects = streamed ? 0 : (options.maxRedirects ?? 0);
       const location = res.headers.location;
       if (maxRedirects > 0 && REDIRECT_STATUSES.has(res.statusCode) && typeof location === 'string') {
         discardBody(res.body, res.headers);
@@ -122,6 +130,8 @@ export async function sendRequest(rawUrl: string, options: OutboundRequest): Pro
     }
   } catch (e) {
     exchange.done();
+    // An upload that never started (blocked, refused) must not keep its file open.
+    streamed?.stream.destroy();
     throw e;
   }
 }
@@ -171,6 +181,10 @@ export function discardBody(body: Readable, headers: IncomingHttpHeaders): void 
   } else {
     dropBody(body);
   }
+}
+
+function isStreamBody(body: OutboundBody | undefined): body is { stream: Readable; length: number } {
+  return typeof body === 'object' && !Buffer.isBuffer(body);
 }
 
 /** Closes a body without reading it (undici reports that as an abort error nobody needs to hear). */

@@ -5,9 +5,8 @@ import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
 import { RunningDevServer, startDevServer } from './dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
 import { ManagedProcess, spawnEntryPoint, startReaper, waitForHttpOk, WORKER_NODE_ARGS } from './supervisor';
-import { ProviderEmulator, startProviderEmulator } from '../emulator/server';
-import { DevStores, startDevStores, storesNeedEmulator } from '../emulator/stores/dev-setup';
-import { ensureSampleApp } from './sample-app';
+import type { LocalRun } from '../worker/job-definition';
+import { JOBS } from '../worker/job-registry';
 
 // `npm start`: the whole system on one machine with zero configuration —
 // Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API — and a clean stop on Ctrl-C.
@@ -45,8 +44,7 @@ async function main(): Promise<void> {
   env.DATA_DIR = config.dataDir;
 
   let server: RunningDevServer | undefined;
-  let emulator: ProviderEmulator | undefined;
-  let stores: DevStores | undefined;
+  const localRuns: LocalRun[] = [];
   const children: ManagedProcess[] = [];
   let stopping = false;
 
@@ -63,8 +61,7 @@ async function main(): Promise<void> {
     const api = children.find((c) => c.name === 'api');
     if (api) await api.stop(5_000);
     await Promise.all(children.filter((c) => c.name !== 'api').map((c) => c.stop(STOP_BUDGET_MS - 8_000)));
-    await emulator?.close();
-    await stores?.emulator.close();
+    await Promise.all(localRuns.map((r) => r.close().catch(() => undefined)));
     if (server) await server.stop();
     clearTimeout(hardStop);
     say('stopped');
@@ -95,22 +92,16 @@ async function main(): Promise<void> {
       server.exited.then((code) => void stopAll(`Temporal dev server exited with ${code}`, 1));
     }
 
-    if (!config.EMULATOR_URL) {
-      // The zero-config `emulator` video provider needs the provider emulator; it runs in this process.
-      const port = (await portInUse(config.EMULATOR_PORT)) ? 0 : config.EMULATOR_PORT;
-      emulator = await startProviderEmulator({ port, generationMs: config.EMULATOR_GENERATION_TIME });
-      env.EMULATOR_URL = emulator.url;
+    // What each job type runs locally with no configuration (provider and store emulators, a sample app).
+    const apiUrl = `http://localhost:${config.PORT}`;
+    const apiKey = config.API_KEYS ? '<key>' : secrets.apiKey;
+    const freePortOr = async (port: number) => ((await portInUse(port)) ? 0 : port);
+    for (const job of JOBS) {
+      const run = await job.worker.localRun?.(config, { say, freePortOr, apiUrl, apiKey });
+      if (!run) continue;
+      localRuns.push(run);
+      Object.assign(env, run.env);
     }
-
-    const needStores = storesNeedEmulator(config);
-    if (needStores.ios || needStores.android) {
-      // Publishing builds with no store credentials go to the store emulator, signed with generated dev keys.
-      stores = await startDevStores(config, (await portInUse(config.STORE_EMULATOR_PORT)) ? 0 : config.STORE_EMULATOR_PORT);
-      Object.assign(env, stores.env);
-    }
-    // With no source roots configured, a sample app under DATA_DIR is the one local source allowed.
-    const sampleApp = config.BUILD_SOURCE_ROOTS.length ? undefined : ensureSampleApp(path.join(config.dataDir, 'sample-app'), say);
-    if (sampleApp) env.BUILD_SOURCE_ROOTS = sampleApp;
 
     children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env, WORKER_NODE_ARGS));
     children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
@@ -118,7 +109,6 @@ async function main(): Promise<void> {
     for (const c of children) c.exited.then((code) => void stopAll(`${c.name} exited with ${code}`, 1));
     say(`pids: ${JSON.stringify({ temporal: server?.pid, worker: children[0].child.pid, api: children[1].child.pid })}`);
 
-    const apiUrl = `http://localhost:${config.PORT}`;
     await waitForHttpOk(`${apiUrl}/health/ready`, 180_000, () => !stopping);
     const key = config.API_KEYS ? '(from API_KEYS)' : secrets.apiKey;
     process.stdout.write(
@@ -127,17 +117,11 @@ async function main(): Promise<void> {
         '  durable-jobs is ready',
         `  API          ${config.publicUrl}   (health: ${apiUrl}/health/ready)`,
         `  Temporal UI  ${uiUrl}`,
-        `  Video emulator ${env.EMULATOR_URL}   (provider "emulator": OpenAI Videos API and Veo/Gemini API)`,
-        ...(stores ? [`  Store emulator ${stores.emulator.url}   (App Store Connect and Google Play for publishing builds; dev keys in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/store-dev-keys)`] : []),
+        ...localRuns.flatMap((r) => r.services.map((line) => `  ${line}`)),
         `  API key      ${key}   (owner "${DEV_OWNER}", admin; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/dev-api-key)`,
         `  Webhook key  ${config.WEBHOOK_SECRET ? '(from WEBHOOK_SECRET)' : secrets.webhookSecret}   (signs webhooks; stored in ${path.relative(PROJECT_ROOT, config.dataDir) || '.'}/webhook-secret)`,
-        `  try:  curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" ${apiUrl}/api/v1/jobs`,
-        ...(sampleApp
-          ? [
-              `  build: curl -H "Authorization: Bearer ${config.API_KEYS ? '<key>' : secrets.apiKey}" -H 'Content-Type: application/json' ${apiUrl}/api/v1/jobs/publishing-builds \\`,
-              `          -d '{"projectId":"sample","platform":"ios","source":{"git":"file://${sampleApp}"},"version":"1.0.0","buildNumber":1}'`,
-            ]
-          : []),
+        `  try:  curl -H "Authorization: Bearer ${apiKey}" ${apiUrl}/api/v1/jobs`,
+        ...localRuns.flatMap((r) => r.examples.map((line) => `  ${line}`)),
         '  Ctrl-C stops everything.',
         '',
       ].join('\n') + '\n',

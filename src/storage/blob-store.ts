@@ -41,10 +41,26 @@ export interface BlobStore {
   listFolders(folder: string): Promise<string[]>;
   /** Deletes every object under `folder` (and the folder itself where folders exist). */
   deleteFolder(folder: string): Promise<{ files: number; bytes: number }>;
+  /**
+   * Stores on a local filesystem: where another thread may write `key` itself with
+   * `writeBlobFileSync` (atomic and fsynced), sparing this event loop the file calls. Undefined
+   * when the object needs more than the file (e.g. a content type its extension does not imply).
+   */
+  localFile?(key: string, options?: { contentType?: string }): Promise<LocalBlobFile | undefined>;
   /** A short-lived URL that serves the object without us, for stores that have one. */
   presignGet?(key: string, options: PresignOptions): Promise<string>;
   /** Proves the store is reachable and writable; throws BlobStoreUnavailableError saying what is wrong. */
   check(): Promise<void>;
+}
+
+export interface LocalBlobFile {
+  /** Absolute path to write; its folder exists. */
+  file: string;
+  /**
+   * After the write: makes its rename durable (a folder fsync, shared by the writes of the next
+   * few ms, so callers should not hold other work back waiting on it).
+   */
+  commit(bytes: number): Promise<BlobInfo>;
 }
 
 export class BlobNotFoundError extends Error {

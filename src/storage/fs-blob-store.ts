@@ -13,9 +13,11 @@ import {
   BlobStore,
   BlobStoreUnavailableError,
   ByteRange,
+  LocalBlobFile,
 } from './blob-store';
 import { impliedContentType } from './content-types';
 import { DirectorySyncer } from './directory-syncer';
+import { META_SUFFIX, TMP_SUFFIX, tempNameFor, writeAllSync } from './fs-blob-file';
 
 const fsync = promisify(fs.fsync);
 
@@ -24,9 +26,8 @@ const fsync = promisify(fs.fsync);
 // artifact in a worker converting hundreds of pages a second. Only the fsyncs, which wait
 // for the disk, leave the event loop. Bigger bodies stay async throughout.
 const SYNC_WRITE_MAX_BYTES = 64 * 1024;
-
-const META_SUFFIX = '.meta.json';
-const TMP_SUFFIX = '.tmp';
+/** How long a folder sync for local files waits to gather more renames (one sync per batch, not per file). */
+const LOCAL_FILE_GATHER_MS = 20;
 
 /**
  * Filesystem blob store: `<root>/<key>`. Each write goes to a temp file that is fsynced before
@@ -37,6 +38,8 @@ export class FsBlobStore implements BlobStore {
   /** Folders known to exist: creating them again is a wasted syscall per artifact. */
   private readonly madeDirs = new Set<string>();
   private readonly dirSyncer = new DirectorySyncer();
+  /** For local files written by other threads, whose callers report them only after the sync. */
+  private readonly gatheringDirSyncer = new DirectorySyncer(LOCAL_FILE_GATHER_MS);
 
   constructor(private readonly root: string) {}
 
@@ -54,10 +57,7 @@ export class FsBlobStore implements BlobStore {
   async put(key: string, body: Readable | Buffer | string, options: { contentType?: string } = {}): Promise<BlobInfo> {
     const file = this.pathOf(key);
     const dir = path.dirname(file);
-    if (!this.madeDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
+    await this.ensureDir(dir);
     const implied = impliedContentType(file);
     const extraType = options.contentType && options.contentType !== implied ? options.contentType : undefined;
     const tmp = tempNameFor(file);
@@ -75,6 +75,27 @@ export class FsBlobStore implements BlobStore {
     else fs.rmSync(file + META_SUFFIX, { force: true });
     await this.dirSyncer.sync(dir);
     return { key, bytes, contentType: options.contentType ?? implied };
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  async localFile(key: string, options: { contentType?: string } = {}): Promise<LocalBlobFile | undefined> {
+    const file = this.pathOf(key);
+    const contentType = impliedContentType(file);
+    if (options.contentType && options.contentType !== contentType) return undefined; // needs a metadata sidecar: use put()
+    const dir = path.dirname(file);
+    await this.ensureDir(dir);
+    return {
+      file,
+      commit: async (bytes) => {
+        await this.gatheringDirSyncer.sync(dir);
+        return { key, bytes, contentType };
+      },
+    };
   }
 
   /** The metadata sidecar goes through the same temp-file-fsync-rename as the blob itself. */
@@ -242,8 +263,6 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-const tempNameFor = (file: string) => `${file}.${randomUUID()}${TMP_SUFFIX}`;
-
 /** Files beside the blobs: metadata and half-written temp files. */
 const isSidecar = (name: string) => name.endsWith(TMP_SUFFIX) || name.endsWith(META_SUFFIX);
 
@@ -257,7 +276,7 @@ async function writeSynced(file: string, body: Readable | Buffer | string): Prom
     if (data.length <= SYNC_WRITE_MAX_BYTES) {
       const fd = fs.openSync(file, 'w');
       try {
-        fs.writeSync(fd, data);
+        writeAllSync(fd, data);
         await fsync(fd);
       } finally {
         fs.closeSync(fd);

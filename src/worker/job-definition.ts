@@ -30,6 +30,30 @@ export interface JobWorker<Env extends z.ZodRawShape = Record<never, never>> {
   schedules?(config: PlatformConfig): DesiredSchedule[];
   /** What the job adds to the worker's metrics (src/activities/<job>/metrics.ts). */
   metrics?: JobMetricsHooks;
+  /** What `npm start` runs for this job with no configuration (e.g. a provider emulator). */
+  localRun?(config: PlatformConfig, tools: LocalRunTools): Promise<LocalRun | undefined>;
+}
+
+/** What `npm start` offers a job type's local setup. */
+export interface LocalRunTools {
+  /** A progress line on the console. */
+  say(message: string): void;
+  /** The port when it is free, else 0 (any free port). */
+  freePortOr(port: number): Promise<number>;
+  /** The API's base URL and a key that works there (printed in examples). */
+  apiUrl: string;
+  apiKey: string;
+}
+
+/** A job type's local setup, running until `close`. */
+export interface LocalRun {
+  /** Variables the worker and API processes get (e.g. a provider's base URL and dev keys). */
+  env: Record<string, string>;
+  /** Ready-banner lines naming what runs (e.g. an emulator's URL). */
+  services: string[];
+  /** Ready-banner lines showing how to try the job type (e.g. a curl). */
+  examples: string[];
+  close(): Promise<void>;
 }
 
 /** A job type's part in the worker's Prometheus metrics, observed from outside its workflow and activities. */

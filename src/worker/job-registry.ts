@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AppConfig } from '../config/env';
 import { int } from '../config/schema';
 import { DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY, priorityVariable } from '../shared/priority';
 import { bulkConversionWorker } from '../activities/bulk-conversion';
@@ -57,3 +58,10 @@ export const ALL_TASK_QUEUES: string[] = JOBS.flatMap((j) => j.worker.queues.map
 export const JOB_PRIORITY_ENV = z.object(
   Object.fromEntries(STARTABLE_JOB_TYPES.map((type) => [priorityVariable(type), int(DEFAULT_PRIORITY, HIGHEST_PRIORITY, LOWEST_PRIORITY)])),
 ) as unknown as z.ZodObject<Record<never, never>>;
+
+/** Queues with a server-side rate limit: they need one partition for the limit to hold exactly. */
+export function rateLimitedQueues(config: AppConfig): string[] {
+  return JOBS.flatMap((j) => j.worker.queues)
+    .filter((q) => q.options?.(config).maxTaskQueueActivitiesPerSecond !== undefined)
+    .map((q) => q.name);
+}

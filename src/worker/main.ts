@@ -11,6 +11,7 @@ import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { WorkerJobMetrics } from './job-metrics';
 import { createWorkers, ensureJobSchedules, loadWorkflowBundle, resolveQueues } from './workers';
+import { withSmallThreadYoungGeneration } from './young-generation';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -73,15 +74,17 @@ async function main(): Promise<void> {
 
   const connection = await connectWorker(config);
   const workflowBundle = await loadWorkflowBundle();
-  const workers = await createWorkers({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    prefix: config.TASK_QUEUE_PREFIX,
-    queues: served,
-    deps: { config, store, logger, now: () => new Date() },
-    workflowBundle,
-    metrics: new WorkerJobMetrics(metricsRegistry),
-  });
+  const workers = await withSmallThreadYoungGeneration(() =>
+    createWorkers({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      prefix: config.TASK_QUEUE_PREFIX,
+      queues: served,
+      deps: { config, store, logger, now: () => new Date() },
+      workflowBundle,
+      metrics: new WorkerJobMetrics(metricsRegistry),
+    }),
+  );
   const queues = served.map((q) => prefixedQueue(config.TASK_QUEUE_PREFIX, q));
   logger.info('worker ready', { taskQueues: queues, address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
   // SIGINT/SIGTERM (handled by the Runtime) stop polling; in-flight activities get WORKER_SHUTDOWN_GRACE.

@@ -17,13 +17,17 @@ export interface ApiReplica {
   stop(): Promise<void>;
 }
 
-export async function startApiReplica(config: AppConfig, extraEnv: Record<string, string> = {}): Promise<ApiReplica> {
+export async function startApiReplica(
+  config: AppConfig,
+  extraEnv: Record<string, string> = {},
+  o: { nodeArgs?: string[] } = {},
+): Promise<ApiReplica> {
   const host = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-api-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     process.execPath,
-    ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/api/main.ts')],
+    [...(o.nodeArgs ?? []), '--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/api/main.ts')],
     {
       cwd: host,
       env: envFor(config, { PORT: String(port), API_PUBLIC_URL: url, DATA_DIR: path.join(host, 'data'), LOG_LEVEL: 'warn', ...extraEnv }),

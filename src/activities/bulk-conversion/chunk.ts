@@ -47,6 +47,9 @@ interface ChunkCheckpoint {
   finished: Finished[];
 }
 
+/** When a chunk sends its first live progress report. */
+const FIRST_PROGRESS_MS = 2_000;
+
 export interface ChunkActivityOptions {
   /** The per-URL converter; tests may inject one. */
   convertUrl?: (input: ConvertUrlInput) => Promise<ConvertUrlOutput>;
@@ -59,8 +62,10 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
   const convertUrl = options.convertUrl ?? createUrlConverter(deps, pool);
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
   // Chunk completions move `progress` already; live reports only matter for long chunks, and each
-  // one costs a workflow task and two history events, so they are rare.
+  // one costs a workflow task and two history events, so they are rare: one early, so a watcher
+  // sees a job move within seconds, then one per interval.
   const progressEveryMs = options.progressEveryMs ?? 10_000;
+  const firstProgressMs = Math.min(FIRST_PROGRESS_MS, progressEveryMs);
   const retryPolicy: UrlRetryPolicy = {
     attempts: deps.config.CONVERSION_URL_ATTEMPTS,
     initialIntervalMs: deps.config.CONVERSION_RETRY_INTERVAL,
@@ -114,27 +119,30 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
       }
 
       let inFlight = 0;
+      /** Artifacts written whose folder sync is still pending. */
+      const syncing = new Set<Promise<void>>();
       const live = (): ChunkProgress => ({ taskId: input.taskId, succeeded, failed: finished.size - succeeded, inFlight });
       const heartbeat = () => ctx.heartbeat({ taskId: input.taskId, finished: rows } satisfies ChunkCheckpoint);
       const reporter = progressReporter(ctx, live);
       heartbeat();
       const heartbeats = setInterval(heartbeat, heartbeatEveryMs);
+      const firstReport = setTimeout(reporter, firstProgressMs);
       const reports = setInterval(reporter, progressEveryMs);
 
       const signal = ctx.cancellationSignal;
-      // Every URL in flight listens on the one cancellation signal (fetch + backoff sleep).
-      setMaxListeners(Math.max(10, input.parallelism * 3), signal);
+      // One listener per lane of the window; each lane's URLs listen on the lane's own signal.
+      setMaxListeners(Math.max(10, input.parallelism + 5), signal);
       try {
         await slidingWindow(
           todo.filter((r) => !finished.has(r.index)),
           input.parallelism,
-          async (item) => {
+          async (item, laneSignal) => {
             inFlight += 1;
             try {
               const outcome = await withUrlRetries(
-                () => convertUrl({ jobId: input.jobId, index: item.index, url: item.url, format: input.format, signal }),
+                () => convertUrl({ jobId: input.jobId, index: item.index, url: item.url, format: input.format, signal: laneSignal }),
                 retryPolicy,
-                signal,
+                laneSignal,
               );
               const result: UrlResult = outcome.ok
                 ? {
@@ -154,15 +162,35 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
                     error: outcome.error,
                     attempts: outcome.attempts,
                   };
-              finish(result, toCheckpoint(result));
+              const durable = outcome.ok ? outcome.value.durable : undefined;
+              if (!durable) return finish(result, toCheckpoint(result));
+              // The lane moves on; the result counts (and reaches heartbeats) once its artifact is durable.
+              const settled = durable.then(
+                () => finish(result, toCheckpoint(result)),
+                (e: unknown) => {
+                  const failed: UrlResult = {
+                    index: item.index,
+                    url: item.url,
+                    status: 'failed',
+                    errorType: 'StorageError',
+                    error: String(e),
+                    attempts: result.attempts,
+                  };
+                  finish(failed, toCheckpoint(failed));
+                },
+              );
+              syncing.add(settled);
+              void settled.finally(() => syncing.delete(settled));
             } finally {
               inFlight -= 1;
             }
           },
           signal,
         );
+        await Promise.all(syncing);
       } finally {
         clearInterval(heartbeats);
+        clearTimeout(firstReport);
         clearInterval(reports);
       }
 

@@ -4,6 +4,7 @@ import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { ContentTooComplexError, extractArticle, UnparseableContentError } from './extract';
 import { buildH5pPackage } from './h5p';
 import { toMarkdown } from './markdown';
+import { writeBlobFileSync } from '../../storage/fs-blob-file';
 
 // The CPU part of converting one page (parse, extract, sanitize, render, zip). It runs in a
 // conversion thread (see conversion-pool.ts), so a page that takes too long or too much
@@ -28,11 +29,20 @@ export interface PageTask {
   format: ConversionFormat;
   /** This task's cell in the pool's start-time table. */
   slot: number;
+  /** A local blob file to store the artifact in (see BlobStore.localFile); otherwise its bytes come back. */
+  writeTo?: string;
 }
 
 export type PageFailure = { ok: false; failure: 'unparseable' | 'too-complex'; message: string };
 
-export type PageTaskResult = (({ ok: true } & ConvertedPage) | PageFailure) & {
+/** A converted page: `body` is absent when the thread stored it in `writeTo`. */
+export interface PageArtifact {
+  title: string;
+  bytes: number;
+  body?: Uint8Array;
+}
+
+export type PageTaskResult = (({ ok: true } & PageArtifact) | PageFailure) & {
   thread: number;
   /** V8 heap of the thread after the task (committed bytes). */
   heapBytes: number;
@@ -45,13 +55,24 @@ const startTimes: BigInt64Array | undefined = (workerData as { startTimes?: BigI
 export default function runPageTask(task: PageTask): PageTaskResult {
   // The page's time budget counts from here, not from when the task was queued or the thread was still loading.
   if (startTimes) Atomics.store(startTimes, task.slot, BigInt(Date.now()));
-  let result: ({ ok: true } & ConvertedPage) | PageFailure;
+  let result: ({ ok: true } & PageArtifact) | PageFailure;
   try {
-    result = { ok: true, ...convertPage(task.html, task.url, task.format) };
+    const { title, body } = convertPage(task.html, task.url, task.format);
+    result = { ok: true, title, bytes: body.byteLength, ...(task.writeTo && stored(task.writeTo, body) ? {} : { body }) };
   } catch (e) {
     result = pageFailure(e, task.url);
   }
   return { ...result, thread: threadId, heapBytes: getHeapStatistics().total_heap_size };
+}
+
+/** Stores the artifact from this thread; on any file error the bytes go back and the main thread's store.put() handles it. */
+function stored(file: string, body: Uint8Array): boolean {
+  try {
+    writeBlobFileSync(file, body);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function pageFailure(e: unknown, url: string): PageFailure {

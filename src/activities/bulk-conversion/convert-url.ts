@@ -38,6 +38,11 @@ export interface ConvertUrlOutput {
   artifactPath: string;
   bytes: number;
   title: string;
+  /**
+   * Set when the artifact is in place but not yet durable (its folder sync is shared with the
+   * next artifacts): settles once it is. Report the artifact only after that.
+   */
+  durable?: Promise<unknown>;
 }
 
 export function createUrlConverter(
@@ -64,9 +69,16 @@ export function createUrlConverter(
       throw e;
     }
     room.settle(page.bytes);
-    const outcome = await pool.convert({ html: page.html, url: page.url, format, group: jobId }, signal).catch((e) => {
-      throw signal?.aborted ? cancelled(signal) : e;
-    });
+    const artifactPath = conversionArtifactPath(index, format);
+    const key = jobFileKey(jobId, artifactPath);
+    const contentType = CONVERSION_CONTENT_TYPES[format];
+    // On a local store the conversion thread writes the artifact too: no file calls on this event loop.
+    const local = await deps.store.localFile?.(key, { contentType });
+    const outcome = await pool
+      .convert({ html: page.html, url: page.url, format, group: jobId, writeTo: local?.file }, signal)
+      .catch((e) => {
+        throw signal?.aborted ? cancelled(signal) : e;
+      });
     room.release();
     if (outcome.kind !== 'converted') {
       throw ApplicationFailure.create({
@@ -77,9 +89,10 @@ export function createUrlConverter(
       });
     }
     if (signal?.aborted) throw cancelled(signal);
-    const artifactPath = conversionArtifactPath(index, format);
-    const body = Buffer.from(outcome.body.buffer, outcome.body.byteOffset, outcome.body.byteLength);
-    const stored = await deps.store.put(jobFileKey(jobId, artifactPath), body, { contentType: CONVERSION_CONTENT_TYPES[format] });
+    const { body } = outcome;
+    // No body back: the thread stored it in the local file, which only awaits its folder sync.
+    if (!body) return { artifactPath, bytes: outcome.bytes, title: outcome.title, durable: local!.commit(outcome.bytes) };
+    const stored = await deps.store.put(key, Buffer.from(body.buffer, body.byteOffset, body.byteLength), { contentType });
     return { artifactPath, bytes: stored.bytes, title: outcome.title };
   }
 

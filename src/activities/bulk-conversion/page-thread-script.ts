@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, Plugin } from 'esbuild';
 
 // Conversion threads load the converter as one prebuilt CommonJS file. Threads start
 // without the main thread's TypeScript loader (tsx, or jest's transform), and loading the
@@ -32,6 +32,7 @@ async function buildScript(): Promise<string> {
     target: 'node20',
     write: false,
     logLevel: 'silent',
+    plugins: [lazyListenerMaps],
   });
   const code = result.outputFiles[0].contents;
   const dir = path.join(os.tmpdir(), 'durable-jobs');
@@ -44,3 +45,35 @@ async function buildScript(): Promise<string> {
   }
   return file;
 }
+
+/**
+ * linkedom gives every DOM node a listener map in a WeakMap when it is constructed; the
+ * converter never adds a listener, and those entries cost ~15% of a page's conversion plus
+ * GC work (WeakMap entries are ephemerons). This makes the map on first addEventListener.
+ */
+const lazyListenerMaps: Plugin = {
+  name: 'linkedom-lazy-listener-maps',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]linkedom[\\/](esm|cjs)[\\/]interface[\\/]event-target\.js$/ }, async ({ path: file }) => {
+      const edits: [string, string][] = [
+        ['wm.set(this, new Map);', ''],
+        [
+          'addEventListener(type, listener, options) {\n    const map = wm.get(this);',
+          'addEventListener(type, listener, options) {\n    let map = wm.get(this);\n    if (!map) wm.set(this, (map = new Map));',
+        ],
+        [
+          'removeEventListener(type, listener) {\n    const map = wm.get(this);\n    if (map.has(type)) {',
+          'removeEventListener(type, listener) {\n    const map = wm.get(this);\n    if (map && map.has(type)) {',
+        ],
+      ];
+      let contents = await fs.promises.readFile(file, 'utf8');
+      for (const [from, to] of edits) {
+        // A linkedom release that changed this file fails the build loudly rather than converting slowly.
+        if (!contents.includes(from))
+          throw new Error(`${file} no longer contains ${JSON.stringify(from)}: update the page-thread bundle's linkedom edit`);
+        contents = contents.replace(from, to);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};

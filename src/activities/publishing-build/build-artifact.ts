@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -26,7 +27,12 @@ export const BUILD_FAILURES = {
   failed: 'BuildFailed',
   timedOut: 'BuildTimedOut',
   artifactMissing: 'BuildArtifactMissing',
+  /** The worker shut down and the build outlasted WORKER_SHUTDOWN_GRACE: retried on another worker. */
+  interrupted: 'BuildInterruptedByShutdown',
 } as const;
+
+/** How the worker names itself to Temporal (the SDK's default identity). */
+const WORKER_IDENTITY = `${process.pid}@${os.hostname()}`;
 
 const HEARTBEAT_MS = 2_000;
 const REPORT_MS = 5_000;
@@ -92,6 +98,7 @@ export function createBuildActivities(deps: ActivityDeps<PublishingBuildConfig>)
           signal: ctx.cancellationSignal,
           log: (line) => log.write(`[prepare] ${line}`, true),
         });
+        log.write(`[prepare] workspace ${path.basename(ws.dir)} on worker ${WORKER_IDENTITY}`, true);
 
         setPhase('building');
         const command = input.platform === 'ios' ? config.BUILD_COMMAND_IOS : config.BUILD_COMMAND_ANDROID;
@@ -105,9 +112,17 @@ export function createBuildActivities(deps: ActivityDeps<PublishingBuildConfig>)
           maxOutputBytes: config.BUILD_LOG_MAX_BYTES,
           signal: ctx.cancellationSignal,
           onLine: (line) => log.write(line),
+          onSpawn: (pid) => log.write(`[build] process group ${pid}`, true),
         });
         if (result.leftRunning.length)
           deps.logger.error('build processes survived SIGKILL', { jobId: input.jobId, pids: result.leftRunning });
+        if (result.cancelled && ctx.cancellationDetails?.workerShutdown) {
+          // Past the shutdown grace period: a failed (not cancelled) attempt, so the server
+          // retries it at once on another worker, from a fresh workspace.
+          const message = `the worker ${WORKER_IDENTITY} shut down and the build outlasted WORKER_SHUTDOWN_GRACE: process group ${result.pid} stopped; the build is retried on another worker`;
+          log.write(`[build] ${message}`, true);
+          throw ApplicationFailure.create({ type: BUILD_FAILURES.interrupted, message, details: [{ attempt }] });
+        }
         if (result.cancelled) {
           log.write(`[build] cancelled: process group ${result.pid} stopped`, true);
           throw ctx.cancellationSignal.reason instanceof Error ? ctx.cancellationSignal.reason : new CancelledFailure('build cancelled');

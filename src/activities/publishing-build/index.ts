@@ -1,3 +1,5 @@
+import { strictQueueRate } from '../../temporal/task-queue-rate';
+import { publishingLocalRun } from './local-run';
 import type { JobWorker } from '../../worker/job-definition';
 import { PUBLISHING_QUEUES } from '../../workflows/publishing-build/contract';
 import { createBuildActivities } from './build-artifact';
@@ -18,15 +20,17 @@ export const publishingBuildWorker: JobWorker<typeof publishingBuildEnv.shape> =
     { name: PUBLISHING_QUEUES.builds, activities: createStoreActivities, options: () => ({ maxConcurrentActivityTaskExecutions: 20 }) },
     {
       // The build step: builds per minute across all workers (enforced by the server for the
-      // whole queue) and builds at once in this worker process.
+      // whole queue, exactly when the queue has one partition) and builds at once in this
+      // worker process.
       name: PUBLISHING_QUEUES.buildRuns,
       activities: createBuildActivities,
       options: (config: PublishingBuildConfig) => ({
         maxConcurrentActivityTaskExecutions: config.BUILD_CONCURRENCY,
-        maxTaskQueueActivitiesPerSecond: config.BUILDS_PER_MINUTE / 60,
+        maxTaskQueueActivitiesPerSecond: strictQueueRate(config.BUILDS_PER_MINUTE, 60_000),
         // Heartbeats reach the server within seconds, and with them a cancellation reaches the build.
         maxHeartbeatThrottleInterval: '2s',
       }),
     },
   ],
+  localRun: publishingLocalRun,
 };

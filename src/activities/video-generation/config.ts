@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PlatformConfig } from '../../config/env';
-import { byteSize, duration, int, optionalString, url } from '../../config/schema';
+import { byteSize, duration, int, optionalString, optionalUrl, url } from '../../config/schema';
 
 export const videoGenerationEnv = z.object({
   OPENAI_API_KEY: optionalString,
@@ -14,6 +14,10 @@ export const videoGenerationEnv = z.object({
   VIDEO_POLL_MAX_INTERVAL: duration('60s'),
   /** A provider's video larger than this fails the job instead of filling the disk. */
   VIDEO_MAX_BYTES: byteSize('512mb'),
+  /** Where provider `emulator` is reached; `npm start` sets it to the emulator it runs. */
+  EMULATOR_URL: optionalUrl(),
+  EMULATOR_PORT: int(4010, 0, 65535),
+  EMULATOR_GENERATION_TIME: duration('20s'),
 });
 
 export type VideoGenerationConfig = PlatformConfig & z.output<typeof videoGenerationEnv>;

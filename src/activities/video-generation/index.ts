@@ -1,3 +1,4 @@
+import { strictQueueRate } from '../../temporal/task-queue-rate';
 import type { JobWorker } from '../../worker/job-definition';
 import { VIDEO_QUEUES } from '../../workflows/video-generation/contract';
 import type { ActivityDeps } from '../deps';
@@ -6,6 +7,7 @@ import { videoGenerationEnv, VideoGenerationConfig } from './config';
 import { createDownloadActivity } from './download-video';
 import { createStatusActivity } from './poll-status';
 import { createRequestSlotActivity } from './request-slot';
+import { videoLocalRun } from './local-run';
 import { createVideoStartActivities } from './start-generation';
 
 export type { StartVideoInput, StartVideoOutput } from './start-generation';
@@ -34,7 +36,8 @@ export const videoGenerationWorker: JobWorker<typeof videoGenerationEnv.shape> =
       name: VIDEO_QUEUES.starts,
       activities: createVideoStartActivities,
       // The server enforces this for the whole queue, so the limit holds across all workers.
-      options: (config: VideoGenerationConfig) => ({ maxTaskQueueActivitiesPerSecond: config.VIDEO_STARTS_PER_MINUTE / 60 }),
+      options: (config: VideoGenerationConfig) => ({ maxTaskQueueActivitiesPerSecond: strictQueueRate(config.VIDEO_STARTS_PER_MINUTE, 60_000) }),
     },
   ],
+  localRun: videoLocalRun,
 };

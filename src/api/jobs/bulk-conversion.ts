@@ -48,7 +48,7 @@ const startBody = z.object(
     priority: priorityField,
   },
   { error: 'must be a JSON object' },
-);
+).strict();
 
 interface BulkConversionRequest {
   urls: string[];

@@ -12,23 +12,21 @@ import { findJob, findJobOrRecord } from './job-lookup';
 import { jobStatusBody, recordView } from './job-status';
 import { statusFromDescription } from './start-job';
 import { jobDefinition, STARTABLE_JOB_TYPES } from '../../worker/job-registry';
-import { statusName } from '../../temporal/job-failures';
+import { jobScopeClauses, statusName } from '../../temporal/job-failures';
 import { isoTime } from '../../temporal/timestamps';
 import type { CancellingResponse, JobListResponse } from '../response-schemas';
 
 const listQuery = z.object({
-  type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]]).optional(),
-  status: z.enum(JOB_STATUSES).optional(),
-  owner: z
-    .string()
-    .regex(/^([\w.@-]+|\*)$/, 'letters, digits, ".", "_", "@" and "-" only, or * (admins)')
-    .optional(),
-  pageSize: z.coerce.number().int().min(1).max(200).default(50),
-  pageToken: z
-    .string()
-    .max(4096)
-    .regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API')
-    .optional(),
+  type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]], { error: `must be one of: ${STARTABLE_JOB_TYPES.join(', ')}` }).optional(),
+  status: z.enum(JOB_STATUSES, { error: `must be one of: ${JOB_STATUSES.join(', ')}` }).optional(),
+  owner: z.string().regex(/^([\w.@-]+|\*)$/, 'letters, digits, ".", "_", "@" and "-" only, or * (admins)').optional(),
+  pageSize: z.coerce
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(200, 'must be at most 200')
+    .default(50),
+  pageToken: z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API').optional(),
 });
 
 const quote = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
@@ -43,7 +41,8 @@ export function commonJobRoutes(ctx: ApiContext): Router {
       throw new HttpError(403, 'forbidden', "owner: only admins may list other owners' jobs");
     // Users see their own jobs; admins may name an owner, or "*" for everyone.
     const owner = who.role === 'admin' ? (q.owner ?? who.owner) : who.owner;
-    const clauses = [`JobType IN (${STARTABLE_JOB_TYPES.map(quote).join(', ')})`, `ExecutionStatus != "ContinuedAsNew"`];
+    // This deployment's jobs only: TASK_QUEUE_PREFIX separates environments sharing a namespace.
+    const clauses = [...jobScopeClauses(ctx.config.TASK_QUEUE_PREFIX), `ExecutionStatus != "ContinuedAsNew"`];
     if (owner !== '*') clauses.push(`JobOwner = ${quote(owner)}`);
     if (q.type) clauses.push(`JobType = ${quote(q.type)}`);
     if (q.status === 'running') clauses.push(`ExecutionStatus = "Running"`);

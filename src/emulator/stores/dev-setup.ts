@@ -1,4 +1,18 @@
 import type { AppConfig } from '../../config/env';
+
+/** The variables the local store setup reads. */
+type StoresConfig = Pick<
+  AppConfig,
+  | 'dataDir'
+  | 'ASC_KEY_ID'
+  | 'ASC_APP_ID'
+  | 'PLAY_SERVICE_ACCOUNT_JSON'
+  | 'PLAY_SERVICE_ACCOUNT_JSON_PATH'
+  | 'PLAY_PACKAGE_NAME'
+  | 'STORE_EMULATOR_PORT'
+  | 'STORE_EMULATOR_PROCESSING_TIME'
+  | 'STORE_EMULATOR_REVIEW_TIME'
+>;
 import { ensureStoreDevKeys } from './dev-keys';
 import { StoreEmulator, startStoreEmulator } from './server';
 
@@ -14,14 +28,14 @@ export interface DevStores {
   env: Record<string, string>;
 }
 
-export function storesNeedEmulator(config: AppConfig): { ios: boolean; android: boolean } {
+export function storesNeedEmulator(config: StoresConfig): { ios: boolean; android: boolean } {
   return {
     ios: !config.ASC_KEY_ID,
     android: !config.PLAY_SERVICE_ACCOUNT_JSON && !config.PLAY_SERVICE_ACCOUNT_JSON_PATH,
   };
 }
 
-export async function startDevStores(config: AppConfig, port = config.STORE_EMULATOR_PORT): Promise<DevStores> {
+export async function startDevStores(config: StoresConfig, port = config.STORE_EMULATOR_PORT): Promise<DevStores> {
   const keys = ensureStoreDevKeys(config.dataDir);
   const emulator = await startStoreEmulator({
     port,

@@ -6,12 +6,14 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { BulkConversionActivities } from '../../activities/bulk-conversion';
 import {
+  BULK_CONVERSION_LIMITS,
   BULK_CONVERSION_QUEUE,
   BulkConversionCarry,
   BulkConversionInput,
@@ -29,10 +31,25 @@ import { failureMessage, recordJobEnd } from '../job-end';
 
 const DEFAULT_CHUNKS_PER_RUN = 500;
 
+const STEP_RETRY = { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 } as const;
+
 const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<BulkConversionActivities>({
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
+  retry: STEP_RETRY,
 });
+
+// A small job's finalize merges one short results file: run in the workflow's own task it saves a
+// workflow task, an activity dispatch and three history events per job.
+const { finalizeBulkConversion: finalizeLocally } = proxyLocalActivities<BulkConversionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: STEP_RETRY,
+});
+
+function finalizeFor(total: number): typeof finalizeBulkConversion {
+  return total <= BULK_CONVERSION_LIMITS.maxInlineResults && patched('local-finalize-small-jobs')
+    ? finalizeLocally
+    : finalizeBulkConversion;
+}
 
 function chunkActivities(heartbeatTimeout: Duration, maximumAttempts: number) {
   return proxyActivities<BulkConversionActivities>({
@@ -117,7 +134,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
   }
 
   async function finish(cancelled: boolean): Promise<BulkConversionResult> {
-    const summary = await finalizeBulkConversion({
+    const summary = await finalizeFor(state.total)({
       jobId: input.jobId,
       total: state.total,
       chunkSize: state.chunkSize,

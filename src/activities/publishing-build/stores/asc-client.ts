@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { createPrivateKey, KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { callJson, HttpOptions, ProviderHttpError } from './http';
+import { callJson, ProviderConnection } from '../../video-generation/providers/calls';
+import { ProviderHttpError } from '../../video-generation/providers/errors';
+import { uploadTimeoutMs } from './upload-timeout';
 
 // App Store Connect API client (JSON:API over HTTPS, ES256 JWT per request):
 //   POST  /v1/buildUploads                         create the upload for (app, version, build number)
@@ -27,7 +29,8 @@ export interface AscCredentials {
 export interface AscClientOptions extends AscCredentials {
   /** e.g. https://api.appstoreconnect.apple.com */
   baseUrl: string;
-  http: Omit<HttpOptions, 'signal'>;
+  /** The platform's outbound client settings; each call signs itself, so no shared credentials. */
+  http: Omit<ProviderConnection, 'credentials'>;
   signal?: AbortSignal;
 }
 
@@ -82,10 +85,13 @@ export function createAscClient(o: AscClientOptions) {
   const call = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<Doc> => {
     const headers: Record<string, string> = { Authorization: `Bearer ${await token()}`, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return (await callJson(
-      { method, url: `${base}${path}`, headers, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) },
-      { ...o.http, signal: o.signal },
-    )) as Doc;
+    return (await callJson(o.http, {
+      method,
+      url: `${base}${path}`,
+      headers,
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      signal: o.signal,
+    })) as Doc;
   };
   const one = (doc: Doc, what: string): Resource & { id: string } => {
     const data = doc.data as Resource | undefined;
@@ -128,10 +134,14 @@ export function createAscClient(o: AscClientOptions) {
     async uploadPart(op: UploadOperation, filePath: string): Promise<void> {
       const headers = Object.fromEntries((op.requestHeaders ?? []).map((h) => [h.name, h.value]));
       const stream = fs.createReadStream(filePath, { start: op.offset, end: op.offset + op.length - 1 });
-      await callJson(
-        { method: (op.method === 'POST' ? 'POST' : 'PUT') as 'PUT', url: op.url, headers, body: { stream, length: op.length } },
-        { ...o.http, signal: o.signal },
-      );
+      await callJson(o.http, {
+        method: op.method === 'POST' ? 'POST' : 'PUT',
+        url: op.url,
+        headers,
+        body: { stream, length: op.length },
+        signal: o.signal,
+        timeoutMs: uploadTimeoutMs(o.http.timeoutMs, op.length),
+      });
     },
 
     async commitUploadFile(fileId: string, sha256: string): Promise<void> {

@@ -6,9 +6,11 @@ import { createPlayClient, parseServiceAccount, PlayClient } from './play-client
 import { STORE_FAILURE_TYPES } from './store-failure';
 
 export type { AscClient, PlayClient };
+export { ProviderHttpError } from '../../video-generation/providers/errors';
 
-// The store clients, from configuration. The configured hosts (API base URLs, the service
-// account's token endpoint) are trusted, so a loopback emulator works without OUTBOUND_ALLOW_HOSTS.
+// The store clients, from configuration, on the platform's outbound HTTP client (SSRF guard,
+// timeouts, capped answers). The configured hosts (API base URLs, the service account's token
+// endpoint) are trusted, so a loopback emulator works without OUTBOUND_ALLOW_HOSTS.
 
 const hostOf = (url: string) => new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
 

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { createPrivateKey, KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { callJson, HttpOptions, ProviderHttpError } from './http';
+import { callJson, ProviderConnection } from '../../video-generation/providers/calls';
+import { ProviderHttpError } from '../../video-generation/providers/errors';
+import { uploadTimeoutMs } from './upload-timeout';
 
 // Google Play Developer API client (androidpublisher v3) with a service account:
 //   POST {token_uri}  grant_type=jwt-bearer, assertion = RS256 JWT {iss, scope, aud, iat, exp}
@@ -34,7 +36,8 @@ export interface PlayClientOptions {
   /** e.g. https://androidpublisher.googleapis.com */
   baseUrl: string;
   account: ServiceAccount;
-  http: Omit<HttpOptions, 'signal'>;
+  /** The platform's outbound client settings; each call carries its own bearer token. */
+  http: Omit<ProviderConnection, 'credentials'>;
   signal?: AbortSignal;
 }
 
@@ -56,7 +59,6 @@ export function createPlayClient(o: PlayClientOptions) {
   const base = o.baseUrl.replace(/\/+$/, '');
   const key: KeyObject = createPrivateKey(o.account.private_key);
   let cached: { token: string; expiresAt: number } | undefined;
-  const http = () => ({ ...o.http, signal: o.signal });
 
   const accessToken = async (): Promise<string> => {
     if (cached && cached.expiresAt - TOKEN_REFRESH_MARGIN_MS > Date.now()) return cached.token;
@@ -69,15 +71,13 @@ export function createPlayClient(o: PlayClientOptions) {
       .setExpirationTime(now + ASSERTION_LIFETIME_S)
       .sign(key);
     const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
-    const res = (await callJson(
-      {
-        method: 'POST',
-        url: o.account.token_uri,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: Buffer.from(form),
-      },
-      http(),
-    )) as { access_token?: unknown; expires_in?: unknown };
+    const res = (await callJson(o.http, {
+      method: 'POST',
+      url: o.account.token_uri,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(form),
+      signal: o.signal,
+    })) as { access_token?: unknown; expires_in?: unknown };
     if (typeof res.access_token !== 'string')
       throw new ProviderHttpError(502, 'Google OAuth: the token endpoint returned no access_token', 'bad_response', undefined);
     cached = { token: res.access_token, expiresAt: Date.now() + Number(res.expires_in ?? 3600) * 1000 };
@@ -87,10 +87,13 @@ export function createPlayClient(o: PlayClientOptions) {
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Record<string, unknown>> => {
     const headers: Record<string, string> = { Authorization: `Bearer ${await accessToken()}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return (await callJson(
-      { method, url: `${base}${path}`, headers, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) },
-      http(),
-    )) as Record<string, unknown>;
+    return (await callJson(o.http, {
+      method,
+      url: `${base}${path}`,
+      headers,
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      signal: o.signal,
+    })) as Record<string, unknown>;
   };
   const app = (pkg: string) => `/androidpublisher/v3/applications/${encodeURIComponent(pkg)}`;
   const edit = (pkg: string, editId: string) => `${app(pkg)}/edits/${encodeURIComponent(editId)}`;
@@ -106,15 +109,15 @@ export function createPlayClient(o: PlayClientOptions) {
     },
 
     async uploadBundle(pkg: string, editId: string, filePath: string, size: number): Promise<{ versionCode: number; sha256?: string }> {
-      const res = (await callJson(
-        {
-          method: 'POST',
-          url: `${base}/upload${edit(pkg, editId)}/bundles?uploadType=media`,
-          headers: { Authorization: `Bearer ${await accessToken()}`, 'Content-Type': 'application/octet-stream' },
-          body: { stream: fs.createReadStream(filePath), length: size },
-        },
-        http(),
-      )) as { versionCode?: unknown; sha256?: unknown };
+      const headers = { Authorization: `Bearer ${await accessToken()}`, 'Content-Type': 'application/octet-stream' };
+      const res = (await callJson(o.http, {
+        method: 'POST',
+        url: `${base}/upload${edit(pkg, editId)}/bundles?uploadType=media`,
+        headers,
+        body: { stream: fs.createReadStream(filePath), length: size },
+        signal: o.signal,
+        timeoutMs: uploadTimeoutMs(o.http.timeoutMs, size),
+      })) as { versionCode?: unknown; sha256?: unknown };
       return { versionCode: Number(res.versionCode), sha256: typeof res.sha256 === 'string' ? res.sha256 : undefined };
     },
 

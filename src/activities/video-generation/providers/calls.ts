@@ -1,11 +1,12 @@
-import { OutboundRequest, readCapped, sendRequest } from '../../../net/http-client';
+import { OutboundBody, OutboundRequest, readCapped, sendRequest } from '../../../net/http-client';
 import type { OutboundPolicy } from '../../../net/ssrf-guard';
 import { providerHttpError, ProviderHttpError } from './errors';
 import type { VideoDownload } from './types';
 
-// Provider calls over the outbound client: JSON calls with a whole-call timeout and a capped
-// answer, and streamed downloads with an idle timeout. The API key travels only to the
-// configured provider origin, never to an origin a response or a redirect names.
+// Provider calls over the outbound client (video providers, app stores): JSON calls with a
+// whole-call timeout and a capped answer, and streamed downloads with an idle timeout. The API
+// key travels only to the configured provider origin, never to an origin a response or a
+// redirect names.
 
 const MAX_JSON_BYTES = 2 * 1024 * 1024;
 const MAX_ERROR_BYTES = 64 * 1024;
@@ -16,20 +17,30 @@ export interface ProviderConnection {
   /** Whole JSON call; for downloads, the longest silence between chunks. */
   timeoutMs: number;
   connectTimeoutMs: number;
-  /** The configured base URL's origin and the headers (API key) only it receives. */
-  credentials: { origin: string; headers: Record<string, string> };
+  /** The configured base URL's origin and the headers (API key) only it receives; absent when each call signs itself. */
+  credentials?: { origin: string; headers: Record<string, string> };
 }
 
 export interface JsonCall {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** Bytes, or a stream of known length (uploads). */
+  body?: OutboundBody;
   signal?: AbortSignal;
+  /** This call's whole-exchange deadline when it differs from the connection's (large uploads). */
+  timeoutMs?: number;
 }
 
 function requestOptions(c: ProviderConnection, call: Omit<JsonCall, 'url'>): OutboundRequest {
-  return { ...c, method: call.method, headers: call.headers, body: call.body, signal: call.signal };
+  return {
+    ...c,
+    method: call.method,
+    headers: call.headers,
+    body: call.body,
+    signal: call.signal,
+    timeoutMs: call.timeoutMs ?? c.timeoutMs,
+  };
 }
 
 /** One JSON call: the parsed body on 2xx, else a ProviderHttpError with the provider's own words. */
