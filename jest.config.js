@@ -1,5 +1,17 @@
 // ESM-only packages: linkedom's (HTML parsing for the conversion activities) and jose (store JWTs).
-const ESM_ONLY = ['jose', 'css-select', 'css-what', 'domutils', 'domhandler', 'domelementtype', 'dom-serializer', 'entities', 'nth-check', 'boolbase', 'cssomnom'];
+const ESM_ONLY = [
+  'jose',
+  'css-select',
+  'css-what',
+  'domutils',
+  'domhandler',
+  'domelementtype',
+  'dom-serializer',
+  'entities',
+  'nth-check',
+  'boolbase',
+  'cssomnom',
+];
 
 /** @type {import('jest').Config} */
 module.exports = {

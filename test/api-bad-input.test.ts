@@ -82,7 +82,12 @@ test('odd job ids and file paths are 4xx, never a 5xx or a file outside the job'
   const app = testApp(config, client);
   const ids = ['%00', 'a'.repeat(2000), '..', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', 'job%20with%20spaces', '💥'];
   for (const id of ids) {
-    for (const [method, suffix] of [['get', ''], ['post', '/cancel'], ['post', '/retry'], ['get', '/files/x']] as const) {
+    for (const [method, suffix] of [
+      ['get', ''],
+      ['post', '/cancel'],
+      ['post', '/retry'],
+      ['get', '/files/x'],
+    ] as const) {
       const res = await request(app)[method](`/api/v1/jobs/${id}${suffix}`).set(auth);
       expect({ id: id.slice(0, 20), suffix, ok: res.status >= 400 && res.status < 500 }).toEqual({ id: id.slice(0, 20), suffix, ok: true });
     }
@@ -93,7 +98,11 @@ test('odd job ids and file paths are 4xx, never a 5xx or a file outside the job'
 
 test('bad Idempotency-Key and Authorization headers are 4xx', async () => {
   const app = testApp(config, client);
-  const longKey = await request(app).post(START_ROUTES[0]).set(auth).set('Idempotency-Key', 'k'.repeat(300)).send({ urls: ['http://example.com'] });
+  const longKey = await request(app)
+    .post(START_ROUTES[0])
+    .set(auth)
+    .set('Idempotency-Key', 'k'.repeat(300))
+    .send({ urls: ['http://example.com'] });
   expect(longKey.status).toBe(400);
   expect(longKey.body.error.fields[0].field).toBe('Idempotency-Key');
   for (const header of ['Bearer', 'Basic abc', 'Bearer a b', 'bearer  ', 'x'.repeat(10_000)]) {

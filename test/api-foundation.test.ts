@@ -68,7 +68,14 @@ describe('API foundation against a real Temporal server', () => {
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
     expect(Object.keys(res.body.paths)).toEqual(
-      expect.arrayContaining(['/health/ready', '/api/v1/jobs', '/api/v1/jobs/{jobId}', '/api/v1/jobs/{jobId}/cancel', '/api/v1/jobs/bulk-conversions', '/api/v1/jobs/video-generations']),
+      expect.arrayContaining([
+        '/health/ready',
+        '/api/v1/jobs',
+        '/api/v1/jobs/{jobId}',
+        '/api/v1/jobs/{jobId}/cancel',
+        '/api/v1/jobs/bulk-conversions',
+        '/api/v1/jobs/video-generations',
+      ]),
     );
     const video = res.body.paths['/api/v1/jobs/video-generations'].post.requestBody.content['application/json'].schema;
     expect(video.properties.prompt).toBeDefined();
@@ -85,7 +92,9 @@ describe('API foundation against a real Temporal server', () => {
     expect(user.status).toBe(403);
     const admin = await request(app).get('/api/admin/queues').set('Authorization', `Bearer ${KEYS.admin}`);
     expect(admin.status).toBe(200);
-    expect(admin.body.queues.map((q: { taskQueue: string }) => q.taskQueue)).toEqual(expect.arrayContaining([expect.stringMatching(/conversion$/)]));
+    expect(admin.body.queues.map((q: { taskQueue: string }) => q.taskQueue)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/conversion$/)]),
+    );
   });
 
   test('GET /api/v1/jobs lists nothing for a new owner', async () => {
@@ -107,7 +116,11 @@ describe('API foundation against a real Temporal server', () => {
     const malformed = await request(app).post('/api/v1/jobs/x/cancel').set(auth).set('Content-Type', 'application/json').send('{"urls": [');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('malformed_json');
-    const huge = await request(app).post('/api/v1/jobs/x/cancel').set(auth).set('Content-Type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(1_100_000) }));
+    const huge = await request(app)
+      .post('/api/v1/jobs/x/cancel')
+      .set(auth)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ pad: 'x'.repeat(1_100_000) }));
     expect(huge.status).toBe(413);
     const missing = await request(app).get('/api/v1/jobs/does-not-exist').set(auth);
     expect(missing.status).toBe(404);

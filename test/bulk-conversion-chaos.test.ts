@@ -74,7 +74,9 @@ test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', 
   // The interrupted chunks were retried and resumed from their last heartbeat: no URL a
   // checkpoint recorded as finished was fetched again.
   const history = await handle.fetchHistory();
-  const retried = (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+  const retried = (history.events ?? []).filter(
+    (e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+  );
   expect(retried.length).toBeGreaterThan(0);
   for (const index of checkpointed) expect({ index, fetches: site.requests.get(`/page/kill-${index}`) }).toEqual({ index, fetches: 1 });
   second.kill('SIGTERM');

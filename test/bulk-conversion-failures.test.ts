@@ -21,7 +21,8 @@ function storeFailingWritesTo(inner: BlobStore, failingKey: RegExp): BlobStore {
     get(target, prop, receiver) {
       if (prop === 'put') {
         return (key: string, ...rest: unknown[]) => {
-          if (failingKey.test(key)) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+          if (failingKey.test(key))
+            return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
           return (target.put as (...a: unknown[]) => unknown)(key, ...rest);
         };
       }
@@ -55,7 +56,11 @@ afterAll(async () => {
 test('a chunk that keeps failing loses only its own URLs: the others finish, the job ends completed_with_errors with every URL in its results, and retry works', async () => {
   const urls = Array.from({ length: 6 }, (_, i) => site.url(`/page/chunky-${i}`));
   const jobId = `bulk-conversion-chunkfail-${Date.now()}`;
-  await startJobDirect(client, config, jobId, urls, { format: 'markdown', concurrency: 2, tuning: { chunkSize: 2, chunkParallelism: 2, chunkMaxAttempts: 2 } });
+  await startJobDirect(client, config, jobId, urls, {
+    format: 'markdown',
+    concurrency: 2,
+    tuning: { chunkSize: 2, chunkParallelism: 2, chunkMaxAttempts: 2 },
+  });
   const app = createApp({ config, client, store: new FsBlobStore(path.join(config.dataDir, 'blobs')), logger: testDeps(config).logger });
 
   const job = await waitForJobEnd(app, KEYS.alice, jobId, 90_000);
@@ -78,13 +83,24 @@ test('a job whose URL manifest is missing ends failed with its JobOutcome and a 
   await client.workflow.start('bulkConversion', {
     workflowId: jobId,
     taskQueue: `${config.TASK_QUEUE_PREFIX}conversion`,
-    args: [{ jobId, owner: 'alice', format: 'h5p', source: { manifestPath: 'input/urls-missing.jsonl', count: 5000 }, webhookUrl: receiver.url('/early') }],
+    args: [
+      {
+        jobId,
+        owner: 'alice',
+        format: 'h5p',
+        source: { manifestPath: 'input/urls-missing.jsonl', count: 5000 },
+        webhookUrl: receiver.url('/early'),
+      },
+    ],
   });
   await expect(client.workflow.getHandle(jobId).result()).rejects.toThrow();
   const described = await client.workflow.getHandle(jobId).describe();
   expect(described.typedSearchAttributes.get(JOB_OUTCOME)).toBe('failed');
   const hook = await waitFor(async () => receiver.received.find((r) => r.path === '/early'), 'the failure webhook', 30_000);
-  const event = new Webhook(TEST_WEBHOOK_SECRET).verify(hook.body, hook.headers as Record<string, string>) as { type: string; data: { status: string; error: string } };
+  const event = new Webhook(TEST_WEBHOOK_SECRET).verify(hook.body, hook.headers as Record<string, string>) as {
+    type: string;
+    data: { status: string; error: string };
+  };
   expect(event.type).toBe('job.failed');
   expect(event.data.status).toBe('failed');
   expect(event.data.error).toMatch(/no URL manifest/);

@@ -25,7 +25,7 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-test('a 20,000-URL job continues as new, keeps every run\'s history small and reports all 20,000 results', async () => {
+test("a 20,000-URL job continues as new, keeps every run's history small and reports all 20,000 results", async () => {
   const config = testConfig();
   workers = await startWorkers(config);
   const total = 20_000;
@@ -50,7 +50,8 @@ test('a 20,000-URL job continues as new, keeps every run\'s history small and re
     const history = await client.workflow.getHandle(jobId, run.runId).fetchHistory();
     const events = history.events ?? [];
     expect(events.length).toBeLessThan(500);
-    if (run.status.name === 'CONTINUED_AS_NEW') expect(events[events.length - 1].eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    if (run.status.name === 'CONTINUED_AS_NEW')
+      expect(events[events.length - 1].eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
   }
 
   // Every URL exactly once, in order, in the results file; the API links to it instead of inlining.

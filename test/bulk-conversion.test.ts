@@ -94,7 +94,8 @@ describe('per-URL outcomes', () => {
     for (const [path, status, errorMatch] of pages) {
       const r = byUrl.get(site.url(path))!;
       expect({ path, status: r.status }).toEqual({ path, status });
-      if (status === 'success') expect(r.downloadUrl).toMatch(new RegExp(`^${config.publicUrl}/api/v1/jobs/${jobId}/files/artifacts/\\d{6}\\.h5p$`));
+      if (status === 'success')
+        expect(r.downloadUrl).toMatch(new RegExp(`^${config.publicUrl}/api/v1/jobs/${jobId}/files/artifacts/\\d{6}\\.h5p$`));
       else expect(r.error).toMatch(errorMatch!);
     }
     // Transient failures were retried 3 times; the flaky page recovered on its 3rd request.
@@ -118,7 +119,11 @@ describe('per-URL outcomes', () => {
     const h5p = JSON.parse(await zip.file('h5p.json')!.async('string'));
     expect(h5p.title).toBe('Good Article 1');
     expect(h5p.mainLibrary).toEqual(expect.any(String));
-    expect(h5p.preloadedDependencies).toEqual(expect.arrayContaining([expect.objectContaining({ machineName: h5p.mainLibrary, majorVersion: expect.any(Number), minorVersion: expect.any(Number) })]));
+    expect(h5p.preloadedDependencies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ machineName: h5p.mainLibrary, majorVersion: expect.any(Number), minorVersion: expect.any(Number) }),
+      ]),
+    );
     const content = await zip.file('content/content.json')!.async('string');
     expect(JSON.parse(content)).toBeTruthy();
     expect(content).not.toMatch(/<script|onclick|javascript:/i);
@@ -150,8 +155,12 @@ describe('per-URL outcomes', () => {
     expect(hook.url).toBe(receiver.url('/bulk'));
     // A Standard Webhooks envelope: completed_with_errors is a job.completed event whose data says so.
     expect(hook.eventType).toBe('job.completed');
-    expect(hook.payload).toMatchObject({ type: 'job.completed', timestamp: expect.any(String), data: { jobId, type: 'bulk-conversion', status: 'completed_with_errors', successRate: 5 / pages.length } });
-    expect(((hook.payload.data as { results: unknown[] }).results).length).toBe(pages.length);
+    expect(hook.payload).toMatchObject({
+      type: 'job.completed',
+      timestamp: expect.any(String),
+      data: { jobId, type: 'bulk-conversion', status: 'completed_with_errors', successRate: 5 / pages.length },
+    });
+    expect((hook.payload.data as { results: unknown[] }).results.length).toBe(pages.length);
     const delivered = await waitFor(() => receiver.received.find((h) => h.path === '/bulk' && h.body.includes(jobId)), 'webhook delivery');
     expect(JSON.parse(delivered.body)).toMatchObject({ type: 'job.completed', data: { jobId, status: 'completed_with_errors' } });
   });
@@ -159,7 +168,12 @@ describe('per-URL outcomes', () => {
 
 describe('starting a job', () => {
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    request(app).post('/api/v1/jobs/bulk-conversions').set(auth(KEYS.alice)).set(headers).set('Content-Type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+    request(app)
+      .post('/api/v1/jobs/bulk-conversions')
+      .set(auth(KEYS.alice))
+      .set(headers)
+      .set('Content-Type', 'application/json')
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
   // Valid but never fetched: validation fails on another field first.
   const good = () => 'https://example.com/page';
 
@@ -200,12 +214,18 @@ describe('starting a job', () => {
     const many = (n: number) => Array.from({ length: n }, (_, i) => `https://example.com/course/page/${i}`);
     const tooMany = await post({ urls: many(100_001), concurrency: 0 });
     expect(tooMany.status).toBe(400);
-    expect(tooMany.body.error.fields).toEqual(expect.arrayContaining([{ field: 'urls', message: expect.stringMatching(/at most 100,000/) }]));
+    expect(tooMany.body.error.fields).toEqual(
+      expect.arrayContaining([{ field: 'urls', message: expect.stringMatching(/at most 100,000/) }]),
+    );
     // Valid list of 100,000 (≈4 MB) with one bad field: parsed and validated, not refused for size.
     const big = await post({ urls: many(100_000), concurrency: 0 });
     expect(big.status).toBe(400);
     expect(big.body.error.fields).toEqual([{ field: 'concurrency', message: expect.any(String) }]);
-    const elsewhere = await request(app).post('/api/v1/jobs/x/retry').set(auth(KEYS.alice)).set('Content-Type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(1_100_000) }));
+    const elsewhere = await request(app)
+      .post('/api/v1/jobs/x/retry')
+      .set(auth(KEYS.alice))
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ pad: 'x'.repeat(1_100_000) }));
     expect(elsewhere.status).toBe(413);
   });
 
@@ -220,7 +240,10 @@ describe('starting a job', () => {
   test('the same Idempotency-Key from the same owner returns the same job and starts one run; another owner gets their own', async () => {
     const key = `idem-${Date.now()}`;
     const body = { urls: [site.url('/good/3')], format: 'markdown' };
-    const [first, second] = await Promise.all([startViaApi(body, KEYS.alice, { 'Idempotency-Key': key }), startViaApi(body, KEYS.alice, { 'Idempotency-Key': key })]);
+    const [first, second] = await Promise.all([
+      startViaApi(body, KEYS.alice, { 'Idempotency-Key': key }),
+      startViaApi(body, KEYS.alice, { 'Idempotency-Key': key }),
+    ]);
     expect(second.jobId).toBe(first.jobId);
     await waitForJobEnd(app, KEYS.alice, first.jobId);
     const third = await startViaApi(body, KEYS.alice, { 'Idempotency-Key': key });
@@ -272,7 +295,7 @@ describe('starting a job', () => {
 });
 
 describe('markdown, owners and listing', () => {
-  test('a markdown job; bob cannot see alice\'s job or its files; the list filters by type and status', async () => {
+  test("a markdown job; bob cannot see alice's job or its files; the list filters by type and status", async () => {
     const { jobId } = await startViaApi({ urls: [site.url('/good/4'), site.url('/404')], format: 'markdown' });
     const job = await waitForJobEnd(app, KEYS.alice, jobId);
     expect(job.status).toBe('completed_with_errors');
@@ -299,7 +322,12 @@ describe('markdown, owners and listing', () => {
       const res = await request(app).get('/api/v1/jobs?type=bulk-conversion&status=completed_with_errors').set(auth(KEYS.alice));
       return res.body.jobs.some((j: { jobId: string }) => j.jobId === jobId) ? res.body : undefined;
     }, 'the job in the filtered list');
-    expect(listed.jobs.every((j: { type: string; status: string; owner: string }) => j.type === 'bulk-conversion' && j.status === 'completed_with_errors' && j.owner === 'alice')).toBe(true);
+    expect(
+      listed.jobs.every(
+        (j: { type: string; status: string; owner: string }) =>
+          j.type === 'bulk-conversion' && j.status === 'completed_with_errors' && j.owner === 'alice',
+      ),
+    ).toBe(true);
     const running = await request(app).get('/api/v1/jobs?status=running').set(auth(KEYS.alice));
     expect(running.body.jobs.some((j: { jobId: string }) => j.jobId === jobId)).toBe(false);
     const bobList = await request(app).get('/api/v1/jobs?type=bulk-conversion').set(auth(KEYS.bob));

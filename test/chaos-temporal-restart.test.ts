@@ -40,10 +40,15 @@ test('a restarted Temporal dev server loses no work and duplicates none', async 
   });
 
   // Restart while the job is well under way but far from done.
-  const before = await waitFor(async () => {
-    const p = await handle.query<{ succeeded: number }>('progress');
-    return p.succeeded >= 100 ? p : undefined;
-  }, 'the job to be under way', 120_000, 100);
+  const before = await waitFor(
+    async () => {
+      const p = await handle.query<{ succeeded: number }>('progress');
+      return p.succeeded >= 100 ? p : undefined;
+    },
+    'the job to be under way',
+    120_000,
+    100,
+  );
   expect(before.succeeded).toBeLessThan(total / 2);
   await server.restart(2000);
 

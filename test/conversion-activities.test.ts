@@ -11,7 +11,15 @@ import { closeOutboundAgents } from '../src/net/http-client';
 import { CONVERSION_ERRORS, isPermanentConversionError } from '../src/workflows/bulk-conversion/formats';
 import { jobFileKey } from '../src/shared/urls';
 import type { BlobStore } from '../src/storage/blob-store';
-import { generatedPageTitle, goodPageTitle, LATIN1_TITLE, NO_TITLE_HEADING, startTestSite, TestSite, XHTML_TITLE } from './fixtures/test-site';
+import {
+  generatedPageTitle,
+  goodPageTitle,
+  LATIN1_TITLE,
+  NO_TITLE_HEADING,
+  startTestSite,
+  TestSite,
+  XHTML_TITLE,
+} from './fixtures/test-site';
 import { freePort } from './harness/ports';
 import { testConfig, testDeps, waitFor } from './harness/temporal';
 
@@ -44,7 +52,8 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
     () => undefined,
     (e: unknown) => e,
   );
-  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  if (!(err instanceof ApplicationFailure))
+    throw new Error(`expected an ApplicationFailure, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
   return err;
 }
 
@@ -70,63 +79,86 @@ async function unzipH5p(store: BlobStore, jobId: string, artifactPath: string) {
   const zip = await JSZip.loadAsync(await store.getBuffer(jobFileKey(jobId, artifactPath)));
   const h5pJson = JSON.parse(await zip.file('h5p.json')!.async('string'));
   const contentJson = JSON.parse(await zip.file('content/content.json')!.async('string'));
-  return { zip, h5pJson, contentJson, texts: contentJson.content.map((c: { content: { params: { text: string } } }) => c.content.params.text).join('\n') };
+  return {
+    zip,
+    h5pJson,
+    contentJson,
+    texts: contentJson.content.map((c: { content: { params: { text: string } } }) => c.content.params.text).join('\n'),
+  };
 }
 
 describe('converting pages of the test site', () => {
   const { convert, store } = converterFor();
 
-  test.each([1, 2, 3, 4, 5])('good page %i becomes a valid .h5p package with scripts, handlers and javascript: links removed', async (n) => {
-    const input = job(site.url(`/good/${n}`), 'h5p', 40 + n);
-    const { durable, ...out } = await convert(input);
-    // On the fs store the thread wrote the file; it is reported once its folder is synced.
-    await durable;
-    expect(out).toEqual({ artifactPath: `artifacts/0000${40 + n}.h5p`, bytes: expect.any(Number), title: goodPageTitle(n) });
+  test.each([1, 2, 3, 4, 5])(
+    'good page %i becomes a valid .h5p package with scripts, handlers and javascript: links removed',
+    async (n) => {
+      const input = job(site.url(`/good/${n}`), 'h5p', 40 + n);
+      const { durable, ...out } = await convert(input);
+      // On the fs store the thread wrote the file; it is reported once its folder is synced.
+      await durable;
+      expect(out).toEqual({ artifactPath: `artifacts/0000${40 + n}.h5p`, bytes: expect.any(Number), title: goodPageTitle(n) });
 
-    const info = await store.stat(jobFileKey(input.jobId, out.artifactPath));
-    expect(info).toMatchObject({ key: jobFileKey(input.jobId, out.artifactPath), bytes: out.bytes, contentType: 'application/zip' });
+      const info = await store.stat(jobFileKey(input.jobId, out.artifactPath));
+      expect(info).toMatchObject({ key: jobFileKey(input.jobId, out.artifactPath), bytes: out.bytes, contentType: 'application/zip' });
 
-    const { zip, h5pJson, contentJson, texts } = await unzipH5p(store, input.jobId, out.artifactPath);
-    expect(Object.keys(zip.files).filter((f) => !zip.files[f].dir).sort()).toEqual(['content/content.json', 'h5p.json']);
-    expect(h5pJson).toMatchObject({
-      title: goodPageTitle(n),
-      language: 'en',
-      mainLibrary: 'H5P.Column',
-      embedTypes: ['div'],
-      license: 'U',
-      defaultLanguage: 'en',
-      preloadedDependencies: [
-        { machineName: 'H5P.Column', majorVersion: 1, minorVersion: 16 },
-        { machineName: 'H5P.AdvancedText', majorVersion: 1, minorVersion: 1 },
-      ],
-    });
-    for (const dep of h5pJson.preloadedDependencies) {
-      expect(Number.isInteger(dep.majorVersion)).toBe(true);
-      expect(Number.isInteger(dep.minorVersion)).toBe(true);
-    }
+      const { zip, h5pJson, contentJson, texts } = await unzipH5p(store, input.jobId, out.artifactPath);
+      expect(
+        Object.keys(zip.files)
+          .filter((f) => !zip.files[f].dir)
+          .sort(),
+      ).toEqual(['content/content.json', 'h5p.json']);
+      expect(h5pJson).toMatchObject({
+        title: goodPageTitle(n),
+        language: 'en',
+        mainLibrary: 'H5P.Column',
+        embedTypes: ['div'],
+        license: 'U',
+        defaultLanguage: 'en',
+        preloadedDependencies: [
+          { machineName: 'H5P.Column', majorVersion: 1, minorVersion: 16 },
+          { machineName: 'H5P.AdvancedText', majorVersion: 1, minorVersion: 1 },
+        ],
+      });
+      for (const dep of h5pJson.preloadedDependencies) {
+        expect(Number.isInteger(dep.majorVersion)).toBe(true);
+        expect(Number.isInteger(dep.minorVersion)).toBe(true);
+      }
 
-    // One text block per top-level section: intro, "First section", "Second section".
-    expect(contentJson.content).toHaveLength(3);
-    for (const block of contentJson.content) {
-      expect(block.useSeparator).toBe('auto');
-      expect(block.content.library).toBe('H5P.AdvancedText 1.1');
-      expect(block.content.subContentId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(typeof block.content.params.text).toBe('string');
-    }
-    expect(contentJson.content[1].content.params.text).toMatch(/^<h2>First section<\/h2>/);
-    expect(texts).toContain('<strong>durable workflows</strong>');
-    expect(texts).toContain('<li>First point about reliability</li>');
-    expect(texts).toContain(`<a href="${site.baseUrl}/docs/intro?ref=${n}">relative link</a>`);
-    expect(texts).toContain(`<a href="${site.baseUrl}/images/figure-${n}.png">Figure ${n}</a>`);
-    expect(texts).toContain('<pre><code>const x = 1;\nconsole.log(x);</code></pre>');
+      // One text block per top-level section: intro, "First section", "Second section".
+      expect(contentJson.content).toHaveLength(3);
+      for (const block of contentJson.content) {
+        expect(block.useSeparator).toBe('auto');
+        expect(block.content.library).toBe('H5P.AdvancedText 1.1');
+        expect(block.content.subContentId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(typeof block.content.params.text).toBe('string');
+      }
+      expect(contentJson.content[1].content.params.text).toMatch(/^<h2>First section<\/h2>/);
+      expect(texts).toContain('<strong>durable workflows</strong>');
+      expect(texts).toContain('<li>First point about reliability</li>');
+      expect(texts).toContain(`<a href="${site.baseUrl}/docs/intro?ref=${n}">relative link</a>`);
+      expect(texts).toContain(`<a href="${site.baseUrl}/images/figure-${n}.png">Figure ${n}</a>`);
+      expect(texts).toContain('<pre><code>const x = 1;\nconsole.log(x);</code></pre>');
 
-    // Nothing executable survives anywhere in the package.
-    const raw = `${JSON.stringify(h5pJson)}${JSON.stringify(contentJson)}`;
-    for (const bad of [/<script/i, /onclick/i, /onerror/i, /javascript:/i, /<iframe/i, /<style/i, /alert\(/, /document\.cookie/, /Copyright footer/, /Home/]) {
-      expect(raw).not.toMatch(bad);
-    }
-    expect(texts).toContain('an evil link and'); // the link's text stays, its href does not
-  });
+      // Nothing executable survives anywhere in the package.
+      const raw = `${JSON.stringify(h5pJson)}${JSON.stringify(contentJson)}`;
+      for (const bad of [
+        /<script/i,
+        /onclick/i,
+        /onerror/i,
+        /javascript:/i,
+        /<iframe/i,
+        /<style/i,
+        /alert\(/,
+        /document\.cookie/,
+        /Copyright footer/,
+        /Home/,
+      ]) {
+        expect(raw).not.toMatch(bad);
+      }
+      expect(texts).toContain('an evil link and'); // the link's text stays, its href does not
+    },
+  );
 
   test('markdown output has the title first, then headings, lists, links, emphasis and code', async () => {
     const input = job(site.url('/good/2'), 'markdown', 7);
@@ -148,7 +180,8 @@ describe('converting pages of the test site', () => {
     expect(md).toContain('`inline code`');
     expect(md).toContain('```\nconst x = 1;\nconsole.log(x);\n```');
     expect(md).toContain('an evil link and');
-    for (const bad of [/javascript:/i, /alert/, /<script/i, /onclick/i, /document\.cookie/, /Copyright footer/]) expect(md).not.toMatch(bad);
+    for (const bad of [/javascript:/i, /alert/, /<script/i, /onclick/i, /document\.cookie/, /Copyright footer/])
+      expect(md).not.toMatch(bad);
     expect(out.bytes).toBe(Buffer.byteLength(md));
   });
 
@@ -238,7 +271,11 @@ describe('converting pages of the test site', () => {
     try {
       const { port } = silent.address() as net.AddressInfo;
       const slowConnect = converterFor({ FETCH_TIMEOUT: '60s', FETCH_CONNECT_TIMEOUT: '300ms' });
-      await expectRetryable(slowConnect.convert(job(`https://127.0.0.1:${port}/`)), CONVERSION_ERRORS.timeout, /could not connect to 127\.0\.0\.1:\d+ within 300 ms/);
+      await expectRetryable(
+        slowConnect.convert(job(`https://127.0.0.1:${port}/`)),
+        CONVERSION_ERRORS.timeout,
+        /could not connect to 127\.0\.0\.1:\d+ within 300 ms/,
+      );
     } finally {
       silent.close();
     }
@@ -302,7 +339,9 @@ describe('converting pages of the test site', () => {
     try {
       const shared = new AbortController();
       const outs = await Promise.all(
-        Array.from({ length: 300 }, (_, i) => convert({ ...job(site.url(`/page/par-${i}`), i % 2 ? 'markdown' : 'h5p', i), signal: shared.signal })),
+        Array.from({ length: 300 }, (_, i) =>
+          convert({ ...job(site.url(`/page/par-${i}`), i % 2 ? 'markdown' : 'h5p', i), signal: shared.signal }),
+        ),
       );
       expect(outs.map((o) => o.title)).toEqual(Array.from({ length: 300 }, (_, i) => generatedPageTitle(`par-${i}`)));
     } finally {

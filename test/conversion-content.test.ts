@@ -38,7 +38,9 @@ describe('main-content extraction', () => {
   });
 
   test('a page that declares its <article> is taken as declared; a leading heading equal to the title is not repeated', () => {
-    const html = page(`<nav><a href="/">Home</a></nav><article><h1>Lesson</h1><p>Short but declared content.</p></article><footer>footer</footer>`);
+    const html = page(
+      `<nav><a href="/">Home</a></nav><article><h1>Lesson</h1><p>Short but declared content.</p></article><footer>footer</footer>`,
+    );
     const article = extractArticle(html, PAGE_URL);
     expect(article.title).toBe('Lesson');
     expect(toMarkdown(article)).toBe(`# Lesson\n\nSource: <${PAGE_URL}>\n\nShort but declared content.\n`);
@@ -52,7 +54,8 @@ describe('main-content extraction', () => {
   });
 
   test('absurdly deep nesting is refused before parsing; deep but plausible nesting still converts', () => {
-    const nested = (depth: number, open: string, close: string) => page(`<article>${open.repeat(depth)}deep words${close.repeat(depth)}<p>after</p></article>`);
+    const nested = (depth: number, open: string, close: string) =>
+      page(`<article>${open.repeat(depth)}deep words${close.repeat(depth)}<p>after</p></article>`);
     expect(() => extractArticle(nested(5000, '<div>', '</div>'), PAGE_URL)).toThrow(/nests elements more than 1000 deep/);
     expect(() => extractArticle(nested(1500, '<b>', '</b>'), PAGE_URL)).toThrow(/nests elements more than 1000 deep/);
     // Past the sanitizer's own depth limit (200) the subtree is kept as plain text.
@@ -87,21 +90,45 @@ describe('sanitizing', () => {
     <!-- <script>alert(10)</script> -->
     <style>p { background: url(javascript:alert(11)) }</style>
   </article>`);
-  const literal = page('<article><p>Literal &lt;script&gt;alert(12)&lt;/script&gt; text and [md](javascript:alert(13)) text &amp; more.</p></article>');
+  const literal = page(
+    '<article><p>Literal &lt;script&gt;alert(12)&lt;/script&gt; text and [md](javascript:alert(13)) text &amp; more.</p></article>',
+  );
 
   test('no script, handler, style, frame or dangerous URL reaches the H5P text', () => {
     const text = h5pText(hostile);
-    for (const bad of [/<script/i, /\son\w+=/i, /style=/i, /javascript:/i, /vbscript:/i, /data:/i, /<iframe/i, /<svg/i, /<object/i, /<embed/i, /<form/i, /<input/i, /<img/i, /srcdoc/i, /alert\(\d\)/]) {
+    for (const bad of [
+      /<script/i,
+      /\son\w+=/i,
+      /style=/i,
+      /javascript:/i,
+      /vbscript:/i,
+      /data:/i,
+      /<iframe/i,
+      /<svg/i,
+      /<object/i,
+      /<embed/i,
+      /<form/i,
+      /<input/i,
+      /<img/i,
+      /srcdoc/i,
+      /alert\(\d\)/,
+    ]) {
       expect(text).not.toMatch(bad);
     }
     // Unsafe links keep their text; safe ones are made absolute.
-    expect(text).toContain('Para with mixed case, leading space, tab entity, vbscript, data link, <a href="mailto:teacher@school.example">mail</a> and <a href="https://pages.example/course/lesson.html#part-2">an anchor</a>.');
+    expect(text).toContain(
+      'Para with mixed case, leading space, tab entity, vbscript, data link, <a href="mailto:teacher@school.example">mail</a> and <a href="https://pages.example/course/lesson.html#part-2">an anchor</a>.',
+    );
     expect(text).toContain('<a href="https://pages.example/course/pics/cell.png">A cell</a>');
   });
 
   test('page text that looks like markup stays text', () => {
-    expect(h5pText(literal)).toBe('<p>Literal &lt;script&gt;alert(12)&lt;/script&gt; text and [md](javascript:alert(13)) text &amp; more.</p>');
-    expect(toMarkdown(extractArticle(literal, PAGE_URL))).toContain('Literal \\<script\\>alert(12)\\</script\\> text and \\[md\\](javascript:alert(13)) text & more.');
+    expect(h5pText(literal)).toBe(
+      '<p>Literal &lt;script&gt;alert(12)&lt;/script&gt; text and [md](javascript:alert(13)) text &amp; more.</p>',
+    );
+    expect(toMarkdown(extractArticle(literal, PAGE_URL))).toContain(
+      'Literal \\<script\\>alert(12)\\</script\\> text and \\[md\\](javascript:alert(13)) text & more.',
+    );
   });
 
   test('no dangerous markup or URL reaches the Markdown', () => {
@@ -118,7 +145,10 @@ describe('sanitizing', () => {
   });
 
   test('<base href> decides how relative links resolve; unsafe <base> is ignored', () => {
-    const withBase = page('<article><p><a href="next.html">next</a></p></article>', '<title>t</title><base href="https://cdn.example/docs/">');
+    const withBase = page(
+      '<article><p><a href="next.html">next</a></p></article>',
+      '<title>t</title><base href="https://cdn.example/docs/">',
+    );
     expect(h5pText(withBase)).toContain('<a href="https://cdn.example/docs/next.html">next</a>');
     const badBase = page('<article><p><a href="next.html">next</a></p></article>', '<title>t</title><base href="javascript:alert(1)//">');
     expect(h5pText(badBase)).toContain('<a href="https://pages.example/course/next.html">next</a>');
@@ -158,7 +188,10 @@ describe('H5P writer', () => {
   test('a page without headings is one text block; headings split sections at the top level only', async () => {
     expect(columnContentFor(extractArticle(page('<article><p>a</p><p>b</p></article>'), PAGE_URL)).content).toHaveLength(1);
 
-    const article = extractArticle(page('<article><p>intro</p><h2>A</h2><p>a</p><h3>A.1</h3><p>a1</p><h2>B</h2><p>b</p></article>'), PAGE_URL);
+    const article = extractArticle(
+      page('<article><p>intro</p><h2>A</h2><p>a</p><h3>A.1</h3><p>a1</p><h2>B</h2><p>b</p></article>'),
+      PAGE_URL,
+    );
     const texts = columnContentFor(article).content.map((c) => c.content.params.text);
     expect(texts).toEqual(['<p>intro</p>', '<h2>A</h2><p>a</p><h3>A.1</h3><p>a1</p>', '<h2>B</h2><p>b</p>']);
 
@@ -183,7 +216,9 @@ describe('H5P writer', () => {
 
   test('tags AdvancedText does not support are mapped onto ones it does', () => {
     const text = h5pText(
-      page('<article><p>x</p><h1>Big</h1><blockquote><p>quote</p></blockquote><table><tr><th>k</th><td>v</td></tr></table><p><i>it</i> <b>bo</b> <s>st</s> <u>un</u></p></article>'),
+      page(
+        '<article><p>x</p><h1>Big</h1><blockquote><p>quote</p></blockquote><table><tr><th>k</th><td>v</td></tr></table><p><i>it</i> <b>bo</b> <s>st</s> <u>un</u></p></article>',
+      ),
     );
     expect(text).toContain('<h2>Big</h2><p>quote</p><p><strong>k</strong> | v</p><p><em>it</em> <strong>bo</strong> <del>st</del> un</p>');
   });
@@ -194,7 +229,9 @@ describe('fetch helpers', () => {
     const latin = Buffer.from('<meta charset="iso-8859-1">', 'latin1');
     expect(charsetOf('text/html; charset=ISO-8859-1', Buffer.from(''))).toBe('windows-1252');
     expect(charsetOf('text/html', latin)).toBe('windows-1252');
-    expect(charsetOf('text/html', Buffer.from('<meta http-equiv="content-type" content="text/html; charset=Shift_JIS">'))).toBe('shift_jis');
+    expect(charsetOf('text/html', Buffer.from('<meta http-equiv="content-type" content="text/html; charset=Shift_JIS">'))).toBe(
+      'shift_jis',
+    );
     expect(charsetOf('text/html', Buffer.from([0xef, 0xbb, 0xbf, 0x3c]))).toBe('utf-8');
     expect(charsetOf('text/html; charset=klingon', Buffer.from(''))).toBe('utf-8');
     expect(charsetOf('text/html', Buffer.from('<p>plain</p>'))).toBe('utf-8');

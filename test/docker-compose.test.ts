@@ -86,7 +86,9 @@ test('every variable our services set is in the config schema, and the values lo
 });
 
 test('the workers serve every task queue and get the time to stop a build cleanly', () => {
-  const env = Object.fromEntries(Object.entries(services.worker.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)]));
+  const env = Object.fromEntries(
+    Object.entries(services.worker.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)]),
+  );
   const config = loadConfig(env);
   const served = config.WORKER_TASK_QUEUES.length ? config.WORKER_TASK_QUEUES : [...ALL_TASK_QUEUES];
   expect(ALL_TASK_QUEUES.filter((q) => !served.includes(q))).toEqual([]);
@@ -96,7 +98,9 @@ test('the workers serve every task queue and get the time to stop a build cleanl
 });
 
 test("the server's dynamic config gives every rate-limited queue one partition, as the local cluster does", () => {
-  const env = Object.fromEntries(Object.entries(services.worker.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)]));
+  const env = Object.fromEntries(
+    Object.entries(services.worker.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), USER_SECRETS)]),
+  );
   const wanted = YAML.parse(dynamicConfigYaml(rateLimitedQueues(loadConfig(env))));
   expect(YAML.parse(compose.configs?.['temporal-dynamic-config']?.content ?? '')).toEqual(wanted);
   const configPath = String(services.temporal.environment?.DYNAMIC_CONFIG_FILE_PATH);

@@ -99,7 +99,10 @@ async function recordBulkAndWebhooks(client: Client): Promise<void> {
 
     // Bulk, cancelled mid-way.
     site.setLatencyMs(500);
-    const cancelled = await startJobDirect(client, config, `bulk-replay-cancel-${Date.now()}`, urls.slice(0, 8), { concurrency: 2, tuning: { chunkSize: 2, chunkParallelism: 1 } });
+    const cancelled = await startJobDirect(client, config, `bulk-replay-cancel-${Date.now()}`, urls.slice(0, 8), {
+      concurrency: 2,
+      tuning: { chunkSize: 2, chunkParallelism: 1 },
+    });
     await waitFor(async () => (await cancelled.query<{ succeeded: number }>('progress')).succeeded >= 1, 'some progress', 60_000, 100);
     await cancelled.cancel();
     await completed(cancelled);
@@ -139,11 +142,18 @@ async function recordVideo(client: Client): Promise<void> {
     await waitForVideoJobEnd(stack.app, KEYS.alice, ok.jobId);
     await save('video-generation-completed', client.workflow.getHandle(ok.jobId));
     const slow = await startVideoJob(stack.app, KEYS.alice, { prompt: 'replay cancel [gen:60000]', provider: 'emulator' });
-    await waitFor(async () => (await client.workflow.getHandle(slow.jobId).query<{ phase: string }>('progress')).phase === 'generating', 'generating', 60_000, 100);
+    await waitFor(
+      async () => (await client.workflow.getHandle(slow.jobId).query<{ phase: string }>('progress')).phase === 'generating',
+      'generating',
+      60_000,
+      100,
+    );
     await request(stack.app).post(`/api/v1/jobs/${slow.jobId}/cancel`).set(videoAuth(KEYS.alice)).expect(202);
     await waitForVideoJobEnd(stack.app, KEYS.alice, slow.jobId);
     await save('video-generation-cancelled', client.workflow.getHandle(slow.jobId));
-    const slots = await client.workflow.list({ query: `WorkflowType = "${videoSlots.name}" AND TaskQueue = "${prefixedQueue(stack.config.TASK_QUEUE_PREFIX, VIDEO_QUEUES.video)}"` });
+    const slots = await client.workflow.list({
+      query: `WorkflowType = "${videoSlots.name}" AND TaskQueue = "${prefixedQueue(stack.config.TASK_QUEUE_PREFIX, VIDEO_QUEUES.video)}"`,
+    });
     for await (const s of slots) {
       await save('video-slots', client.workflow.getHandle(s.workflowId, s.runId));
       break;
@@ -173,15 +183,23 @@ describe('recorded workflow histories', () => {
           return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
         }),
     );
-    expect([...types].sort()).toEqual([bulkConversion.name, videoGeneration.name, videoSlots.name, webhookDelivery.name, storageCleanup.name].sort());
+    expect([...types].sort()).toEqual(
+      [bulkConversion.name, videoGeneration.name, videoSlots.name, webhookDelivery.name, storageCleanup.name].sort(),
+    );
   });
 
   test('replay against the current workflow code without non-determinism', async () => {
     const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
-    const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'))) }));
+    const histories = files.map((f) => ({
+      workflowId: f.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'))),
+    }));
     const failures: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, sinks: replayJobMetricsSinks() }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! }, sinks: replayJobMetricsSinks() },
+      histories,
+    )) {
       replayed++;
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
     }

@@ -129,7 +129,11 @@ describe('npm start supervisor', () => {
     const env = { ...baseEnv(dataDir, port), TEMPORAL_ADDRESS: testAddress(), TASK_QUEUE_PREFIX: uniquePrefix('sup') };
     const s = await startSupervisor(env);
 
-    const second = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/start/main.ts')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const second = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/start/main.ts')], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     second.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     second.stderr!.on('data', (d: Buffer) => (out += d.toString()));

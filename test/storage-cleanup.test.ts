@@ -68,7 +68,11 @@ describe('storage cleanup', () => {
     client = await testClient();
   });
   afterAll(async () => {
-    for (const id of schedulesToDelete) await client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of schedulesToDelete)
+      await client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
     await client.connection.close();
   });
 
@@ -88,7 +92,9 @@ describe('storage cleanup', () => {
     expect(problems({ CLEANUP_SCHEDULE: 'every day' })).toEqual(['CLEANUP_SCHEDULE']);
     expect(problems({ ARTIFACT_RETENTION: '0s' })).toEqual(['ARTIFACT_RETENTION']);
     expect(problems({ ARTIFACT_RETENTION: 'forever' })).toEqual(['ARTIFACT_RETENTION']);
-    expect(loadConfig({ CLEANUP_SCHEDULE: '*/15 1-5 * JAN,JUL MON-FRI', ARTIFACT_RETENTION: '7d' })).toMatchObject({ ARTIFACT_RETENTION: 7 * DAY });
+    expect(loadConfig({ CLEANUP_SCHEDULE: '*/15 1-5 * JAN,JUL MON-FRI', ARTIFACT_RETENTION: '7d' })).toMatchObject({
+      ARTIFACT_RETENTION: 7 * DAY,
+    });
     expect(loadConfig({ CLEANUP_SCHEDULE: '@daily' }).CLEANUP_SCHEDULE).toBe('@daily');
   });
 
@@ -157,7 +163,9 @@ describe('storage cleanup', () => {
       schedulesToDelete.push(scheduleId);
 
       expect(await ensureJobSchedules(client, config, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'created', paused: false }]);
-      expect(await ensureJobSchedules(client, config, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'unchanged', paused: false }]);
+      expect(await ensureJobSchedules(client, config, [STORAGE_CLEANUP_QUEUE])).toEqual([
+        { scheduleId, change: 'unchanged', paused: false },
+      ]);
       const handle = client.schedule.getHandle(scheduleId);
       const d = await handle.describe();
       expect(d.action).toMatchObject({
@@ -168,7 +176,9 @@ describe('storage cleanup', () => {
         memo: { cron: '0 3 * * *' },
       });
       expect(d.policies).toMatchObject({ overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: DAY });
-      expect(d.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] })]);
+      expect(d.spec.calendars).toEqual([
+        expect.objectContaining({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] }),
+      ]);
       for (const t of d.info.nextActionTimes) expect([t.getUTCHours(), t.getUTCMinutes()]).toEqual([3, 0]);
 
       const listed = await waitFor(async () => {
@@ -182,11 +192,15 @@ describe('storage cleanup', () => {
       await handle.pause('paused by the test operator');
       const changed = { ...config, CLEANUP_SCHEDULE: '30 4 * * 1', ARTIFACT_RETENTION: 7 * DAY };
       expect(await ensureJobSchedules(client, changed, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'updated', paused: true }]);
-      expect(await ensureJobSchedules(client, changed, [STORAGE_CLEANUP_QUEUE])).toEqual([{ scheduleId, change: 'unchanged', paused: true }]);
+      expect(await ensureJobSchedules(client, changed, [STORAGE_CLEANUP_QUEUE])).toEqual([
+        { scheduleId, change: 'unchanged', paused: true },
+      ]);
       const after = await handle.describe();
       expect(after.state).toMatchObject({ paused: true, note: 'paused by the test operator' });
       expect(after.action).toMatchObject({ args: [{ retentionMs: 7 * DAY }], memo: { cron: '30 4 * * 1' } });
-      expect(after.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 4, end: 4, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] })]);
+      expect(after.spec.calendars).toEqual([
+        expect.objectContaining({ hour: [{ start: 4, end: 4, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] }),
+      ]);
     });
 
     test('a worker serving the maintenance queue creates it at startup; one serving other queues does not', async () => {
@@ -219,7 +233,10 @@ describe('storage cleanup', () => {
       try {
         const handle = client.schedule.getHandle(scheduleId);
         await handle.trigger();
-        const started = await waitFor(async () => (await handle.describe()).info.recentActions[0]?.action.workflow, 'the schedule to start a run');
+        const started = await waitFor(
+          async () => (await handle.describe()).info.recentActions[0]?.action.workflow,
+          'the schedule to start a run',
+        );
         expect(started.workflowId.startsWith(scheduleId)).toBe(true);
         const run = client.workflow.getHandle(started.workflowId, started.firstExecutionRunId);
         const result = (await run.result()) as StorageCleanupResult;

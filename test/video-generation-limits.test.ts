@@ -23,7 +23,9 @@ test('with 5 jobs at once, no more than 2 generations are ever in flight at the 
   const stack = await startVideoStack(client, { generationMs: 1_500, env: { VIDEO_MAX_IN_FLIGHT: '2' } });
   try {
     const jobs = await Promise.all(
-      [1, 2, 3, 4, 5].map((n) => startVideoJob(stack.app, KEYS.alice, { prompt: `Scene ${n}: a paper boat on a river`, provider: n % 2 ? 'emulator' : 'veo' })),
+      [1, 2, 3, 4, 5].map((n) =>
+        startVideoJob(stack.app, KEYS.alice, { prompt: `Scene ${n}: a paper boat on a river`, provider: n % 2 ? 'emulator' : 'veo' }),
+      ),
     );
     const ended = await Promise.all(jobs.map((j) => waitForVideoJobEnd(stack.app, KEYS.alice, j.jobId, 180_000)));
     expect(ended.map((j) => j.status)).toEqual(['completed', 'completed', 'completed', 'completed', 'completed']);
@@ -31,7 +33,9 @@ test('with 5 jobs at once, no more than 2 generations are ever in flight at the 
     expect(stats.creations.total).toBe(5);
     expect(stats.maxInFlight).toBeLessThanOrEqual(2);
     expect(stats.maxInFlight).toBeGreaterThanOrEqual(1);
-    process.stdout.write(`video limits: max in flight at the emulator ${stats.maxInFlight} (limit 2), creations ${stats.creations.total}\n`);
+    process.stdout.write(
+      `video limits: max in flight at the emulator ${stats.maxInFlight} (limit 2), creations ${stats.creations.total}\n`,
+    );
   } finally {
     await stack.close();
   }
@@ -41,9 +45,15 @@ test('a slot held by a job that was terminated (no cleanup ran) is freed for the
   const stack = await startVideoStack(client, { generationMs: 1_000, env: { VIDEO_MAX_IN_FLIGHT: '1' } });
   try {
     const holder = await startVideoJob(stack.app, KEYS.alice, { prompt: 'Held forever [gen:600000]' });
-    await waitFor(async () => (await getVideoJob(stack.app, KEYS.alice, holder.jobId)).progress?.phase === 'generating', 'the first job to hold the slot');
+    await waitFor(
+      async () => (await getVideoJob(stack.app, KEYS.alice, holder.jobId)).progress?.phase === 'generating',
+      'the first job to hold the slot',
+    );
     const waiter = await startVideoJob(stack.app, KEYS.alice, { prompt: 'Next in line' });
-    await waitFor(async () => (await getVideoJob(stack.app, KEYS.alice, waiter.jobId)).progress?.phase === 'waiting_for_slot', 'the second job to wait');
+    await waitFor(
+      async () => (await getVideoJob(stack.app, KEYS.alice, waiter.jobId)).progress?.phase === 'waiting_for_slot',
+      'the second job to wait',
+    );
     await client.workflow.getHandle(holder.jobId).terminate('operator terminated it');
     // The semaphore notices the holder is gone at its next liveness check (within about 30 s).
     const job = await waitForVideoJobEnd(stack.app, KEYS.alice, waiter.jobId, 150_000);
@@ -72,7 +82,9 @@ test('a worker SIGKILLed mid-poll: a new worker resumes polling the same provide
       90_000,
     );
     child.kill('SIGKILL');
-    await new Promise<void>((resolve) => (child!.exitCode !== null || child!.signalCode ? resolve() : child!.once('exit', () => resolve())));
+    await new Promise<void>((resolve) =>
+      child!.exitCode !== null || child!.signalCode ? resolve() : child!.once('exit', () => resolve()),
+    );
 
     workers = await startWorkers(config);
     const job = await waitForVideoJobEnd(app, KEYS.alice, jobId, 180_000);

@@ -5,7 +5,15 @@ import { JOB_OUTCOME } from '../src/shared/search-attributes';
 import { testApp } from './harness/api';
 import { KEYS, testClient, waitFor } from './harness/temporal';
 import { startWebhookReceiver, WebhookReceiver } from './fixtures/webhook-receiver';
-import { auth, downloadThroughApi, getVideoJob, startVideoJob, startVideoStack, VideoStack, waitForVideoJobEnd } from './fixtures/video-jobs';
+import {
+  auth,
+  downloadThroughApi,
+  getVideoJob,
+  startVideoJob,
+  startVideoStack,
+  VideoStack,
+  waitForVideoJobEnd,
+} from './fixtures/video-jobs';
 
 // The video generation job end to end: the real API and workers on a real dev server, the
 // provider emulator reached through the real OpenAI and Gemini clients.
@@ -34,9 +42,17 @@ const outcomeOf = async (jobId: string) => (await client.workflow.getHandle(jobI
 describe('happy path', () => {
   test('emulator (OpenAI API): a stored, downloadable MP4; the webhook carries the download URL; the Idempotency-Key returns the same job', async () => {
     const body = { prompt: 'A red fox runs through fresh snow', webhookUrl: receiver.url('/video') };
-    const first = await request(stack.app).post('/api/v1/jobs/video-generations').set(auth(KEYS.alice)).set('Idempotency-Key', 'fox-1').send(body);
+    const first = await request(stack.app)
+      .post('/api/v1/jobs/video-generations')
+      .set(auth(KEYS.alice))
+      .set('Idempotency-Key', 'fox-1')
+      .send(body);
     expect(first.status).toBe(202);
-    const again = await request(stack.app).post('/api/v1/jobs/video-generations').set(auth(KEYS.alice)).set('Idempotency-Key', 'fox-1').send(body);
+    const again = await request(stack.app)
+      .post('/api/v1/jobs/video-generations')
+      .set(auth(KEYS.alice))
+      .set('Idempotency-Key', 'fox-1')
+      .send(body);
     expect(again.status).toBe(202);
     expect(again.body.jobId).toBe(first.body.jobId);
     expect(again.body.existing).toBe(true);
@@ -46,7 +62,8 @@ describe('happy path', () => {
       const job = await getVideoJob(stack.app, KEYS.alice, jobId);
       return job.progress?.phase === 'generating' || job.status !== 'running' ? job : undefined;
     }, 'the generation to start');
-    if (running.status === 'running') expect(running.progress).toMatchObject({ provider: 'emulator', providerJobId: expect.stringMatching(/^video_/) });
+    if (running.status === 'running')
+      expect(running.progress).toMatchObject({ provider: 'emulator', providerJobId: expect.stringMatching(/^video_/) });
 
     const job = await waitForVideoJobEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('completed');
@@ -69,11 +86,19 @@ describe('happy path', () => {
 
     const hook = await waitFor(() => receiver.received.find((r) => r.path === '/video'), 'the webhook');
     const payload = JSON.parse(hook.body);
-    expect(payload).toMatchObject({ type: 'job.completed', data: { jobId, type: 'video-generation', status: 'completed', result: { downloadUrl: result.downloadUrl, bytes: result.bytes } } });
+    expect(payload).toMatchObject({
+      type: 'job.completed',
+      data: { jobId, type: 'video-generation', status: 'completed', result: { downloadUrl: result.downloadUrl, bytes: result.bytes } },
+    });
   });
 
   test('veo through the Gemini API client: long-running operation, file download', async () => {
-    const { jobId } = await startVideoJob(stack.app, KEYS.alice, { prompt: 'Waves on a pebble beach at dusk', provider: 'veo', aspectRatio: '9:16', seconds: 6 });
+    const { jobId } = await startVideoJob(stack.app, KEYS.alice, {
+      prompt: 'Waves on a pebble beach at dusk',
+      provider: 'veo',
+      aspectRatio: '9:16',
+      seconds: 6,
+    });
     const job = await waitForVideoJobEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('completed');
     expect(job.result).toMatchObject({ provider: 'veo', model: 'veo-3.1-generate-preview', seconds: 6 });
@@ -89,7 +114,12 @@ describe('provider trouble', () => {
     stack.emulator.addFault({ route: 'create', status: 429, retryAfterSeconds: 1, times: 3 });
     stack.emulator.addFault({ route: 'status', status: 429, retryAfterSeconds: 1, times: 4 });
     stack.emulator.addFault({ route: 'content', status: 503, times: 1 });
-    const { jobId } = await startVideoJob(stack.app, KEYS.alice, { prompt: 'A lighthouse in a storm', provider: 'sora', seconds: 8, size: '1280x720' });
+    const { jobId } = await startVideoJob(stack.app, KEYS.alice, {
+      prompt: 'A lighthouse in a storm',
+      provider: 'sora',
+      seconds: 8,
+      size: '1280x720',
+    });
     const job = await waitForVideoJobEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('completed');
     expect(job.result).toMatchObject({ provider: 'sora', seconds: 8 });
@@ -98,7 +128,7 @@ describe('provider trouble', () => {
     expect(stats.creations.total).toBe(1);
   });
 
-  test('a failed generation fails the job with the provider\'s message', async () => {
+  test("a failed generation fails the job with the provider's message", async () => {
     const { jobId } = await startVideoJob(stack.app, KEYS.alice, { prompt: 'A glass cathedral [fail:the scene could not be rendered]' });
     const job = await waitForVideoJobEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('failed');
@@ -107,7 +137,7 @@ describe('provider trouble', () => {
     expect(stack.emulator.stats()).toMatchObject({ failed: 1, deletions: 0 });
   });
 
-  test('a content-policy refusal is permanent: failed at once with the provider\'s message, no generation', async () => {
+  test("a content-policy refusal is permanent: failed at once with the provider's message, no generation", async () => {
     const { jobId } = await startVideoJob(stack.app, KEYS.alice, { prompt: 'Something the moderation system refuses [policy]' });
     const job = await waitForVideoJobEnd(stack.app, KEYS.alice, jobId);
     expect(job.status).toBe('failed');
@@ -132,7 +162,11 @@ describe('provider trouble', () => {
 
 describe('cancel and retry', () => {
   test('cancel mid-poll deletes the provider job; retry starts a new generation with the same input', async () => {
-    const { jobId } = await startVideoJob(stack.app, KEYS.alice, { prompt: 'A long tracking shot [gen:120000]', provider: 'sora', size: '720x1280' });
+    const { jobId } = await startVideoJob(stack.app, KEYS.alice, {
+      prompt: 'A long tracking shot [gen:120000]',
+      provider: 'sora',
+      size: '720x1280',
+    });
     await waitFor(async () => {
       const job = await getVideoJob(stack.app, KEYS.alice, jobId);
       return job.progress?.phase === 'generating' && job.progress.polls >= 1;
@@ -152,8 +186,12 @@ describe('cancel and retry', () => {
     const again = await request(stack.app).post(`/api/v1/jobs/${jobId}/retry`).set(auth(KEYS.alice));
     expect(again.body.jobId).toBe(retry.body.jobId);
     await waitFor(() => stack.emulator.stats().creations.total === 2, 'the retried job to start a new generation');
-    const input = (await client.workflow.getHandle(retry.body.jobId).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
-    expect(JSON.parse(Buffer.from(input.data!).toString('utf8'))).toMatchObject({ provider: 'sora', request: { prompt: 'A long tracking shot [gen:120000]', size: '720x1280' } });
+    const input = (await client.workflow.getHandle(retry.body.jobId).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!
+      .input!.payloads![0];
+    expect(JSON.parse(Buffer.from(input.data!).toString('utf8'))).toMatchObject({
+      provider: 'sora',
+      request: { prompt: 'A long tracking shot [gen:120000]', size: '720x1280' },
+    });
     await request(stack.app).post(`/api/v1/jobs/${retry.body.jobId}/cancel`).set(auth(KEYS.alice));
     expect((await waitForVideoJobEnd(stack.app, KEYS.alice, retry.body.jobId)).status).toBe('cancelled');
 
@@ -189,7 +227,10 @@ describe('bad requests', () => {
   });
 
   test('sora-2-pro accepts the tall size; nothing is started for a rejected request', async () => {
-    const ok = await request(stack.app).post('/api/v1/jobs/video-generations').set(auth(KEYS.alice)).send({ prompt: 'p [gen:120000]', provider: 'sora', model: 'sora-2-pro', size: '1024x1792', seconds: 12 });
+    const ok = await request(stack.app)
+      .post('/api/v1/jobs/video-generations')
+      .set(auth(KEYS.alice))
+      .send({ prompt: 'p [gen:120000]', provider: 'sora', model: 'sora-2-pro', size: '1024x1792', seconds: 12 });
     expect(ok.status).toBe(202);
     await request(stack.app).post(`/api/v1/jobs/${ok.body.jobId}/cancel`).set(auth(KEYS.alice));
     expect((await waitForVideoJobEnd(stack.app, KEYS.alice, ok.body.jobId)).status).toBe('cancelled');

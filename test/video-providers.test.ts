@@ -28,7 +28,13 @@ beforeEach(() => {
 });
 
 const SORA: VideoRequest = { prompt: 'A kite over dunes', model: 'sora-2', seconds: 4, size: '1280x720' };
-const VEO: VideoRequest = { prompt: 'A kite over dunes', model: 'veo-3.1-generate-preview', seconds: 8, aspectRatio: '16:9', resolution: '720p' };
+const VEO: VideoRequest = {
+  prompt: 'A kite over dunes',
+  model: 'veo-3.1-generate-preview',
+  seconds: 8,
+  aspectRatio: '16:9',
+  resolution: '720p',
+};
 const config = () => testConfig(videoTestEnv(emulator));
 
 async function failureOf(p: Promise<unknown>, provider = 'sora', action = 'start'): Promise<ApplicationFailure> {
@@ -80,7 +86,10 @@ test('Gemini client: predictLongRunning operation → done with a file URI; fail
   expect(started.providerJobId).toMatch(/^models\/veo-3\.1-generate-preview\/operations\/\w+$/);
   expect(await waitUntilDone(veo, started.providerJobId)).toMatchObject({ status: 'completed' });
   const failing = await veo.start({ ...VEO, prompt: 'x [fail:quota of imagination exceeded]' }, { idempotencyKey: 'job-3' });
-  expect(await waitUntilDone(veo, failing.providerJobId)).toEqual({ status: 'failed', error: { code: '13', message: 'quota of imagination exceeded' } });
+  expect(await waitUntilDone(veo, failing.providerJobId)).toEqual({
+    status: 'failed',
+    error: { code: '13', message: 'quota of imagination exceeded' },
+  });
   expect(emulator.stats().creations.gemini).toBe(2);
 });
 
@@ -117,7 +126,11 @@ test('content-policy refusals and other 4xx are permanent and keep the provider 
 });
 
 test('latency faults delay answers; the control API adds faults and reports counters over HTTP', async () => {
-  const res = await fetch(`${emulator.url}/_emulator/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ route: 'status', latencyMs: 300, times: 1 }) });
+  const res = await fetch(`${emulator.url}/_emulator/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ route: 'status', latencyMs: 300, times: 1 }),
+  });
   expect(res.status).toBe(201);
   const sora = createVideoProvider('sora', config());
   const started = await sora.start(SORA, { idempotencyKey: 'lat-1' });
@@ -130,7 +143,11 @@ test('latency faults delay answers; the control API adds faults and reports coun
 
 test('a download from a host that is neither the configured provider host nor allowed is refused by the SSRF guard', async () => {
   // Veo configured at "localhost"; the operation's file URI names 127.0.0.1, which nothing allows.
-  const cfg = loadConfig({ ...videoTestEnv(emulator), GEMINI_BASE_URL: emulator.geminiBaseUrl.replace('127.0.0.1', 'localhost'), OUTBOUND_ALLOW_HOSTS: '' });
+  const cfg = loadConfig({
+    ...videoTestEnv(emulator),
+    GEMINI_BASE_URL: emulator.geminiBaseUrl.replace('127.0.0.1', 'localhost'),
+    OUTBOUND_ALLOW_HOSTS: '',
+  });
   const veo = createVideoProvider('veo', cfg);
   const started = await veo.start(VEO, { idempotencyKey: 'ssrf-1' });
   await waitUntilDone(veo, started.providerJobId);
@@ -139,9 +156,13 @@ test('a download from a host that is neither the configured provider host nor al
   expect(refused.message).toMatch(/127\.0\.0\.1/);
 });
 
-test('the Gemini API key goes only to GEMINI_BASE_URL\'s origin, not to an origin the operation names', async () => {
+test("the Gemini API key goes only to GEMINI_BASE_URL's origin, not to an origin the operation names", async () => {
   // Veo configured at "localhost"; the finished operation's file URI names 127.0.0.1 (allowed, so reachable).
-  const cfg = loadConfig({ ...videoTestEnv(emulator), GEMINI_BASE_URL: emulator.geminiBaseUrl.replace('127.0.0.1', 'localhost'), OUTBOUND_ALLOW_HOSTS: '127.0.0.1' });
+  const cfg = loadConfig({
+    ...videoTestEnv(emulator),
+    GEMINI_BASE_URL: emulator.geminiBaseUrl.replace('127.0.0.1', 'localhost'),
+    OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+  });
   const veo = createVideoProvider('veo', cfg);
   const started = await veo.start(VEO, { idempotencyKey: 'origin-1' });
   await waitUntilDone(veo, started.providerJobId);
@@ -165,8 +186,16 @@ test('a video larger than VIDEO_MAX_BYTES fails the download permanently and sto
   const started = await sora.start(SORA, { idempotencyKey: 'big-1' });
   await waitUntilDone(sora, started.providerJobId);
   const env = new MockActivityEnvironment();
-  const run = env.run(createDownloadActivity(deps).downloadVideo, { jobId: 'job-big', provider: 'emulator' as const, providerJobId: started.providerJobId });
-  await expect(run).rejects.toMatchObject({ type: 'ProviderVideoTooLarge', nonRetryable: true, message: expect.stringMatching(/larger than VIDEO_MAX_BYTES \(1024 bytes\)/) });
+  const run = env.run(createDownloadActivity(deps).downloadVideo, {
+    jobId: 'job-big',
+    provider: 'emulator' as const,
+    providerJobId: started.providerJobId,
+  });
+  await expect(run).rejects.toMatchObject({
+    type: 'ProviderVideoTooLarge',
+    nonRetryable: true,
+    message: expect.stringMatching(/larger than VIDEO_MAX_BYTES \(1024 bytes\)/),
+  });
   expect(await deps.store.stat(jobFileKey('job-big', 'videos/job-big.mp4'))).toBeNull();
 });
 
@@ -180,7 +209,11 @@ test('downloadVideo streams into blob storage at jobs/<jobId>/videos/<jobId>.mp4
   const env = new MockActivityEnvironment();
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));
-  const out: DownloadVideoOutput = await env.run(createDownloadActivity(deps).downloadVideo, { jobId: 'job-dl', provider: 'emulator' as const, providerJobId: started.providerJobId });
+  const out: DownloadVideoOutput = await env.run(createDownloadActivity(deps).downloadVideo, {
+    jobId: 'job-dl',
+    provider: 'emulator' as const,
+    providerJobId: started.providerJobId,
+  });
   expect(out.file).toBe('videos/job-dl.mp4');
   expect(out.downloadUrl).toBe(`${cfg.publicUrl}/api/v1/jobs/job-dl/files/videos/job-dl.mp4`);
   const stored = await deps.store.getBuffer(jobFileKey('job-dl', 'videos/job-dl.mp4'));

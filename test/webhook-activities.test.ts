@@ -68,14 +68,17 @@ describe('deliverWebhookAttempt against a real receiver', () => {
   const activities = (overrides: Record<string, string | undefined> = {}) => {
     const real = createWebhookDeliveryActivities(testDeps(testConfig(overrides)));
     return {
-      deliverWebhookAttempt: (input: WebhookAttemptInput): Promise<WebhookAttemptOutcome> => new MockActivityEnvironment().run(real.deliverWebhookAttempt, input),
+      deliverWebhookAttempt: (input: WebhookAttemptInput): Promise<WebhookAttemptOutcome> =>
+        new MockActivityEnvironment().run(real.deliverWebhookAttempt, input),
       webhookDeliveryPolicy: (): Promise<WebhookDeliveryPolicy> => new MockActivityEnvironment().run(real.webhookDeliveryPolicy),
     };
   };
 
   test('POSTs the exact signed bytes as JSON; verifies with the old secret alone during a rotation', async () => {
     const body = '{"type":"job.finished","data":{"emoji":"✓","n":1}}';
-    const outcome = await activities({ WEBHOOK_SECRET: `${NEW_SECRET} ${OLD_SECRET}` }).deliverWebhookAttempt(attemptInput(receiver.url(), body));
+    const outcome = await activities({ WEBHOOK_SECRET: `${NEW_SECRET} ${OLD_SECRET}` }).deliverWebhookAttempt(
+      attemptInput(receiver.url(), body),
+    );
     expect(outcome).toMatchObject({ delivered: true, permanent: false, record: { attempt: 1, httpStatus: 204 } });
     const [hook] = receiver.received;
     expect(hook.body).toBe(body);
@@ -122,14 +125,22 @@ describe('deliverWebhookAttempt against a real receiver', () => {
 
   test('private targets are refused (permanent) unless allowed; non-http schemes always', async () => {
     const refused = await activities({ OUTBOUND_ALLOW_HOSTS: '' }).deliverWebhookAttempt(attemptInput(receiver.url()));
-    expect(refused).toMatchObject({ delivered: false, permanent: true, record: { error: expect.stringMatching(/refused target 127\.0\.0\.1/) } });
+    expect(refused).toMatchObject({
+      delivered: false,
+      permanent: true,
+      record: { error: expect.stringMatching(/refused target 127\.0\.0\.1/) },
+    });
     const file = await activities().deliverWebhookAttempt(attemptInput('file:///etc/passwd'));
     expect(file).toMatchObject({ delivered: false, permanent: true, record: { error: expect.stringMatching(/only http and https/) } });
     expect(receiver.received).toHaveLength(0);
   });
 
-  test('the policy is the worker\'s config; a worker without WEBHOOK_SECRET fails loudly instead of sending unsigned', async () => {
-    const policy = await activities({ WEBHOOK_RETRY_SCHEDULE: '0s,5s,5m', WEBHOOK_TIMEOUT: '15s', ALERT_WEBHOOK_URL: 'https://alerts.example.com/hook' }).webhookDeliveryPolicy();
+  test("the policy is the worker's config; a worker without WEBHOOK_SECRET fails loudly instead of sending unsigned", async () => {
+    const policy = await activities({
+      WEBHOOK_RETRY_SCHEDULE: '0s,5s,5m',
+      WEBHOOK_TIMEOUT: '15s',
+      ALERT_WEBHOOK_URL: 'https://alerts.example.com/hook',
+    }).webhookDeliveryPolicy();
     expect(policy).toEqual({ retryScheduleMs: [0, 5000, 300_000], attemptTimeoutMs: 15_000, alertUrl: 'https://alerts.example.com/hook' });
     const unsigned = activities({ WEBHOOK_SECRET: undefined });
     await expect(unsigned.webhookDeliveryPolicy()).rejects.toMatchObject({ type: 'WebhookSecretMissing' });

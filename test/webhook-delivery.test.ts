@@ -64,7 +64,14 @@ async function startDelivery(config: AppConfig, input: Partial<WebhookDeliveryIn
   const handle = await client.workflow.start(webhookDelivery, {
     workflowId,
     taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE),
-    args: [{ deliveryId: `msg_${workflowId}`, eventType: 'job.finished', payload: { type: 'job.finished', data: { jobId: 'j-1', status: 'completed' } }, ...input }],
+    args: [
+      {
+        deliveryId: `msg_${workflowId}`,
+        eventType: 'job.finished',
+        payload: { type: 'job.finished', data: { jobId: 'j-1', status: 'completed' } },
+        ...input,
+      },
+    ],
   });
   started.push(handle);
   return handle;
@@ -78,19 +85,34 @@ async function historyOf(handle: WorkflowHandle): Promise<HistoryEvent[]> {
 
 /** Requested waits of the durable timers, in ms, in order. */
 function timerWaits(events: HistoryEvent[]): number[] {
-  return events.filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED).map((e) => optionalTsToMs(e.timerStartedEventAttributes!.startToFireTimeout) ?? 0);
+  return events
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED)
+    .map((e) => optionalTsToMs(e.timerStartedEventAttributes!.startToFireTimeout) ?? 0);
 }
 
 /** For each attempt after the first: server time from the previous attempt's end to this attempt's scheduling. */
 function gapsBetweenAttempts(events: HistoryEvent[]): number[] {
   const at = (e: HistoryEvent) => tsToMs(e.eventTime);
-  const scheduled = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverWebhookAttempt');
-  const ended = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED || e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT || e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED);
+  const scheduled = events.filter(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverWebhookAttempt',
+  );
+  const ended = events.filter(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED ||
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT ||
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+  );
   return scheduled.slice(1).map((s, i) => at(s) - at(ended[i]));
 }
 
 function deliveryAttemptsScheduled(events: HistoryEvent[]): HistoryEvent[] {
-  return events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverWebhookAttempt');
+  return events.filter(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverWebhookAttempt',
+  );
 }
 
 test('receiver down for several attempts, then back: delivered once it answers, one webhook-id and one body across attempts', async () => {
@@ -104,7 +126,11 @@ test('receiver down for several attempts, then back: delivered once it answers, 
     const attempts = await handle.query(webhookAttemptsQuery);
     return attempts.length >= 2 && attempts;
   }, 'two failed attempts');
-  expect(early.every((a) => /ECONNREFUSED/.test(a.error ?? '') && a.httpStatus === undefined && a.durationMs >= 0 && !Number.isNaN(Date.parse(a.at)))).toBe(true);
+  expect(
+    early.every(
+      (a) => /ECONNREFUSED/.test(a.error ?? '') && a.httpStatus === undefined && a.durationMs >= 0 && !Number.isNaN(Date.parse(a.at)),
+    ),
+  ).toBe(true);
 
   // Back up, but still failing twice with 503 before it recovers.
   const r = await receiver({ port, respond: (_hook, i) => ({ status: i < 2 ? 503 : 200 }) });
@@ -118,7 +144,8 @@ test('receiver down for several attempts, then back: delivered once it answers, 
   expect(r.received).toHaveLength(3);
   expect(new Set(r.received.map((h) => h.headers['webhook-id']))).toEqual(new Set([result.deliveryId]));
   expect(new Set(r.received.map((h) => h.body)).size).toBe(1);
-  for (const hook of r.received) expect(verifyWebhook(TEST_WEBHOOK_SECRET, hook)).toEqual({ type: 'job.finished', data: { jobId: 'j-1', status: 'completed' } });
+  for (const hook of r.received)
+    expect(verifyWebhook(TEST_WEBHOOK_SECRET, hook)).toEqual({ type: 'job.finished', data: { jobId: 'j-1', status: 'completed' } });
   // Nothing more is sent after success.
   expect(await handle.query(webhookAttemptsQuery)).toHaveLength(result.attempts.length);
 });
@@ -142,7 +169,13 @@ test('410 stops at once: one attempt, failed, and a signed alert to ALERT_WEBHOO
   const alert = verifyWebhook(TEST_WEBHOOK_SECRET, alerts.received[0]) as { type: string; data: Record<string, unknown> };
   expect(alerts.received[0].headers['webhook-id']).toBe(`${result.deliveryId}_alert`);
   expect(alert.type).toBe('webhook.delivery_failed');
-  expect(alert.data).toMatchObject({ deliveryId: result.deliveryId, jobId: 'job-410', url: gone.url(), attempts: 1, lastAttempt: { httpStatus: 410 } });
+  expect(alert.data).toMatchObject({
+    deliveryId: result.deliveryId,
+    jobId: 'job-410',
+    url: gone.url(),
+    attempts: 1,
+    lastAttempt: { httpStatus: 410 },
+  });
 });
 
 test('a failed alert raises no further alert; no ALERT_WEBHOOK_URL means no alert', async () => {
@@ -201,7 +234,9 @@ test('backoff follows WEBHOOK_RETRY_SCHEDULE (0s,1s,2s) with at most 10% jitter,
 test('a 3xx is a failed attempt and the redirect is not followed', async () => {
   const config = testConfig({ WEBHOOK_RETRY_SCHEDULE: '0s,1s' });
   await workersFor(config);
-  const r = await receiver({ respond: (hook) => (hook.path === '/moved' ? { status: 200 } : { status: 302, headers: { location: '/moved' } }) });
+  const r = await receiver({
+    respond: (hook) => (hook.path === '/moved' ? { status: 200 } : { status: 302, headers: { location: '/moved' } }),
+  });
   const handle = await startDelivery(config, { url: r.url('/hook') });
 
   const result = await resultOf(handle);
@@ -278,6 +313,10 @@ test('every delivery above replays deterministically from its history (timers, j
     const history = await handle.fetchHistory();
     // Small histories: no delivery here comes near the continue-as-new suggestion (~4k events).
     expect(history.events!.length).toBeLessThan(100);
-    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: handle.workflowId, sinks: replayJobMetricsSinks() }, history, handle.workflowId);
+    await Worker.runReplayHistory(
+      { workflowBundle: bundle, replayName: handle.workflowId, sinks: replayJobMetricsSinks() },
+      history,
+      handle.workflowId,
+    );
   }
 });

@@ -21,7 +21,9 @@ describe('job status shows webhook delivery state', () => {
   beforeAll(async () => {
     client = await testClient();
     workers = await startWorkers(config, { queues: [WEBHOOK_DELIVERY_QUEUE] });
-    receiver = await startWebhookReceiver({ respond: (hook) => ({ status: hook.path === '/ok' ? 200 : hook.path === '/gone' ? 410 : 503 }) });
+    receiver = await startWebhookReceiver({
+      respond: (hook) => ({ status: hook.path === '/ok' ? 200 : hook.path === '/gone' ? 410 : 503 }),
+    });
   });
   afterAll(async () => {
     await workers?.shutdown();
@@ -46,11 +48,22 @@ describe('job status shows webhook delivery state', () => {
 
   async function sendWebhook(jobId: string, path: string, sequence = 1): Promise<void> {
     const workflowId = jobWebhookWorkflowId(jobId, sequence);
-    const input: WebhookDeliveryInput = { deliveryId: `msg_${workflowId}`, url: receiver.url(path), eventType: 'job.finished', payload: { jobId }, jobId };
-    await client.workflow.start(webhookDelivery, { workflowId, taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE), args: [input] });
+    const input: WebhookDeliveryInput = {
+      deliveryId: `msg_${workflowId}`,
+      url: receiver.url(path),
+      eventType: 'job.finished',
+      payload: { jobId },
+      jobId,
+    };
+    await client.workflow.start(webhookDelivery, {
+      workflowId,
+      taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE),
+      args: [input],
+    });
   }
 
-  const getJob = (jobId: string) => request(testApp(config, client)).get(`/api/v1/jobs/${jobId}`).set('Authorization', `Bearer ${KEYS.alice}`);
+  const getJob = (jobId: string) =>
+    request(testApp(config, client)).get(`/api/v1/jobs/${jobId}`).set('Authorization', `Bearer ${KEYS.alice}`);
 
   test('none before any webhook was handed over', async () => {
     const jobId = await finishedJob();

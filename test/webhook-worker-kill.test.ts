@@ -38,7 +38,14 @@ describe('webhook delivery survives a killed worker', () => {
     const handle = await client.workflow.start(webhookDelivery, {
       workflowId,
       taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, WEBHOOK_DELIVERY_QUEUE),
-      args: [{ deliveryId: `msg_${workflowId}`, url: receiver.url(), eventType: 'job.finished', payload: { type: 'job.finished', data: { n: 1 } } }],
+      args: [
+        {
+          deliveryId: `msg_${workflowId}`,
+          url: receiver.url(),
+          eventType: 'job.finished',
+          payload: { type: 'job.finished', data: { n: 1 } },
+        },
+      ],
     });
     await waitFor(() => receiver.received.length === 1, 'the first attempt to reach the receiver');
 

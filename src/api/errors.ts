@@ -56,12 +56,21 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // body-parser errors carry a `type` and an HTTP status.
     const bodyErr = err as { type?: string; status?: number; message?: string; limit?: number };
     if (bodyErr?.type === 'entity.parse.failed')
-      return send(400, { code: 'malformed_json', message: 'body: request body is not valid JSON', fields: [{ field: 'body', message: 'not valid JSON' }] });
+      return send(400, {
+        code: 'malformed_json',
+        message: 'body: request body is not valid JSON',
+        fields: [{ field: 'body', message: 'not valid JSON' }],
+      });
     if (bodyErr?.type === 'entity.too.large')
-      return send(413, { code: 'body_too_large', message: `body: request body exceeds ${bodyErr.limit} bytes`, fields: [{ field: 'body', message: 'too large' }] });
+      return send(413, {
+        code: 'body_too_large',
+        message: `body: request body exceeds ${bodyErr.limit} bytes`,
+        fields: [{ field: 'body', message: 'too large' }],
+      });
     if (typeof bodyErr?.status === 'number' && bodyErr.status >= 400 && bodyErr.status < 500)
       return send(bodyErr.status, { code: bodyErr.type ?? 'bad_request', message: bodyErr.message ?? 'bad request' });
-    if (err instanceof WorkflowNotFoundError || err instanceof BlobNotFoundError) return send(404, { code: 'not_found', message: 'not found' });
+    if (err instanceof WorkflowNotFoundError || err instanceof BlobNotFoundError)
+      return send(404, { code: 'not_found', message: 'not found' });
     if (err instanceof WorkflowExecutionAlreadyStartedError) return send(409, { code: 'conflict', message: 'job already exists' });
     if (grpcCode(err) === GRPC.resourceExhausted) {
       logger.warn('temporal refused the request as too large', { path: req.path, error: (err as Error).message });

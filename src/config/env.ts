@@ -21,7 +21,10 @@ const apiKeys = z
   .transform((v, ctx) => {
     if (!v || !v.trim()) return undefined;
     const entries: ApiKeyEntry[] = [];
-    for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const raw of v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [owner, role, ...rest] = raw.split(':');
       const key = rest.join(':');
       if (!owner || !key || (role !== 'user' && role !== 'admin')) {
@@ -67,7 +70,8 @@ function webhookSecretProblem(secret: string): string | undefined {
   } catch (e) {
     return `is not usable: ${(e as Error).message}`;
   }
-  if (key.length < MIN_WEBHOOK_KEY_BYTES) return `decodes to ${key.length} bytes; use at least ${MIN_WEBHOOK_KEY_BYTES} random bytes (whsec_ + base64 of 32 random bytes is usual)`;
+  if (key.length < MIN_WEBHOOK_KEY_BYTES)
+    return `decodes to ${key.length} bytes; use at least ${MIN_WEBHOOK_KEY_BYTES} random bytes (whsec_ + base64 of 32 random bytes is usual)`;
   return undefined;
 }
 
@@ -88,7 +92,10 @@ export const platformEnvSchema = z.object({
   TEMPORAL_DEV_SERVER_PORT: int(7233, 1, 65535),
   TEMPORAL_UI_PORT: int(8233, 1, 65535),
   TEMPORAL_DB_FILE: z.string().default('.temporal/dev.db'),
-  TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default(''),
+  TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only')
+    .default(''),
 
   WORKER_TASK_QUEUES: list(),
   WORKER_SHUTDOWN_GRACE: duration('30s'),
@@ -123,20 +130,32 @@ export const platformEnvSchema = z.object({
   /** Task queues /health/ready requires a polling worker on (default: every queue). */
   READY_REQUIRED_QUEUES: list().superRefine((names, ctx) => {
     const unknown = names.filter((n) => !ALL_TASK_QUEUES.includes(n));
-    if (unknown.length) ctx.addIssue({ code: 'custom', message: `unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}` });
+    if (unknown.length)
+      ctx.addIssue({ code: 'custom', message: `unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}` });
   }),
   /** How long /health/ready reuses its Temporal checks. */
   READY_CACHE: duration('5s'),
 
   /** Where job files live: `fs` (DATA_DIR, one host) or `s3` (any number of hosts). */
   BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
-  S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name (3-63 lowercase letters, digits, "." and "-")').optional(),
-  S3_PREFIX: z.string().trim().regex(/^[^\\\0]*$/, 'no backslashes').default(''),
+  S3_BUCKET: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not an S3 bucket name (3-63 lowercase letters, digits, "." and "-")')
+    .optional(),
+  S3_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[^\\\0]*$/, 'no backslashes')
+    .default(''),
   /** For S3-compatible servers (MinIO, R2, Ceph); unset for AWS. */
   S3_ENDPOINT: optionalUrl(),
   S3_REGION: optionalString,
   /** bucket-in-path URLs; defaults to true when S3_ENDPOINT is set (MinIO needs it). */
-  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional().transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
   /** Downloads answer 302 to a presigned S3 URL instead of streaming through the API. */
   S3_PRESIGN_DOWNLOADS: bool(false),
   S3_PRESIGN_EXPIRY: duration('5m').refine((ms) => ms >= 1000 && ms <= 7 * 86_400_000, 'must be between 1s and 7d'),
@@ -168,14 +187,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     .extend(JOB_ENV.shape)
     .extend(JOB_PRIORITY_ENV.shape)
     .superRefine((e, ctx) => {
-      if (e.BLOB_STORE === 's3' && !e.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when BLOB_STORE=s3' });
-      if (e.S3_PRESIGN_DOWNLOADS && e.BLOB_STORE !== 's3') ctx.addIssue({ code: 'custom', path: ['S3_PRESIGN_DOWNLOADS'], message: 'needs BLOB_STORE=s3' });
+      if (e.BLOB_STORE === 's3' && !e.S3_BUCKET)
+        ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when BLOB_STORE=s3' });
+      if (e.S3_PRESIGN_DOWNLOADS && e.BLOB_STORE !== 's3')
+        ctx.addIssue({ code: 'custom', path: ['S3_PRESIGN_DOWNLOADS'], message: 'needs BLOB_STORE=s3' });
     })
     .safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   const c = parsed.data as z.output<typeof platformEnvSchema> & z.output<typeof JOB_ENV>;
   return {

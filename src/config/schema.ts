@@ -7,14 +7,16 @@ import { parseDuration, parseDurationList } from '../shared/duration';
 // src/activities/<job>/config.ts): each names what a good value looks like.
 
 /** Runs `parse` inside a zod transform, turning its exception into an issue on the variable. */
-const parsed = <T>(parse: (v: string) => T) => (v: string, ctx: z.RefinementCtx) => {
-  try {
-    return parse(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-};
+const parsed =
+  <T>(parse: (v: string) => T) =>
+  (v: string, ctx: z.RefinementCtx) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  };
 
 export const optionalString = z.string().trim().min(1).optional().catch(undefined);
 export const duration = (fallback: string) => z.string().default(fallback).transform(parsed(parseDuration));
@@ -63,7 +65,9 @@ export const cron = (fallback: string) =>
         const text = v.trim();
         if (CRON_SHORTHANDS.includes(text.toLowerCase())) return text;
         if (text.split(/\s+/).length !== 5) {
-          throw new Error(`"${v}" is not a cron expression: expected 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"`);
+          throw new Error(
+            `"${v}" is not a cron expression: expected 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"`,
+          );
         }
         try {
           CronExpressionParser.parse(text);

@@ -17,7 +17,10 @@ async function main(): Promise<void> {
     generationMs: config.EMULATOR_GENERATION_TIME,
   });
   const stores = await startDevStores(config);
-  log('store emulator ready (App Store Connect and Google Play); point the workers at it with', { url: stores.emulator.url, ...stores.env });
+  log('store emulator ready (App Store Connect and Google Play); point the workers at it with', {
+    url: stores.emulator.url,
+    ...stores.env,
+  });
   const stop = () => {
     void Promise.all([emulator.close(), stores.emulator.close()]).then(() => {
       log('provider emulator stopped');

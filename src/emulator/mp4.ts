@@ -225,7 +225,17 @@ export function buildMp4(options: Mp4Options): Buffer {
   const moovFor = (mdatOffset: number) =>
     box(
       'moov',
-      fullBox('mvhd', 0, 0, u32(0, 0, TIMESCALE, duration, 0x00010000), u16(0x0100), Buffer.alloc(10), UNITY_MATRIX, Buffer.alloc(24), u32(2)),
+      fullBox(
+        'mvhd',
+        0,
+        0,
+        u32(0, 0, TIMESCALE, duration, 0x00010000),
+        u16(0x0100),
+        Buffer.alloc(10),
+        UNITY_MATRIX,
+        Buffer.alloc(24),
+        u32(2),
+      ),
       box(
         'trak',
         fullBox('tkhd', 0, 3, u32(0, 0, 1, 0, duration), Buffer.alloc(8), u16(0, 0, 0, 0), UNITY_MATRIX, u32(width << 16, height << 16)),

@@ -31,7 +31,9 @@ async function refuseTakenPorts(apiPort: number, uiPort: number | undefined): Pr
   if (apiPort && (await portInUse(apiPort))) taken.push(`port ${apiPort} (PORT, the API)`);
   if (uiPort && (await portInUse(uiPort))) taken.push(`port ${uiPort} (TEMPORAL_UI_PORT, the Temporal Web UI)`);
   if (taken.length) {
-    throw new Error(`${taken.join(' and ')} ${taken.length > 1 ? 'are' : 'is'} already in use — is an earlier \`npm start\` still running? Stop it, or choose other ports.`);
+    throw new Error(
+      `${taken.join(' and ')} ${taken.length > 1 ? 'are' : 'is'} already in use — is an earlier \`npm start\` still running? Stop it, or choose other ports.`,
+    );
   }
 }
 
@@ -79,12 +81,21 @@ async function main(): Promise<void> {
     } else {
       const port = config.TEMPORAL_DEV_SERVER_PORT;
       if (await portInUse(port)) {
-        throw new Error(`port ${port} is already in use. Stop whatever runs there, or set TEMPORAL_ADDRESS=localhost:${port} to use that server.`);
+        throw new Error(
+          `port ${port} is already in use. Stop whatever runs there, or set TEMPORAL_ADDRESS=localhost:${port} to use that server.`,
+        );
       }
       const cli = provisionTemporalCli(say);
       const dbFile = path.resolve(PROJECT_ROOT, config.TEMPORAL_DB_FILE);
       say(`starting the Temporal dev server on :${port} (UI :${config.TEMPORAL_UI_PORT}, data in ${path.relative(PROJECT_ROOT, dbFile)})…`);
-      server = await startDevServer(cli, { port, uiPort: config.TEMPORAL_UI_PORT, dbFile, stdio: 'ignore', logLevel: 'error', retentionMs: config.JOB_RETENTION });
+      server = await startDevServer(cli, {
+        port,
+        uiPort: config.TEMPORAL_UI_PORT,
+        dbFile,
+        stdio: 'ignore',
+        logLevel: 'error',
+        retentionMs: config.JOB_RETENTION,
+      });
       reaper.watch(server.pid);
       env.TEMPORAL_ADDRESS = server.address;
       uiUrl = server.uiUrl ?? uiUrl;

@@ -1,4 +1,11 @@
-import { Client, ScheduleAlreadyRunning, ScheduleDescription, ScheduleNotFoundError, ScheduleOverlapPolicy, ScheduleUpdateOptions } from '@temporalio/client';
+import {
+  Client,
+  ScheduleAlreadyRunning,
+  ScheduleDescription,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  ScheduleUpdateOptions,
+} from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 
 // Periodic jobs as Temporal Schedules: visible, pausable and triggerable in Temporal Web and the

@@ -36,7 +36,11 @@ const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, wa
 
 /** Bundles every registered workflow into the code Temporal's sandbox runs. */
 export async function bundleWorkflows(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: writeWorkflowsEntry(), workflowInterceptorModules: [JOB_END_INTERCEPTOR], logger: quietBundlerLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: writeWorkflowsEntry(),
+    workflowInterceptorModules: [JOB_END_INTERCEPTOR],
+    logger: quietBundlerLogger,
+  });
   return code;
 }
 
@@ -50,7 +54,8 @@ export async function loadWorkflowBundle(prebuiltPath = process.env.WORKFLOW_BUN
 export function resolveQueues(names: string[]): string[] {
   if (!names.length) return [...ALL_TASK_QUEUES];
   const unknown = names.filter((n) => !ALL_TASK_QUEUES.includes(n));
-  if (unknown.length) throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
+  if (unknown.length)
+    throw new Error(`WORKER_TASK_QUEUES: unknown task queue(s) ${unknown.join(', ')}; known: ${ALL_TASK_QUEUES.join(', ')}`);
   return names;
 }
 
@@ -102,6 +107,10 @@ export function schedulesFor(config: PlatformConfig, queues: string[]): DesiredS
   return JOBS.filter((j) => j.worker.schedules && queues.includes(j.worker.queues[0].name)).flatMap((j) => j.worker.schedules!(config));
 }
 
-export function ensureJobSchedules(client: Client, config: PlatformConfig, queues: string[] = [...ALL_TASK_QUEUES]): Promise<ScheduleSync[]> {
+export function ensureJobSchedules(
+  client: Client,
+  config: PlatformConfig,
+  queues: string[] = [...ALL_TASK_QUEUES],
+): Promise<ScheduleSync[]> {
   return ensureSchedules(client, schedulesFor(config, queues));
 }

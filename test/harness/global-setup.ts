@@ -21,5 +21,7 @@ export default async function globalSetup(): Promise<void> {
   const bundlePath = path.join(bundleDir, `workflows-${process.pid}.js`);
   fs.writeFileSync(bundlePath, await bundleWorkflows());
   process.env.WORKFLOW_BUNDLE_PATH = bundlePath;
-  process.stdout.write(`[harness] Temporal at ${process.env.TEMPORAL_TEST_ADDRESS}; workflows bundled; setup took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `[harness] Temporal at ${process.env.TEMPORAL_TEST_ADDRESS}; workflows bundled; setup took ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 }

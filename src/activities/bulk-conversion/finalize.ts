@@ -1,4 +1,12 @@
-import { BULK_CONVERSION_LIMITS, BulkConversionCounts, chunkInputPath, chunkResultsPath, PublicUrlResult, RESULTS_PATH, UrlResult } from '../../workflows/bulk-conversion/contract';
+import {
+  BULK_CONVERSION_LIMITS,
+  BulkConversionCounts,
+  chunkInputPath,
+  chunkResultsPath,
+  PublicUrlResult,
+  RESULTS_PATH,
+  UrlResult,
+} from '../../workflows/bulk-conversion/contract';
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';

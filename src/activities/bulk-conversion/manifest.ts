@@ -6,7 +6,12 @@ import type { ActivityDeps } from '../deps';
 import { readJsonLines, writeJsonLines } from '../../storage/json-lines';
 
 /** Stores a job's URL list as its manifest (the API does this for lists too large to pass inline). */
-export async function storeUrlManifest(store: BlobStore, jobId: string, requestHash: string, urls: Iterable<string>): Promise<{ manifestPath: string }> {
+export async function storeUrlManifest(
+  store: BlobStore,
+  jobId: string,
+  requestHash: string,
+  urls: Iterable<string>,
+): Promise<{ manifestPath: string }> {
   const manifestPath = urlManifestPath(requestHash);
   await writeJsonLines(store, jobFileKey(jobId, manifestPath), urls);
   return { manifestPath };
@@ -35,14 +40,29 @@ export function createManifestActivities(deps: ActivityDeps) {
       };
       try {
         for await (const url of readJsonLines<unknown>(deps.store, jobFileKey(input.jobId, input.manifestPath))) {
-          if (typeof url !== 'string') throw ApplicationFailure.create({ type: 'InvalidManifest', message: `line ${total + 1} of the URL manifest is not a JSON string`, nonRetryable: true });
+          if (typeof url !== 'string')
+            throw ApplicationFailure.create({
+              type: 'InvalidManifest',
+              message: `line ${total + 1} of the URL manifest is not a JSON string`,
+              nonRetryable: true,
+            });
           batch.push(url);
           total += 1;
           if (batch.length === input.chunkSize) await flush();
         }
       } catch (e) {
-        if (e instanceof BlobNotFoundError) throw ApplicationFailure.create({ type: 'ManifestNotFound', message: `no URL manifest at ${input.manifestPath}`, nonRetryable: true });
-        if (e instanceof SyntaxError) throw ApplicationFailure.create({ type: 'InvalidManifest', message: `the URL manifest is not JSON lines: ${e.message}`, nonRetryable: true });
+        if (e instanceof BlobNotFoundError)
+          throw ApplicationFailure.create({
+            type: 'ManifestNotFound',
+            message: `no URL manifest at ${input.manifestPath}`,
+            nonRetryable: true,
+          });
+        if (e instanceof SyntaxError)
+          throw ApplicationFailure.create({
+            type: 'InvalidManifest',
+            message: `the URL manifest is not JSON lines: ${e.message}`,
+            nonRetryable: true,
+          });
         throw e;
       }
       if (batch.length) await flush();

@@ -11,9 +11,14 @@ export interface UrlRetryPolicy {
   maxIntervalMs: number;
 }
 
-export type AttemptOutcome<T> = { ok: true; value: T; attempts: number } | { ok: false; errorType: string; error: string; attempts: number };
+export type AttemptOutcome<T> =
+  { ok: true; value: T; attempts: number } | { ok: false; errorType: string; error: string; attempts: number };
 
-export async function withUrlRetries<T>(attempt: () => Promise<T>, policy: UrlRetryPolicy, signal: AbortSignal): Promise<AttemptOutcome<T>> {
+export async function withUrlRetries<T>(
+  attempt: () => Promise<T>,
+  policy: UrlRetryPolicy,
+  signal: AbortSignal,
+): Promise<AttemptOutcome<T>> {
   for (let n = 1; ; n++) {
     try {
       return { ok: true, value: await attempt(), attempts: n };

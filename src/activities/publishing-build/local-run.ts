@@ -17,7 +17,9 @@ export async function publishingLocalRun(config: PublishingBuildConfig, tools: L
   const examples: string[] = [];
   if (stores) {
     const keys = path.relative(process.cwd(), config.dataDir) || '.';
-    services.push(`Store emulator ${stores.emulator.url}   (App Store Connect and Google Play for publishing builds; dev keys in ${keys}/store-dev-keys)`);
+    services.push(
+      `Store emulator ${stores.emulator.url}   (App Store Connect and Google Play for publishing builds; dev keys in ${keys}/store-dev-keys)`,
+    );
   }
   if (sampleApp) {
     examples.push(

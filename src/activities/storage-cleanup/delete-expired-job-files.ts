@@ -21,7 +21,11 @@ export function createDeleteExpiredJobFilesActivity(deps: ActivityDeps) {
      */
     async deleteExpiredJobFiles(input: StorageCleanupInput): Promise<StorageCleanupResult> {
       if (!(Number.isFinite(input.retentionMs) && input.retentionMs > 0)) {
-        throw ApplicationFailure.create({ type: 'InvalidRetention', message: `retentionMs must be a positive number, got ${input.retentionMs}`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: 'InvalidRetention',
+          message: `retentionMs must be a positive number, got ${input.retentionMs}`,
+          nonRetryable: true,
+        });
       }
       const ctx = Context.current();
       const checkpoint = ctx.info.heartbeatDetails as CleanupCheckpoint | undefined;

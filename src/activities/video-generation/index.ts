@@ -36,7 +36,9 @@ export const videoGenerationWorker: JobWorker<typeof videoGenerationEnv.shape> =
       name: VIDEO_QUEUES.starts,
       activities: createVideoStartActivities,
       // The server enforces this for the whole queue, so the limit holds across all workers.
-      options: (config: VideoGenerationConfig) => ({ maxTaskQueueActivitiesPerSecond: strictQueueRate(config.VIDEO_STARTS_PER_MINUTE, 60_000) }),
+      options: (config: VideoGenerationConfig) => ({
+        maxTaskQueueActivitiesPerSecond: strictQueueRate(config.VIDEO_STARTS_PER_MINUTE, 60_000),
+      }),
     },
   ],
   localRun: videoLocalRun,

@@ -5,7 +5,10 @@ import type { VideoGenerationConfig } from './config';
 /** `npm start` with no EMULATOR_URL: the zero-config `emulator` provider needs the provider emulator. */
 export async function videoLocalRun(config: VideoGenerationConfig, tools: LocalRunTools): Promise<LocalRun | undefined> {
   if (config.EMULATOR_URL) return undefined;
-  const emulator = await startProviderEmulator({ port: await tools.freePortOr(config.EMULATOR_PORT), generationMs: config.EMULATOR_GENERATION_TIME });
+  const emulator = await startProviderEmulator({
+    port: await tools.freePortOr(config.EMULATOR_PORT),
+    generationMs: config.EMULATOR_GENERATION_TIME,
+  });
   return {
     env: { EMULATOR_URL: emulator.url },
     services: [`Video emulator ${emulator.url}   (provider "emulator": OpenAI Videos API and Veo/Gemini API)`],

@@ -7,5 +7,11 @@ export type WebhookActivities = ReturnType<typeof createWebhookDeliveryActivitie
 
 export const webhookDeliveryWorker: JobWorker = {
   metrics: webhookDeliveryMetrics,
-  queues: [{ name: WEBHOOK_DELIVERY_QUEUE, activities: createWebhookDeliveryActivities, options: () => ({ maxConcurrentActivityTaskExecutions: 100 }) }],
+  queues: [
+    {
+      name: WEBHOOK_DELIVERY_QUEUE,
+      activities: createWebhookDeliveryActivities,
+      options: () => ({ maxConcurrentActivityTaskExecutions: 100 }),
+    },
+  ],
 };

@@ -31,24 +31,26 @@ const PATH = '/bulk-conversions';
 /** Enough field problems to fix a list without an error body as long as the list itself. */
 const MAX_URL_PROBLEMS = 20;
 
-const startBody = z.object(
-  {
-    urls: z
-      .array(z.unknown(), { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array of URL strings') })
-      .min(1, 'must contain at least one URL')
-      .max(LIMITS.maxUrls, `must contain at most ${LIMITS.maxUrls.toLocaleString('en')} URLs`),
-    format: z.enum(CONVERSION_FORMATS, { error: `must be one of: ${CONVERSION_FORMATS.join(', ')}` }).default('h5p'),
-    webhookUrl: z.string({ error: 'must be a URL string' }).optional(),
-    concurrency: z
-      .number({ error: 'must be an integer' })
-      .int('must be an integer')
-      .min(1, 'must be at least 1')
-      .max(LIMITS.maxConcurrency, `must be at most ${LIMITS.maxConcurrency}`)
-      .default(LIMITS.defaultConcurrency),
-    priority: priorityField,
-  },
-  { error: 'must be a JSON object' },
-).strict();
+const startBody = z
+  .object(
+    {
+      urls: z
+        .array(z.unknown(), { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array of URL strings') })
+        .min(1, 'must contain at least one URL')
+        .max(LIMITS.maxUrls, `must contain at most ${LIMITS.maxUrls.toLocaleString('en')} URLs`),
+      format: z.enum(CONVERSION_FORMATS, { error: `must be one of: ${CONVERSION_FORMATS.join(', ')}` }).default('h5p'),
+      webhookUrl: z.string({ error: 'must be a URL string' }).optional(),
+      concurrency: z
+        .number({ error: 'must be an integer' })
+        .int('must be an integer')
+        .min(1, 'must be at least 1')
+        .max(LIMITS.maxConcurrency, `must be at most ${LIMITS.maxConcurrency}`)
+        .default(LIMITS.defaultConcurrency),
+      priority: priorityField,
+    },
+    { error: 'must be a JSON object' },
+  )
+  .strict();
 
 interface BulkConversionRequest {
   urls: string[];

@@ -19,14 +19,21 @@ import type { CancellingResponse, JobListResponse } from '../response-schemas';
 const listQuery = z.object({
   type: z.enum(STARTABLE_JOB_TYPES as [string, ...string[]], { error: `must be one of: ${STARTABLE_JOB_TYPES.join(', ')}` }).optional(),
   status: z.enum(JOB_STATUSES, { error: `must be one of: ${JOB_STATUSES.join(', ')}` }).optional(),
-  owner: z.string().regex(/^([\w.@-]+|\*)$/, 'letters, digits, ".", "_", "@" and "-" only, or * (admins)').optional(),
+  owner: z
+    .string()
+    .regex(/^([\w.@-]+|\*)$/, 'letters, digits, ".", "_", "@" and "-" only, or * (admins)')
+    .optional(),
   pageSize: z.coerce
     .number({ error: 'must be an integer' })
     .int('must be an integer')
     .min(1, 'must be at least 1')
     .max(200, 'must be at most 200')
     .default(50),
-  pageToken: z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API').optional(),
+  pageToken: z
+    .string()
+    .max(4096)
+    .regex(/^[A-Za-z0-9_-]*$/, 'not a page token from this API')
+    .optional(),
 });
 
 const quote = (s: string) => `"${s.replace(/["\\]/g, '')}"`;

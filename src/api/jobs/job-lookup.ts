@@ -39,7 +39,11 @@ export async function findJob(ctx: ApiContext, jobId: string, who: Principal): P
  * A job Temporal still knows, or else the record it left (jobs/<id>/job.json) once retention
  * removed the workflow. The same visibility rule: other owners' jobs are not found.
  */
-export async function findJobOrRecord(ctx: ApiContext, jobId: string, who: Principal): Promise<FoundJob | { record: JobRecord; jobId: string; owner: string; type: string }> {
+export async function findJobOrRecord(
+  ctx: ApiContext,
+  jobId: string,
+  who: Principal,
+): Promise<FoundJob | { record: JobRecord; jobId: string; owner: string; type: string }> {
   try {
     return await findJob(ctx, jobId, who);
   } catch (e) {

@@ -30,14 +30,28 @@ export function clampConcurrency(requested: number | undefined): number {
 }
 
 /** Chunk shape for a new job: enough URLs per chunk that its sliding window runs ~20 rounds before it drains. */
-export function planChunks(total: number, concurrency: number, tuning: BulkConversionTuning = {}): Pick<BulkConversionCarry, 'chunkSize' | 'chunkParallelism' | 'chunkCount'> {
+export function planChunks(
+  total: number,
+  concurrency: number,
+  tuning: BulkConversionTuning = {},
+): Pick<BulkConversionCarry, 'chunkSize' | 'chunkParallelism' | 'chunkCount'> {
   const chunkParallelism = Math.max(1, Math.min(tuning.chunkParallelism ?? MAX_CHUNK_PARALLELISM, concurrency));
   const chunkSize = Math.max(1, tuning.chunkSize ?? Math.min(1000, Math.max(100, chunkParallelism * ROUNDS_PER_CHUNK)));
   return { chunkSize, chunkParallelism, chunkCount: Math.ceil(total / chunkSize) };
 }
 
 export function initialCarry(total: number, concurrency: number, tuning?: BulkConversionTuning): BulkConversionCarry {
-  return { total, ...planChunks(total, concurrency, tuning), nextChunk: 0, succeeded: 0, failed: 0, failedByChunk: {}, retryQueue: [], finishes: 0, runs: 0 };
+  return {
+    total,
+    ...planChunks(total, concurrency, tuning),
+    nextChunk: 0,
+    succeeded: 0,
+    failed: 0,
+    failedByChunk: {},
+    retryQueue: [],
+    finishes: 0,
+    runs: 0,
+  };
 }
 
 export class ChunkWindow {
@@ -99,7 +113,8 @@ export class ChunkWindow {
   /** A chunk run finished: `result` holds the chunk's totals after it. */
   completed(task: ChunkTask, result: ChunkCounts): void {
     const s = this.state;
-    const before = task.mode === 'retry' ? { succeeded: this.chunkLength(task.chunk) - task.items, failed: task.items } : { succeeded: 0, failed: 0 };
+    const before =
+      task.mode === 'retry' ? { succeeded: this.chunkLength(task.chunk) - task.items, failed: task.items } : { succeeded: 0, failed: 0 };
     s.succeeded += result.succeeded - before.succeeded;
     s.failed += result.failed - before.failed;
     if (result.failed > 0) s.failedByChunk[task.chunk] = result.failed;

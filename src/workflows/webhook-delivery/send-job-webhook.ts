@@ -23,7 +23,11 @@ export async function sendJobWebhook(args: {
   const workflowId = jobWebhookWorkflowId(args.jobId, args.sequence);
   const type = jobEventType(args.outcome);
   // Workflow time: deterministic on replay.
-  const payload: WebhookEnvelope = { type, timestamp: new Date().toISOString(), data: { jobId: args.jobId, status: args.outcome, ...args.data } };
+  const payload: WebhookEnvelope = {
+    type,
+    timestamp: new Date().toISOString(),
+    data: { jobId: args.jobId, status: args.outcome, ...args.data },
+  };
   const input: WebhookDeliveryInput = {
     deliveryId: `msg_${workflowId}`,
     url: args.url,

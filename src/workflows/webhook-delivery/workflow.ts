@@ -77,7 +77,10 @@ function waitBeforeAttempt(scheduledMs: number, retryAfterMs: number | undefined
 }
 
 /** One attempt, with no Temporal-level retries: the schedule above owns retrying. A lost or crashed attempt counts as a failed one. */
-async function attemptDelivery(policy: WebhookDeliveryPolicy, attempt: Parameters<WebhookActivities['deliverWebhookAttempt']>[0]): Promise<WebhookAttemptOutcome> {
+async function attemptDelivery(
+  policy: WebhookDeliveryPolicy,
+  attempt: Parameters<WebhookActivities['deliverWebhookAttempt']>[0],
+): Promise<WebhookAttemptOutcome> {
   const { deliverWebhookAttempt } = proxyActivities<WebhookActivities>({
     startToCloseTimeout: policy.attemptTimeoutMs + ATTEMPT_GRACE_MS,
     retry: { maximumAttempts: 1 },
@@ -89,7 +92,12 @@ async function attemptDelivery(policy: WebhookDeliveryPolicy, attempt: Parameter
     if (isCancellation(e) || !(e instanceof ActivityFailure)) throw e;
     const reason = e.cause?.message ?? e.message;
     return {
-      record: { attempt: attempt.attempt, at: new Date(startedAt).toISOString(), durationMs: Date.now() - startedAt, error: `attempt did not complete: ${reason}` },
+      record: {
+        attempt: attempt.attempt,
+        at: new Date(startedAt).toISOString(),
+        durationMs: Date.now() - startedAt,
+        error: `attempt did not complete: ${reason}`,
+      },
       delivered: false,
       permanent: false,
     };
