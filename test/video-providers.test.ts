@@ -3,7 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDownloadActivity, DownloadVideoOutput } from '../src/activities/video-generation/download-video';
 import { toProviderFailure } from '../src/activities/video-generation/provider-failure';
 import { createVideoProvider } from '../src/activities/video-generation/providers';
-import { ProviderHttpError } from '../src/activities/video-generation/providers/errors';
+import { ProviderHttpError } from '../src/net/provider-errors';
 import { loadConfig } from '../src/config/env';
 import { buildMp4, topLevelBoxes } from '../src/emulator/mp4';
 import { ProviderEmulator, startProviderEmulator } from '../src/emulator/server';

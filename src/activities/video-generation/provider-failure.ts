@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { OutboundError } from '../../net/http-client';
-import { ProviderHttpError } from './providers/errors';
+import { ProviderHttpError } from '../../net/provider-errors';
 
 // How provider errors become Temporal failures: content-policy refusals and other 4xx are
 // permanent and carry the provider's message; 429 and 5xx retry, after Retry-After when given.

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { createPrivateKey, KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { callJson, ProviderConnection } from '../../video-generation/providers/calls';
-import { ProviderHttpError } from '../../video-generation/providers/errors';
+import { bearerJsonCalls, callJson, ProviderConnection } from '../../../net/provider-calls';
+import { ProviderHttpError } from '../../../net/provider-errors';
 import { uploadTimeoutMs } from './upload-timeout';
 
 // App Store Connect API client (JSON:API over HTTPS, ES256 JWT per request):
@@ -82,17 +82,8 @@ export function createAscClient(o: AscClientOptions) {
       .setExpirationTime(Math.floor(Date.now() / 1000) + TOKEN_LIFETIME_S)
       .sign(key);
 
-  const call = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<Doc> => {
-    const headers: Record<string, string> = { Authorization: `Bearer ${await token()}`, Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return (await callJson(o.http, {
-      method,
-      url: `${base}${path}`,
-      headers,
-      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
-      signal: o.signal,
-    })) as Doc;
-  };
+  const send = bearerJsonCalls(o.http, { baseUrl: base, token, headers: { Accept: 'application/json' }, signal: o.signal });
+  const call = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => (await send(method, path, body)) as Doc;
   const one = (doc: Doc, what: string): Resource & { id: string } => {
     const data = doc.data as Resource | undefined;
     if (!data || typeof data.id !== 'string') throw malformed(`${what} returned no resource id`);

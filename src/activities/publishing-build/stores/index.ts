@@ -6,7 +6,7 @@ import { createPlayClient, parseServiceAccount, PlayClient } from './play-client
 import { STORE_FAILURE_TYPES } from './store-failure';
 
 export type { AscClient, PlayClient };
-export { ProviderHttpError } from '../../video-generation/providers/errors';
+export { ProviderHttpError } from '../../../net/provider-errors';
 
 // The store clients, from configuration, on the platform's outbound HTTP client (SSRF guard,
 // timeouts, capped answers). The configured hosts (API base URLs, the service account's token

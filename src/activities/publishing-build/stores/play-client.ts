@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { createPrivateKey, KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { callJson, ProviderConnection } from '../../video-generation/providers/calls';
-import { ProviderHttpError } from '../../video-generation/providers/errors';
+import { bearerJsonCalls, callJson, ProviderConnection } from '../../../net/provider-calls';
+import { ProviderHttpError } from '../../../net/provider-errors';
 import { uploadTimeoutMs } from './upload-timeout';
 
 // Google Play Developer API client (androidpublisher v3) with a service account:
@@ -84,17 +84,9 @@ export function createPlayClient(o: PlayClientOptions) {
     return cached.token;
   };
 
-  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const headers: Record<string, string> = { Authorization: `Bearer ${await accessToken()}` };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return (await callJson(o.http, {
-      method,
-      url: `${base}${path}`,
-      headers,
-      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
-      signal: o.signal,
-    })) as Record<string, unknown>;
-  };
+  const send = bearerJsonCalls(o.http, { baseUrl: base, token: accessToken, signal: o.signal });
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) =>
+    (await send(method, path, body)) as Record<string, unknown>;
   const app = (pkg: string) => `/androidpublisher/v3/applications/${encodeURIComponent(pkg)}`;
   const edit = (pkg: string, editId: string) => `${app(pkg)}/edits/${encodeURIComponent(editId)}`;
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { ProviderHttpError } from '../../video-generation/providers/errors';
+import { ProviderHttpError } from '../../../net/provider-errors';
 import { toProviderFailure } from '../../video-generation/provider-failure';
 
 // Store errors as Temporal failures. Most follow the provider rules (429/5xx retry after

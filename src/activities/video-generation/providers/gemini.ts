@@ -1,6 +1,6 @@
 import type { ProviderJobState, VideoRequest } from '../../../workflows/video-generation/contract';
-import { callJson, openDownload, ProviderConnection } from './calls';
-import { ProviderHttpError } from './errors';
+import { callJson, openDownload, ProviderConnection } from '../../../net/provider-calls';
+import { ProviderHttpError } from '../../../net/provider-errors';
 import type { CancelOutcome, StartedGeneration, VideoDownload, VideoProvider } from './types';
 
 // Veo through the Gemini API (key in the x-goog-api-key header):

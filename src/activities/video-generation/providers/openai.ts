@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ProviderJobState, ProviderJobStatus, VideoProviderName, VideoRequest } from '../../../workflows/video-generation/contract';
-import { callJson, openDownload, ProviderConnection } from './calls';
-import { ProviderHttpError } from './errors';
+import { callJson, openDownload, ProviderConnection } from '../../../net/provider-calls';
+import { ProviderHttpError } from '../../../net/provider-errors';
 import type { CancelOutcome, FoundGeneration, StartedGeneration, VideoDownload, VideoProvider } from './types';
 
 // OpenAI's Videos API (Sora 2):

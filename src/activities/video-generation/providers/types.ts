@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { ProviderDownload } from '../../../net/provider-calls';
 import type { ProviderJobState, VideoProviderName, VideoRequest } from '../../../workflows/video-generation/contract';
 
 export interface StartedGeneration {
@@ -6,13 +6,7 @@ export interface StartedGeneration {
   state: ProviderJobState;
 }
 
-export interface VideoDownload {
-  body: Readable;
-  contentType: string;
-  contentLength?: number;
-  /** Explains an error `body` emits (a stall, a dropped connection) as an OutboundError. */
-  failure(err: unknown): Error;
-}
+export type VideoDownload = ProviderDownload;
 
 /** A generation found at the provider by what was asked for, not by its id. */
 export interface FoundGeneration {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseRetryAfter, parseRetryDelay } from '../../../net/retry-after';
+import { parseRetryAfter, parseRetryDelay } from './retry-after';
 
 /** A provider answered with a non-2xx status. */
 export class ProviderHttpError extends Error {

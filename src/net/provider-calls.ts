@@ -1,7 +1,16 @@
-import { OutboundBody, OutboundRequest, readCapped, sendRequest } from '../../../net/http-client';
-import type { OutboundPolicy } from '../../../net/ssrf-guard';
-import { providerHttpError, ProviderHttpError } from './errors';
-import type { VideoDownload } from './types';
+import type { Readable } from 'node:stream';
+import { OutboundBody, OutboundRequest, readCapped, sendRequest } from './http-client';
+import type { OutboundPolicy } from './ssrf-guard';
+import { providerHttpError, ProviderHttpError } from './provider-errors';
+
+/** A provider's file, streaming. */
+export interface ProviderDownload {
+  body: Readable;
+  contentType: string;
+  contentLength?: number;
+  /** Explains an error `body` emits (a stall, a dropped connection) as an OutboundError. */
+  failure(err: unknown): Error;
+}
 
 // Provider calls over the outbound client (video providers, app stores): JSON calls with a
 // whole-call timeout and a capped answer, and streamed downloads with an idle timeout. The API
@@ -58,7 +67,29 @@ export async function callJson(c: ProviderConnection, call: JsonCall): Promise<u
 }
 
 /** A GET that follows redirects; the body is left to the caller to stream. */
-export async function openDownload(c: ProviderConnection, url: string, signal?: AbortSignal): Promise<VideoDownload> {
+/**
+ * JSON calls to one API base with a bearer token fetched per call (the token source caches):
+ * `(method, path, body?)` sends `body` as JSON and answers the parsed response.
+ */
+export function bearerJsonCalls(
+  c: ProviderConnection,
+  o: { baseUrl: string; token: () => Promise<string>; headers?: Record<string, string>; signal?: AbortSignal },
+) {
+  const base = o.baseUrl.replace(/\/+$/, '');
+  return async (method: JsonCall['method'], path: string, body?: unknown): Promise<unknown> => {
+    const headers: Record<string, string> = { ...o.headers, Authorization: `Bearer ${await o.token()}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return callJson(c, {
+      method,
+      url: `${base}${path}`,
+      headers,
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      signal: o.signal,
+    });
+  };
+}
+
+export async function openDownload(c: ProviderConnection, url: string, signal?: AbortSignal): Promise<ProviderDownload> {
   const res = await sendRequest(url, {
     ...requestOptions(c, { method: 'GET', signal }),
     maxRedirects: MAX_DOWNLOAD_REDIRECTS,
