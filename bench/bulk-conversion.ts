@@ -52,6 +52,8 @@ const { values: args } = parseArgs({
     // Writes a V8 CPU profile of each worker process and each of its conversion threads into DIR
     // (one .cpuprofile per thread, written when the worker exits at the end of the run).
     'cpu-prof': { type: 'string' },
+    // Prints the job's history (first run) as a timeline: where the time outside page fetches goes.
+    timeline: { type: 'boolean', default: false },
   },
 });
 
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
     const temporalCpu = serverPid ? cpuSeconds(serverPid) - temporalCpuBefore : undefined;
     clearInterval(progress);
     const runs = await client.workflow.count(`WorkflowId = "${jobId}"`);
+    if (args.timeline) await printTimeline(handle, started);
 
     const ideal = (urlCount * latencyMs) / concurrency;
     console.log('');
@@ -290,6 +293,16 @@ function osThreads(pid: number): string {
     return /Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
   } catch {
     return '?';
+  }
+}
+
+/** Each history event of the job's first run, with its time after the start request. */
+async function printTimeline(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }, startedAt: number): Promise<void> {
+  const { events } = await handle.fetchHistory();
+  console.log('timeline (ms after the start request)');
+  for (const e of (events ?? []) as { eventTime?: { seconds?: unknown; nanos?: number | null } | null; eventType?: unknown }[]) {
+    const ms = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6) - startedAt;
+    console.log(`  ${String(ms).padStart(6)}  ${String(e.eventType)}`);
   }
 }
 

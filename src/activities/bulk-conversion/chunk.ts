@@ -136,11 +136,20 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
         await slidingWindow(
           todo.filter((r) => !finished.has(r.index)),
           input.parallelism,
-          async (item, laneSignal) => {
+          async (item, laneSignal, freeSlot) => {
             inFlight += 1;
             try {
               const outcome = await withUrlRetries(
-                () => convertUrl({ jobId: input.jobId, index: item.index, url: item.url, format: input.format, signal: laneSignal }),
+                () =>
+                  convertUrl({
+                    jobId: input.jobId,
+                    index: item.index,
+                    url: item.url,
+                    format: input.format,
+                    signal: laneSignal,
+                    // The fetched page waits for its conversion without holding a fetch slot.
+                    onFetched: freeSlot,
+                  }),
                 retryPolicy,
                 laneSignal,
               );

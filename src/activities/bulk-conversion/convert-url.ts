@@ -31,6 +31,8 @@ export interface ConvertUrlInput {
   format: ConversionFormat;
   /** Aborts the fetch, e.g. Temporal's activity cancellation signal. */
   signal?: AbortSignal;
+  /** Called once the page is fetched: what remains (conversion, storage) no longer uses the network. */
+  onFetched?: () => void;
 }
 
 export interface ConvertUrlOutput {
@@ -59,7 +61,10 @@ export function createUrlConverter(
     maxRedirects: 5,
   };
 
-  async function fetchAndConvert({ jobId, index, url, format, signal }: ConvertUrlInput, room: ByteReservation): Promise<ConvertUrlOutput> {
+  async function fetchAndConvert(
+    { jobId, index, url, format, signal, onFetched }: ConvertUrlInput,
+    room: ByteReservation,
+  ): Promise<ConvertUrlOutput> {
     let page;
     try {
       page = await fetchHtml(url, { ...fetchOptions, signal });
@@ -69,6 +74,7 @@ export function createUrlConverter(
       throw e;
     }
     room.settle(page.bytes);
+    onFetched?.();
     const artifactPath = conversionArtifactPath(index, format);
     const key = jobFileKey(jobId, artifactPath);
     const contentType = CONVERSION_CONTENT_TYPES[format];
