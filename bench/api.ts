@@ -27,6 +27,7 @@ import { provisionTemporalCli } from '../src/start/provision-cli';
 import { bundleWorkflows } from '../src/worker/workers';
 import { startApiReplica } from '../test/cluster/api-replica';
 import { startTestSite } from '../test/fixtures/test-site';
+import { benchWorkspace } from './workspace';
 import { freePort } from '../test/harness/ports';
 import { summariseCpuProfile } from './cpu-profile';
 import { cpuSeconds } from './proc-stats';
@@ -55,14 +56,8 @@ async function main(): Promise<void> {
   const rate = num('rate');
   const duration = num('duration');
   const jobsWanted = num('jobs');
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-bench-api-'));
+  const { workDir, cleanups, cleanup } = benchWorkspace('dj-bench-api-');
   const profileDir = `${workDir}-cpu-prof`;
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanup = async () => {
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-    fs.rmSync(workDir, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
   try {
     let address = process.env.TEMPORAL_ADDRESS;

@@ -30,6 +30,7 @@ import { WORKER_NODE_ARGS } from '../src/start/supervisor';
 import { loadConfig } from '../src/config/env';
 import { createBlobStore } from '../src/storage';
 import { bundleWorkflows } from '../src/worker/workers';
+import { benchWorkspace } from './workspace';
 import { freePort } from '../test/harness/ports';
 import { startTestSite } from '../test/fixtures/test-site';
 import { bulkConversion } from '../src/workflows/bulk-conversion';
@@ -75,13 +76,7 @@ async function main(): Promise<void> {
     ...(args['chunk-parallelism'] ? { chunkParallelism: positiveInt('chunk-parallelism', args['chunk-parallelism']) } : {}),
   };
 
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-bench-'));
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanup = async () => {
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-    fs.rmSync(workDir, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  const { workDir, cleanups, cleanup } = benchWorkspace('dj-bench-');
 
   try {
     let address = process.env.TEMPORAL_ADDRESS;

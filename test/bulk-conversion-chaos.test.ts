@@ -1,11 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
-import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { BulkConversionResult } from '../src/workflows/bulk-conversion/contract';
 import { createBlobStore } from '../src/storage';
 import { readResults, startJobDirect } from './fixtures/bulk-jobs';
-import { startTestSite, TestSite } from './fixtures/test-site';
-import { spawnWorkerProcess, testClient, testConfig, waitFor } from './harness/temporal';
+import { spawnWorkerProcess, testConfig, waitFor } from './harness/temporal';
+import { processSuite } from './harness/process-suite';
 
 // A worker process killed with SIGKILL in the middle of a bulk job: a fresh worker picks the
 // job up, the interrupted chunks resume from their heartbeats, and every URL ends up in the
@@ -13,29 +11,17 @@ import { spawnWorkerProcess, testClient, testConfig, waitFor } from './harness/t
 
 const EventType = temporal.api.enums.v1.EventType;
 
-let client: Client;
-let site: TestSite;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  client = await testClient();
-  site = await startTestSite({ latencyMs: 200 });
-});
-afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await site?.close();
-  await client?.connection.close();
-});
+const suite = processSuite({ latencyMs: 200 });
 
 test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', async () => {
   const config = testConfig({ CONVERSION_RETRY_INTERVAL: '200ms' });
   const first = await spawnWorkerProcess(config);
-  children.push(first);
+  suite.children.push(first);
 
   const total = 800;
-  const urls = Array.from({ length: total }, (_, i) => site.url(`/page/kill-${i}`));
+  const urls = Array.from({ length: total }, (_, i) => suite.site.url(`/page/kill-${i}`));
   const jobId = `bulk-kill-${Date.now()}`;
-  const handle = await startJobDirect(client, config, jobId, urls, {
+  const handle = await startJobDirect(suite.client, config, jobId, urls, {
     format: 'markdown',
     concurrency: 20,
     tuning: { chunkSize: 200, chunkParallelism: 10, heartbeatTimeout: '4s' },
@@ -62,7 +48,7 @@ test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', 
   expect((await store.list(`jobs/${jobId}/artifacts/`)).length).toBeLessThan(total);
 
   const second = await spawnWorkerProcess(config);
-  children.push(second);
+  suite.children.push(second);
   const result = (await handle.result()) as BulkConversionResult;
   expect(result).toMatchObject({ status: 'completed', total, succeeded: total, failed: 0 });
 
@@ -78,6 +64,7 @@ test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', 
     (e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
   );
   expect(retried.length).toBeGreaterThan(0);
-  for (const index of checkpointed) expect({ index, fetches: site.requests.get(`/page/kill-${index}`) }).toEqual({ index, fetches: 1 });
+  for (const index of checkpointed)
+    expect({ index, fetches: suite.site.requests.get(`/page/kill-${index}`) }).toEqual({ index, fetches: 1 });
   second.kill('SIGTERM');
 });

@@ -1,40 +1,26 @@
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { BulkConversionResult } from '../../src/workflows/bulk-conversion/contract';
 import { readResults, startJobDirect } from '../fixtures/bulk-jobs';
 import { GateSite, startGateSite } from '../fixtures/gate-site';
-import { startTestSite, TestSite } from '../fixtures/test-site';
-import { KEYS, RunningWorkers, spawnWorkerProcess, startWorkerProcesses, testClient, testConfig, waitFor } from '../harness/temporal';
+import { KEYS, RunningWorkers, spawnWorkerProcess, startWorkerProcesses, testConfig, waitFor } from '../harness/temporal';
 import { ApiReplica, startApiReplica } from './api-replica';
+import { processSuite } from '../harness/process-suite';
 
 // Two worker hosts and two API replicas that share nothing but the Temporal cluster and S3.
 
 const EventType = temporal.api.enums.v1.EventType;
 const auth = { Authorization: `Bearer ${KEYS.alice}` };
 
-let client: Client;
-let site: TestSite;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  client = await testClient();
-  site = await startTestSite({ latencyMs: 150 });
-});
-afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await site?.close();
-  await client?.connection.close();
-});
+const suite = processSuite({ latencyMs: 150 });
 
 test('blob storage is S3 and this is the cluster, not the dev server', async () => {
   expect(testConfig().BLOB_STORE).toBe('s3');
-  const info = await client.connection.workflowService.getSystemInfo({});
+  const info = await suite.client.connection.workflowService.getSystemInfo({});
   expect(info.serverVersion).toBe('1.29.1');
-  const { count } = await client.workflow.count('JobType IN ("bulk-conversion", "video-generation")');
+  const { count } = await suite.client.workflow.count('JobType IN ("bulk-conversion", "video-generation")');
   expect(count).toBeGreaterThanOrEqual(0);
 });
 
@@ -46,12 +32,12 @@ test('2,000 URLs on two worker hosts; one is SIGKILLed and not restarted; the ot
       spawnWorkerProcess(config, { DATA_DIR: path.join(host, 'data'), WORKER_TASK_QUEUES: 'conversion,webhooks' }, { cwd: host }),
     ),
   );
-  children.push(doomed, survivor);
+  suite.children.push(doomed, survivor);
 
   const total = 2_000;
-  const urls = Array.from({ length: total }, (_, i) => site.url(`/page/two-hosts-${i}`));
+  const urls = Array.from({ length: total }, (_, i) => suite.site.url(`/page/two-hosts-${i}`));
   const jobId = `bulk-two-hosts-${Date.now()}`;
-  const handle = await startJobDirect(client, config, jobId, urls, {
+  const handle = await startJobDirect(suite.client, config, jobId, urls, {
     format: 'markdown',
     concurrency: 24,
     tuning: { chunkSize: 100, chunkParallelism: 8, heartbeatTimeout: '4s' },
@@ -127,7 +113,7 @@ describe('two API replicas', () => {
 
   test('both serve the same job: status, results and artifact downloads, byte for byte', async () => {
     const [a, b] = replicas;
-    const urls = Array.from({ length: 6 }, (_, i) => site.url(`/good/${(i % 5) + 1}?r=${i}`));
+    const urls = Array.from({ length: 6 }, (_, i) => suite.site.url(`/good/${(i % 5) + 1}?r=${i}`));
     const started = await api(a, 'POST', '/api/v1/jobs/bulk-conversions', { urls, concurrency: 3 });
     expect(started.status).toBe(202);
     const jobId = started.body!.jobId as string;
