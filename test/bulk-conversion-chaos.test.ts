@@ -1,15 +1,12 @@
-import { temporal } from '@temporalio/proto';
 import { BulkConversionResult } from '../src/workflows/bulk-conversion/contract';
 import { createBlobStore } from '../src/storage';
-import { readResults, startJobDirect } from './fixtures/bulk-jobs';
+import { expectEveryUrlOnce, retriedActivityStarts, startJobDirect } from './fixtures/bulk-jobs';
 import { spawnWorkerProcess, testConfig, waitFor } from './harness/temporal';
 import { processSuite } from './harness/process-suite';
 
 // A worker process killed with SIGKILL in the middle of a bulk job: a fresh worker picks the
 // job up, the interrupted chunks resume from their heartbeats, and every URL ends up in the
 // results exactly once.
-
-const EventType = temporal.api.enums.v1.EventType;
 
 const suite = processSuite({ latencyMs: 200 });
 
@@ -52,17 +49,11 @@ test('SIGKILL mid-job: a fresh worker finishes it with every URL exactly once', 
   const result = (await handle.result()) as BulkConversionResult;
   expect(result).toMatchObject({ status: 'completed', total, succeeded: total, failed: 0 });
 
-  const lines = await readResults(config, jobId);
-  expect(lines.map((l) => l.index)).toEqual(urls.map((_, i) => i));
-  expect(lines.map((l) => l.url)).toEqual(urls);
-  expect(lines.every((l) => l.status === 'success')).toBe(true);
+  await expectEveryUrlOnce(config, jobId, urls);
 
   // The interrupted chunks were retried and resumed from their last heartbeat: no URL a
   // checkpoint recorded as finished was fetched again.
-  const history = await handle.fetchHistory();
-  const retried = (history.events ?? []).filter(
-    (e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
-  );
+  const retried = await retriedActivityStarts(handle);
   expect(retried.length).toBeGreaterThan(0);
   for (const index of checkpointed)
     expect({ index, fetches: suite.site.requests.get(`/page/kill-${index}`) }).toEqual({ index, fetches: 1 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../src/start/provision-cli';
 import { freePort } from './harness/ports';
 import { testAddress, uniquePrefix } from './harness/temporal';
+import { processAlive } from './harness/process-suite';
 
 // `npm start` as a user runs it: everything comes up, answers, and stops cleanly on Ctrl-C.
 
@@ -43,15 +44,6 @@ async function startSupervisor(env: NodeJS.ProcessEnv): Promise<Started> {
   const apiKey = /API key\s+(dj_\S+)/.exec(out)?.[1];
   return { child, output: () => out, pids, apiKey };
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function stopWithSigint(s: Started): Promise<{ code: number | null; seconds: number }> {
   const t0 = Date.now();
@@ -100,7 +92,7 @@ describe('npm start supervisor', () => {
       const { code, seconds } = await stopWithSigint(s);
       expect(code).toBe(0);
       expect(seconds).toBeLessThan(30);
-      for (const pid of Object.values(s.pids)) if (pid) expect(alive(pid)).toBe(false);
+      for (const pid of Object.values(s.pids)) if (pid) expect(processAlive(pid)).toBe(false);
     }
     expect(fs.existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
   }, 200_000);
@@ -119,7 +111,7 @@ describe('npm start supervisor', () => {
     } finally {
       const { code } = await stopWithSigint(s);
       expect(code).toBe(0);
-      for (const pid of Object.values(s.pids)) if (pid) expect(alive(pid)).toBe(false);
+      for (const pid of Object.values(s.pids)) if (pid) expect(processAlive(pid)).toBe(false);
     }
   }, 200_000);
 
@@ -144,8 +136,8 @@ describe('npm start supervisor', () => {
     const children = Object.values(s.pids).filter((p): p is number => !!p);
     expect(children.length).toBeGreaterThanOrEqual(2);
     const deadline = Date.now() + 20_000;
-    while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(children.filter(alive)).toEqual([]);
+    while (children.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(children.filter(processAlive)).toEqual([]);
   }, 200_000);
 
   test('a bad configuration value stops startup with a message naming the variable', async () => {

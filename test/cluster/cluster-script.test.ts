@@ -5,18 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../src/start/provision-cli';
 import { waitFor } from '../harness/temporal';
+import { processAlive } from '../harness/process-suite';
 
 // `npm run cluster` as a user runs it: it prints TEMPORAL_ADDRESS once the cluster answers with
 // our namespace and search attributes, and SIGTERM leaves no process and no directory behind.
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('npm run cluster: ready with TEMPORAL_ADDRESS, then SIGTERM stops every process it started', async () => {
   const child = spawn(
@@ -36,7 +28,7 @@ test('npm run cluster: ready with TEMPORAL_ADDRESS, then SIGTERM stops every pro
     const pids = JSON.parse(/pids\s+(\{.*\})/.exec(out)![1]) as Record<string, number>;
     const dir = /logs\s+(\S+)\/logs\//.exec(out)![1];
     expect(Object.keys(pids).sort()).toEqual(['frontend', 'history', 'matching', 'postgres', 'worker']);
-    expect(Object.values(pids).every(alive)).toBe(true);
+    expect(Object.values(pids).every(processAlive)).toBe(true);
 
     const connection = await Connection.connect({ address });
     try {
@@ -53,7 +45,7 @@ test('npm run cluster: ready with TEMPORAL_ADDRESS, then SIGTERM stops every pro
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).toContain('[cluster] stopped');
-    expect(Object.entries(pids).filter(([, pid]) => alive(pid))).toEqual([]);
+    expect(Object.entries(pids).filter(([, pid]) => processAlive(pid))).toEqual([]);
     expect(fs.existsSync(dir)).toBe(false);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { BulkConversionResult } from '../../src/workflows/bulk-conversion/contract';
-import { readResults, startJobDirect } from '../fixtures/bulk-jobs';
+import { expectEveryUrlOnce, readResults, retriedActivityStarts, startJobDirect } from '../fixtures/bulk-jobs';
 import { GateSite, startGateSite } from '../fixtures/gate-site';
 import { KEYS, RunningWorkers, spawnWorkerProcess, startWorkerProcesses, testConfig, waitFor } from '../harness/temporal';
 import { ApiReplica, startApiReplica } from './api-replica';
@@ -11,7 +10,6 @@ import { processSuite } from '../harness/process-suite';
 
 // Two worker hosts and two API replicas that share nothing but the Temporal cluster and S3.
 
-const EventType = temporal.api.enums.v1.EventType;
 const auth = { Authorization: `Bearer ${KEYS.alice}` };
 
 const suite = processSuite({ latencyMs: 150 });
@@ -63,17 +61,11 @@ test('2,000 URLs on two worker hosts; one is SIGKILLed and not restarted; the ot
 
   const result = (await handle.result()) as BulkConversionResult;
   expect(result).toMatchObject({ status: 'completed', total, succeeded: total, failed: 0 });
-  const lines = await readResults(config, jobId);
-  expect(lines.map((l) => l.index)).toEqual(urls.map((_, i) => i));
-  expect(lines.map((l) => l.url)).toEqual(urls);
-  expect(lines.every((l) => l.status === 'success')).toBe(true);
+  await expectEveryUrlOnce(config, jobId, urls);
 
   // The chunks the doomed host held were retried, on the survivor (history keeps each
   // activity's last attempt only, so the doomed host's attempts show as retries).
-  const history = await handle.fetchHistory();
-  const retried = (history.events ?? []).filter(
-    (e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
-  );
+  const retried = await retriedActivityStarts(handle);
   expect(retried.length).toBeGreaterThan(0);
   expect(retried.every((e) => e.activityTaskStartedEventAttributes?.identity?.startsWith(`${survivor.pid}@`))).toBe(true);
   survivor.kill('SIGTERM');

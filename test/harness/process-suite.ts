@@ -21,3 +21,13 @@ export function processSuite(options: { latencyMs: number }) {
   });
   return suite;
 }
+
+/** Whether a process with this pid still exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
