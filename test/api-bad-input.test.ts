@@ -6,7 +6,20 @@ import { KEYS, testClient, testConfig } from './harness/temporal';
 // Non-negotiable: no input produces a 5xx or a started job. Throw junk at every route.
 
 const auth = { Authorization: `Bearer ${KEYS.alice}` };
-const START_ROUTES = ['/api/v1/jobs/bulk-conversions', '/api/v1/jobs/video-generations'];
+const START_ROUTES = ['/api/v1/jobs/bulk-conversions', '/api/v1/jobs/video-generations', '/api/v1/jobs/publishing-builds'];
+
+/** A body each start route accepts, to misspell one field of. */
+const VALID_BODIES: Record<string, Record<string, unknown>> = {
+  '/api/v1/jobs/bulk-conversions': { urls: ['https://example.com/a'] },
+  '/api/v1/jobs/video-generations': { prompt: 'a lighthouse at dawn' },
+  '/api/v1/jobs/publishing-builds': {
+    projectId: 'acme',
+    platform: 'android',
+    source: { git: 'https://github.com/acme/app.git' },
+    version: '1.0.0',
+    buildNumber: 1,
+  },
+};
 
 const JUNK_BODIES: unknown[] = [
   null,
@@ -57,6 +70,16 @@ describe('junk request bodies', () => {
         expect(res.body.error.message).toEqual(expect.any(String));
         expect(res.body.error.fields?.[0]?.field ?? 'body').toEqual(expect.any(String));
       }
+    });
+
+    test(`${route}: a misspelt field is refused by its name, not ignored`, async () => {
+      const app = testApp(config, client);
+      const res = await request(app)
+        .post(route)
+        .set(auth)
+        .send({ ...VALID_BODIES[route], webhookURL: 'https://example.com/hook' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.fields).toEqual([{ field: 'webhookURL', message: 'is not a known field' }]);
     });
 
     test(`${route}: wrong content types and broken encodings are 4xx`, async () => {
