@@ -57,6 +57,15 @@ describe('ChunkWindow', () => {
     expect(planChunks(10_000, 100)).toEqual({ chunkParallelism: 50, chunkSize: 1000, chunkCount: 10 });
     expect(planChunks(10, 20)).toEqual({ chunkParallelism: 20, chunkSize: 400, chunkCount: 1 });
     expect(planChunks(1000, 1)).toEqual({ chunkParallelism: 1, chunkSize: 100, chunkCount: 10 });
+    // Balanced plans fill every lane in every wave.
+    expect(planChunks(10_000, 100, {}, true)).toEqual({ chunkParallelism: 50, chunkSize: 1000, chunkCount: 10 });
+    expect(planChunks(10_000, 200, {}, true)).toEqual({ chunkParallelism: 50, chunkSize: 834, chunkCount: 12 });
+    expect(planChunks(10_000, 120, {}, true)).toEqual({ chunkParallelism: 40, chunkSize: 667, chunkCount: 15 });
+    expect(planChunks(200, 100, {}, true)).toEqual({ chunkParallelism: 50, chunkSize: 100, chunkCount: 2 });
+    expect(planChunks(1, 20, {}, true)).toEqual(planChunks(1, 20));
+    expect(planChunks(60, 100, {}, true)).toEqual({ chunkParallelism: 50, chunkSize: 30, chunkCount: 2 });
+    expect(planChunks(1000, 1, {}, true)).toEqual({ chunkParallelism: 1, chunkSize: 100, chunkCount: 10 });
+    expect(planChunks(10_000, 200, { chunkSize: 500 }, true)).toEqual({ chunkParallelism: 50, chunkSize: 500, chunkCount: 20 });
     expect([clampConcurrency(undefined), clampConcurrency(0), clampConcurrency(500)]).toEqual([20, 1, 200]);
   });
 });

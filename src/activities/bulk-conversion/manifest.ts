@@ -17,6 +17,8 @@ export async function storeUrlManifest(
   return { manifestPath };
 }
 
+const PARALLEL_WRITES = 8;
+
 export interface SplitManifestInput {
   jobId: string;
   manifestPath: string;
@@ -33,10 +35,19 @@ export function createManifestActivities(deps: ActivityDeps) {
       let total = 0;
       let chunk = 0;
       let batch: string[] = [];
+      // Chunk files are written a few at a time: each is a small durable put whose cost is mostly
+      // waiting for its fsyncs, and the job's first chunk starts only when all are written.
+      const writing = new Set<Promise<number>>();
       const flush = async () => {
-        await writeJsonLines(deps.store, jobFileKey(input.jobId, chunkInputPath(chunk)), batch);
+        const write = writeJsonLines(deps.store, jobFileKey(input.jobId, chunkInputPath(chunk)), batch);
+        writing.add(write);
+        void write.then(
+          () => writing.delete(write),
+          () => undefined,
+        );
         chunk += 1;
         batch = [];
+        if (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
       };
       try {
         for await (const url of readJsonLines<unknown>(deps.store, jobFileKey(input.jobId, input.manifestPath))) {
@@ -66,6 +77,7 @@ export function createManifestActivities(deps: ActivityDeps) {
         throw e;
       }
       if (batch.length) await flush();
+      await Promise.all(writing);
       return { total, chunkCount: chunk };
     },
   };

@@ -208,10 +208,18 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
 
 /** First run: size the chunks and, for a stored list, cut it into one file per chunk. */
 async function planJob(input: BulkConversionInput, concurrency: number): Promise<BulkConversionCarry> {
-  const plan = initialCarry(sourceCount(input.source), concurrency, input.tuning);
+  const count = sourceCount(input.source);
+  const earlier = initialCarry(count, concurrency, input.tuning);
+  const balanced = initialCarry(count, concurrency, input.tuning, true);
+  // Small jobs run the same either way (one chunk) and record no marker.
+  const sameShape =
+    earlier.chunkParallelism === balanced.chunkParallelism &&
+    (earlier.chunkSize === balanced.chunkSize || earlier.chunkCount + balanced.chunkCount === 2);
+  const plan = sameShape || !patched('balanced-chunk-plan') ? earlier : balanced;
   if ('manifestPath' in input.source) {
     const { total } = await splitUrlManifest({ jobId: input.jobId, manifestPath: input.source.manifestPath, chunkSize: plan.chunkSize });
-    return initialCarry(total, concurrency, input.tuning);
+    // The files are cut by the plan's chunk size; only the count comes from the split.
+    return { ...plan, total, chunkCount: Math.ceil(total / plan.chunkSize) };
   }
   return plan;
 }
