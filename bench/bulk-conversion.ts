@@ -32,7 +32,7 @@ import { createBlobStore } from '../src/storage';
 import { bundleWorkflows } from '../src/worker/workers';
 import { benchWorkspace } from './workspace';
 import { freePort } from '../test/harness/ports';
-import { startTestSite } from '../test/fixtures/test-site';
+import { startPageSite } from './page-site-process';
 import { bulkConversion } from '../src/workflows/bulk-conversion';
 import { BULK_CONVERSION_QUEUE } from '../src/workflows/bulk-conversion/contract';
 import { cpuByThreadName, cpuSeconds } from './proc-stats';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     }
     log(`temporal at ${address}${process.env.TEMPORAL_ADDRESS ? '' : ' (own dev server, file database)'}`);
 
-    const site = await startTestSite({ latencyMs });
+    const site = await startPageSite(latencyMs);
     cleanups.push(() => site.close());
     const prefix = `bench-${randomBytes(3).toString('hex')}-`;
     const dataDir = args['data-dir']
@@ -132,8 +132,8 @@ async function main(): Promise<void> {
     const mainThreadsCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.pid!, w.pid!), 0);
     const cpuBefore = workersCpu();
     const mainCpuBefore = mainThreadsCpu();
-    // The site (this process) and Temporal share the machine's cores with the worker.
-    const siteCpuBefore = process.cpuUsage();
+    // The site and Temporal share the machine's cores with the worker.
+    const siteCpuBefore = cpuSeconds(site.pid);
     const temporalCpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
     const started = Date.now();
     const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, 'bench', urls)), count: urlCount } : { urls };
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     const threadCpu = workers.map((w) => cpuByThreadName(w.pid!));
     const workerCpu = workersCpu() - cpuBefore;
     const mainCpu = mainThreadsCpu() - mainCpuBefore;
-    const siteCpu = ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(siteCpuBefore));
+    const siteCpu = cpuSeconds(site.pid) - siteCpuBefore;
     const temporalCpu = serverPid ? cpuSeconds(serverPid) - temporalCpuBefore : undefined;
     clearInterval(progress);
     const runs = await client.workflow.count(`WorkflowId = "${jobId}"`);

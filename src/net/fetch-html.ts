@@ -137,6 +137,11 @@ function normalizeCharset(label: string): string {
   }
 }
 
+/** One decoder per charset: a non-streaming decode() keeps no state between pages. */
+const decoders = new Map<string, TextDecoder>();
+
 function decode(body: Buffer, charset: string): string {
-  return new TextDecoder(charset).decode(body);
+  let decoder = decoders.get(charset);
+  if (!decoder) decoders.set(charset, (decoder = new TextDecoder(charset)));
+  return decoder.decode(body);
 }

@@ -201,9 +201,13 @@ export function headerValue(value: string | string[] | undefined): string {
 // One keep-alive pool per policy: a socket opened under a permissive policy must never be
 // reused for a request made under a stricter one (the guard runs when a socket connects).
 const agents = new Map<string, Agent>();
+/** The pool key of each policy seen (policies are never changed after use): callers reuse one for many requests. */
+const policyKeys = new WeakMap<OutboundPolicy, string>();
 
 function agentFor(policy: OutboundPolicy, connectTimeoutMs: number): Agent {
-  const key = `${[...policy.allowHosts].sort().join(',')}|${connectTimeoutMs}`;
+  let policyKey = policyKeys.get(policy);
+  if (policyKey === undefined) policyKeys.set(policy, (policyKey = [...policy.allowHosts].sort().join(',')));
+  const key = `${policyKey}|${connectTimeoutMs}`;
   let agent = agents.get(key);
   if (!agent) {
     agent = new Agent({

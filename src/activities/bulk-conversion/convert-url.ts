@@ -75,6 +75,9 @@ export function createUrlConverter(
     }
     room.settle(page.bytes);
     onFetched?.();
+    // Handing the page to a thread waits for the loop's check phase: responses that arrived
+    // together are all read, and their lanes' next requests sent, before any page is handed over.
+    await new Promise(setImmediate);
     const artifactPath = conversionArtifactPath(index, format);
     const key = jobFileKey(jobId, artifactPath);
     const contentType = CONVERSION_CONTENT_TYPES[format];
