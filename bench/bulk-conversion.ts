@@ -9,8 +9,9 @@
 // `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
 // Uses TEMPORAL_ADDRESS when set, otherwise starts its own dev server on a file database with
 // the same SQLite pragmas as `npm start`; BLOB_STORE=s3 and the S3_* variables when set. The worker is the real `src/worker/main.ts` in a
-// child process, started with the same V8 flags as `npm start` uses (WORKER_NODE_ARGS; more
-// with BENCH_WORKER_NODE_ARGS), so its memory can be sampled from /proc.
+// child process, started with the same V8 flags and malloc settings as `npm start` uses
+// (WORKER_NODE_ARGS, workerEnv; more flags with BENCH_WORKER_NODE_ARGS), so its memory can be
+// sampled from /proc.
 import { ChildProcess, spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ import { JOB_OWNER, JOB_TYPE } from '../src/shared/search-attributes';
 import { prefixedQueue } from '../src/shared/task-queues';
 import { startDevServer } from '../src/start/dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
-import { WORKER_NODE_ARGS } from '../src/start/supervisor';
+import { WORKER_NODE_ARGS, workerEnv } from '../src/start/supervisor';
 import { loadConfig } from '../src/config/env';
 import { createBlobStore } from '../src/storage';
 import { bundleWorkflows } from '../src/worker/workers';
@@ -222,7 +223,7 @@ function spawnWorker(o: { address: string; prefix: string; dataDir: string; bund
     [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')],
     {
       cwd: PROJECT_ROOT,
-      env: {
+      env: workerEnv({
         ...process.env,
         NODE_ENV: 'production',
         LOG_LEVEL: 'info',
@@ -233,7 +234,7 @@ function spawnWorker(o: { address: string; prefix: string; dataDir: string; bund
         WORKER_TASK_QUEUES: 'conversion,webhooks',
         OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
         WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../config/env';
 import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
 import { RunningDevServer, startDevServer } from './dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
-import { ManagedProcess, spawnEntryPoint, startReaper, waitForHttpOk, WORKER_NODE_ARGS } from './supervisor';
+import { ManagedProcess, spawnEntryPoint, startReaper, waitForHttpOk, WORKER_NODE_ARGS, workerEnv } from './supervisor';
 import type { LocalRun } from '../worker/job-definition';
 import { JOBS } from '../worker/job-registry';
 
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       Object.assign(env, run.env);
     }
 
-    children.push(spawnEntryPoint('worker', 'src/worker/main.ts', env, WORKER_NODE_ARGS));
+    children.push(spawnEntryPoint('worker', 'src/worker/main.ts', workerEnv(env), WORKER_NODE_ARGS));
     children.push(spawnEntryPoint('api', 'src/api/main.ts', env));
     for (const c of children) reaper.watch(c.child.pid);
     for (const c of children) c.exited.then((code) => void stopAll(`${c.name} exited with ${code}`, 1));

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import type { QueueDefinition } from './job-definition';
 import { WorkerJobMetrics } from './job-metrics';
 import { ALL_TASK_QUEUES, JOBS } from './job-registry';
+import { workerClassSharingWorkflowThreads } from './shared-workflow-threads';
 
 const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
 /** Bundled with every workflow: reports job starts and ends to the worker's metrics. */
@@ -79,20 +80,27 @@ export interface CreateWorkersOptions {
   metrics?: WorkerJobMetrics;
 }
 
-/** One Worker per task queue so each queue can be scaled, tuned and rate-limited on its own. */
+/**
+ * One Worker per task queue so each queue can be scaled, tuned and rate-limited on its own;
+ * they share one set of workflow threads (src/worker/shared-workflow-threads.ts).
+ */
 export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> {
   // The job-end interceptor is in every bundle, so every Worker needs its sinks.
   const metrics = o.metrics ?? new WorkerJobMetrics(new Registry());
+  const queues = o.queues.map((name) => {
+    const { queue, jobType } = queueDefinition(name);
+    return { name, queue, jobType, activities: queue.activities(o.deps) };
+  });
+  const SharingWorker = workerClassSharingWorkflowThreads(queues.flatMap((q) => Object.keys(q.activities)));
   return Promise.all(
-    o.queues.map((name) => {
-      const { queue, jobType } = queueDefinition(name);
+    queues.map(({ name, queue, jobType, activities }) => {
       const countItems = metrics.activityInterceptor(jobType);
-      return Worker.create({
+      return SharingWorker.create({
         connection: o.connection,
         namespace: o.namespace,
         taskQueue: prefixedQueue(o.prefix, name),
         workflowBundle: o.workflowBundle,
-        activities: queue.activities(o.deps),
+        activities,
         shutdownGraceTime: o.shutdownGraceTimeMs ?? o.deps.config.WORKER_SHUTDOWN_GRACE,
         sinks: metrics.sinks(),
         ...(countItems ? { interceptors: { activity: [countItems] } } : {}),

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/observability/logger';
 import { ALL_TASK_QUEUES } from '../../src/worker/job-registry';
 import { createBlobStore } from '../../src/storage';
 import { PROJECT_ROOT } from '../../src/start/provision-cli';
-import { WORKER_NODE_ARGS } from '../../src/start/supervisor';
+import { WORKER_NODE_ARGS, workerEnv } from '../../src/start/supervisor';
 import { createWorkers, loadWorkflowBundle } from '../../src/worker/workers';
 
 let runtimeInstalled = false;
@@ -203,14 +203,14 @@ export async function spawnWorkerProcess(
   extraEnv: Record<string, string> = {},
   o: { cwd?: string } = {},
 ): Promise<ChildProcess> {
-  // The same V8 flags as `npm start` gives its worker, so tests see what production runs;
+  // The same V8 flags and malloc settings as `npm start` gives its worker, so tests see what production runs;
   // tsx by absolute path, as the working directory may be anywhere.
   const child = spawn(
     process.execPath,
     [...WORKER_NODE_ARGS, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/worker/main.ts')],
     {
       cwd: o.cwd ?? PROJECT_ROOT,
-      env: envFor(config, { LOG_LEVEL: 'info', ...extraEnv }),
+      env: workerEnv(envFor(config, { LOG_LEVEL: 'info', ...extraEnv })),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
