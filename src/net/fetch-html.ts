@@ -138,7 +138,7 @@ function normalizeCharset(label: string): string {
 }
 
 /** One decoder per charset: a non-streaming decode() keeps no state between pages. */
-const decoders = new Map<string, TextDecoder>();
+const decoders = new Map<string, InstanceType<typeof TextDecoder>>();
 
 function decode(body: Buffer, charset: string): string {
   let decoder = decoders.get(charset);
