@@ -53,11 +53,17 @@ async function main(): Promise<void> {
     const processCpu = (cpu.user + cpu.system) / 1e6;
     const { threads, peakHeapBytes } = pool.stats();
     const perPage = (s: number) => `${((s * 1e6) / pages).toFixed(0)} µs per page`;
-    console.log(`pages             ${pages} (${format}, ${inFlight} in flight, ${threads} threads, ${args['no-write'] ? 'bytes returned' : `written to ${args['data-dir']}`})`);
+    console.log(
+      `pages             ${pages} (${format}, ${inFlight} in flight, ${threads} threads, ${args['no-write'] ? 'bytes returned' : `written to ${args['data-dir']}`})`,
+    );
     console.log(`wall time         ${seconds.toFixed(2)} s (${(pages / seconds).toFixed(0)} pages/s)`);
     console.log(`main thread CPU   ${mainCpu.toFixed(2)} s (${perPage(mainCpu)})`);
     console.log(`process CPU       ${processCpu.toFixed(2)} s (${perPage(processCpu)}, threads included)`);
-    console.log(`thread peak heap  ${Object.values(peakHeapBytes).map((b) => `${(b / 1024 / 1024).toFixed(0)} MB`).join(', ')}`);
+    console.log(
+      `thread peak heap  ${Object.values(peakHeapBytes)
+        .map((b) => `${(b / 1024 / 1024).toFixed(0)} MB`)
+        .join(', ')}`,
+    );
   } finally {
     await pool.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -250,7 +250,8 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     if (!thread.alive) return;
     thread.alive = false;
     threads.splice(threads.indexOf(thread), 1);
-    for (let m = receiveMessageOnPort(thread.port); m; m = receiveMessageOnPort(thread.port)) onResult(thread, m.message as ResultMessage, false);
+    for (let m = receiveMessageOnPort(thread.port); m; m = receiveMessageOnPort(thread.port))
+      onResult(thread, m.message as ResultMessage, false);
     thread.port.close();
     void thread.worker.terminate();
     const pages = thread.pages.splice(0);
