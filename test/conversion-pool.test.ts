@@ -148,6 +148,20 @@ describe('conversion pool', () => {
     expect(pool.stats()).toMatchObject({ outOfMemory: 1, pages: 2 });
   });
 
+  test('pages sent to a thread behind a page that runs long move to another thread before that page ends', async () => {
+    pool = createConversionPool({ threads: 2, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 120_000 });
+    await Promise.all([pool.convert(page('warm-up-1')), pool.convert(page('warm-up-2'))]);
+    const cancel = new AbortController();
+    const slow = pool.convert(slowPage('hostile'), cancel.signal).catch(() => 'cancelled');
+    // Both threads get pages; some of them land behind the slow page.
+    const quick = Promise.all([1, 2, 3, 4, 5].map((n) => pool.convert(page(n))));
+    const first = await Promise.race([slow.then(() => 'slow page'), quick.then(() => 'quick pages')]);
+    expect(first).toBe('quick pages');
+    expect((await quick).map((o) => o.kind)).toEqual(['converted', 'converted', 'converted', 'converted', 'converted']);
+    cancel.abort(new Error('done'));
+    await slow;
+  });
+
   test('cancelling a job drops its waiting pages without converting them; other jobs’ pages still convert', async () => {
     pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 1500 });
     await pool.convert(page('warm-up'));

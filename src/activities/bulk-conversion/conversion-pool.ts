@@ -91,6 +91,8 @@ interface PageThread {
   idleSince: number;
   /** False once the pool has given up on the thread (terminated, or it died). */
   alive: boolean;
+  /** Its page has run long: it gets no new pages until it answers (see steal). */
+  stuck: boolean;
   error?: Error;
 }
 
@@ -112,6 +114,9 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   const watch = new AbortWatch<PageJob>((job, reason) => cancel(job, reason));
   const stats: PoolStats = { threads: maxThreads, pages: 0, timedOut: 0, outOfMemory: 0, peakHeapBytes: {} };
   let seq = 0;
+  const nextSeq = () => (seq = seq >= 0x7fffffff ? 1 : seq + 1);
+  // A page that runs this long holds up the pages sent behind it: they move to other threads.
+  const stealAfterMs = Math.min(1000, budget / 2);
   let script: string | undefined;
   let building: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -154,7 +159,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       execArgv: threadExecArgv(),
     });
-    const thread: PageThread = { worker, port: port1, cell, pages: [], idleSince: Date.now(), alive: true };
+    const thread: PageThread = { worker, port: port1, cell, pages: [], idleSince: Date.now(), alive: true, stuck: false };
     port1.on('message', (m: ResultMessage) => {
       if (thread.alive) onResult(thread, m, true);
     });
@@ -171,7 +176,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   /** The thread with the fewest pages that has room; a new thread rather than a second page on a busy one. */
   function placeFor(): PageThread | undefined {
     let best: PageThread | undefined;
-    for (const t of threads) if (t.pages.length < (best ? best.pages.length : PAGES_PER_THREAD)) best = t;
+    for (const t of threads) if (!t.stuck && t.pages.length < (best ? best.pages.length : PAGES_PER_THREAD)) best = t;
     if (!best || best.pages.length > 0) return spawn() ?? best;
     return best;
   }
@@ -199,6 +204,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     const at = thread.pages.findIndex((j) => j.seq === message[0]);
     if (at < 0) return;
     const [job] = thread.pages.splice(at, 1);
+    thread.stuck = false;
     if (thread.pages.length === 0) {
       thread.idleSince = Date.now();
       thread.port.unref();
@@ -302,7 +308,11 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
         continue;
       }
       const started = Atomics.load(shared.startedAt, thread.cell);
-      if (started === 0n || now - Number(started) < budget) continue;
+      if (started === 0n) continue;
+      if (now - Number(started) < budget) {
+        if (now - Number(started) >= stealAfterMs && !thread.stuck) steal(thread);
+        continue;
+      }
       const running = Atomics.load(shared.running, thread.cell);
       // Unchanged start: `running` is the page that started then, still converting.
       if (Atomics.load(shared.startedAt, thread.cell) !== started) continue;
@@ -311,6 +321,32 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
         queue.charge(job.page.group, budget);
         settle(job, { kind: 'too-complex', message: tooComplex(job.page.url) });
       });
+    }
+    pump();
+  }
+
+  /** Takes back the pages a thread has not started while its current page runs long, so they need not wait for its end. */
+  function steal(thread: PageThread): void {
+    thread.stuck = true;
+    const from = thread.pages.findIndex((j) => j.seq === Atomics.load(shared.running, thread.cell)) + 1;
+    if (from === 0) return;
+    const kept = thread.pages.slice(0, from);
+    const taken: PageJob[] = [];
+    for (const job of thread.pages.slice(from)) {
+      if (job.state === 'sent') {
+        // Marked first, then `running` read: the thread either skips the page or is seen to have just taken it (then it stays).
+        Atomics.store(shared.cancelled, job.seq % CANCEL_CELLS, job.seq);
+        if (Atomics.load(shared.running, thread.cell) !== job.seq) {
+          taken.push(job);
+          continue;
+        }
+      }
+      kept.push(job);
+    }
+    thread.pages = kept;
+    for (const job of taken.reverse()) {
+      job.seq = nextSeq(); // the thread skips the old one
+      requeue(job);
     }
     pump();
   }
@@ -340,8 +376,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   function convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<PoolOutcome>((resolve, reject) => {
-      seq = seq >= 0x7fffffff ? 1 : seq + 1;
-      const job: PageJob = { seq, page, signal, state: 'queued', thread: undefined, requeues: 0, resolve, reject };
+      const job: PageJob = { seq: nextSeq(), page, signal, state: 'queued', thread: undefined, requeues: 0, resolve, reject };
       if (signal) watch.add(signal, job);
       queue.push(page.group, job);
       pump();
