@@ -127,7 +127,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   const tooComplex = (url: string) => `the page at ${url} is too complex to convert: it needed more than ${budget / 1000} s`;
   const tooLarge = (url: string) => `the page at ${url} is too large to convert: it needed more than ${heapMb} MB of memory`;
 
-  /** Builds the thread script once; threads start on first use (or warm()), so processes that never convert a page hold none. */
+  /** Builds the thread script (once per process); true when it is ready. Threads start on first use (or warm()), so a process that never converts a page holds none. */
   function ensureScript(): boolean {
     if (script) return true;
     building ??= pageThreadScript().then(
@@ -382,6 +382,9 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
       pump();
     });
   }
+
+  // The script is built now, off the path of the first pages (a build takes ~0.15 s); threads start on the first page or warm().
+  ensureScript();
 
   return {
     convert,
