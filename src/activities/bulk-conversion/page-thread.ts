@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { runPageTask } from './convert-page';
@@ -9,9 +11,13 @@ import { CANCEL_CELLS, PageMessage, PageThreadData, ResultMessage } from './page
 // previous one ends. Before each page it stamps the shared cells the pool watches: which page
 // it took and when it started, so the pool can time it out and terminate this thread.
 
+/** Nice value of conversion threads (the event loop keeps 0). */
+const THREAD_NICE = 5;
+
 if (!isMainThread && (workerData as Partial<PageThreadData> | null)?.port) serve(workerData as PageThreadData);
 
 function serve({ port, cell, running, startedAt, cancelled }: PageThreadData): void {
+  lowerPriority();
   port.on('message', ([seq, html, url, format, writeTo]: PageMessage) => {
     Atomics.store(running, cell, seq);
     // The pool marks a page cancelled before it looks at `running`: one of the two sides sees the other.
@@ -37,4 +43,17 @@ function serve({ port, cell, running, startedAt, cancelled }: PageThreadData): v
     Atomics.store(startedAt, cell, 0n);
     port.postMessage(reply, transfer);
   });
+}
+
+/**
+ * Conversion threads run at a lower priority than the event loop: a thread woken for a page
+ * does not preempt the loop that fetches, heartbeats and hands out pages, and a page that
+ * burns its whole budget takes spare CPU only. Linux only (a thread's nice value); elsewhere a no-op.
+ */
+function lowerPriority(): void {
+  try {
+    os.setPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()), THREAD_NICE);
+  } catch {
+    // no /proc/thread-self: not Linux
+  }
 }
