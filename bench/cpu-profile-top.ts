@@ -26,7 +26,7 @@ const { values, positionals } = parseArgs({
 const top = Number(values.top);
 const sinceUs = Number(values.since) * 1e6;
 
-/** Idle: the event loop waiting, or a piscina thread waiting for its next page. */
+/** Idle: an event loop waiting (a conversion thread's too, between pages); atomicsWaitLoop is a thread blocked in Atomics.wait. */
 const isIdle = (f: ProfileNode['callFrame']) => f.functionName === '(idle)' || f.functionName === 'atomicsWaitLoop';
 const shortUrl = (url: string) =>
   url

@@ -1,9 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ByteBudget } from '../src/activities/bulk-conversion/byte-budget';
-import { ConversionPool, createConversionPool, PageToConvert, threadExecArgv } from '../src/activities/bulk-conversion/conversion-pool';
+import {
+  ConversionPool,
+  createConversionPool,
+  PAGES_PER_THREAD,
+  PageToConvert,
+  threadExecArgv,
+} from '../src/activities/bulk-conversion/conversion-pool';
 import { HOSTILE_PAGES } from './fixtures/test-site';
+import { PROJECT_ROOT } from '../src/start/provision-cli';
 
 // The conversion thread pool and the byte budget on their own: real worker threads, no
 // Temporal. The bulk-job tests cover the same limits end to end.
@@ -98,6 +106,84 @@ describe('conversion pool', () => {
     expect((await pool.convert(page('next'))).kind).toBe('converted');
   });
 
+  test(`with ${PAGES_PER_THREAD} pages handed to each thread, every result belongs to its own page`, async () => {
+    pool = createConversionPool({ threads: 2, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 30_000 });
+    const numbers = Array.from({ length: 300 }, (_, i) => i + 1);
+    const outcomes = await Promise.all(numbers.map((n) => pool.convert(page(n, n % 3 ? 'job-a' : 'job-b'))));
+    outcomes.forEach((outcome, i) => {
+      if (outcome.kind !== 'converted') throw new Error(`page ${numbers[i]}: ${outcome.kind}`);
+      expect(outcome.title).toBe(`Page ${numbers[i]}`);
+      expect(Buffer.from(outcome.body ?? []).toString('utf8')).toContain(`Text of page ${numbers[i]},`);
+    });
+    expect(pool.stats()).toMatchObject({ pages: 300, timedOut: 0, outOfMemory: 0 });
+  });
+
+  test('pages waiting in a thread behind a page that times out convert on another thread', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 1500 });
+    await pool.convert(page('warm-up'));
+    // The slow page and the next one go to the one thread together; the thread is terminated under them.
+    const [slow, ...behind] = await Promise.all([pool.convert(slowPage()), pool.convert(page('behind-1')), pool.convert(page('behind-2'))]);
+    expect(slow.kind).toBe('too-complex');
+    expect(behind).toMatchObject([
+      { kind: 'converted', title: 'Page behind-1' },
+      { kind: 'converted', title: 'Page behind-2' },
+    ]);
+    expect(pool.stats()).toMatchObject({ timedOut: 1, pages: 3 });
+  });
+
+  test('pages waiting in a thread behind a page that exhausts its heap convert on another thread', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 48 * 1024 * 1024, pageTimeoutMs: 60_000 });
+    const dense: PageToConvert = {
+      html: HOSTILE_PAGES['dense-gzip'].build(),
+      url: 'https://pages.example/dense',
+      format: 'h5p',
+      group: 'a',
+    };
+    const [tooLarge, ...behind] = await Promise.all([pool.convert(dense), pool.convert(page('behind-1')), pool.convert(page('behind-2'))]);
+    expect(tooLarge.kind).toBe('too-large');
+    expect(behind).toMatchObject([
+      { kind: 'converted', title: 'Page behind-1' },
+      { kind: 'converted', title: 'Page behind-2' },
+    ]);
+    expect(pool.stats()).toMatchObject({ outOfMemory: 1, pages: 2 });
+  });
+
+  test('pages sent to a thread behind a page that runs long move to another thread before that page ends', async () => {
+    pool = createConversionPool({ threads: 2, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 120_000 });
+    await Promise.all([pool.convert(page('warm-up-1')), pool.convert(page('warm-up-2'))]);
+    const cancel = new AbortController();
+    const slow = pool.convert(slowPage('hostile'), cancel.signal).catch(() => 'cancelled');
+    // Both threads get pages; some of them land behind the slow page.
+    const quick = Promise.all([1, 2, 3, 4, 5].map((n) => pool.convert(page(n))));
+    const first = await Promise.race([slow.then(() => 'slow page'), quick.then(() => 'quick pages')]);
+    expect(first).toBe('quick pages');
+    expect((await quick).map((o) => o.kind)).toEqual(['converted', 'converted', 'converted', 'converted', 'converted']);
+    cancel.abort(new Error('done'));
+    await slow;
+  });
+
+  test('cancelling a job drops its waiting pages without converting them; other jobs’ pages still convert', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 1500 });
+    await pool.convert(page('warm-up'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-cancel-'));
+    try {
+      const slow = pool.convert(slowPage('other-job'));
+      const cancel = new AbortController();
+      // The first waits in the thread behind the slow page, the others in the pool.
+      const cancelled = [1, 2, 3].map((n) => pool.convert({ ...page(n, 'job-b'), writeTo: path.join(dir, `${n}.md`) }, cancel.signal));
+      const after = pool.convert(page('after', 'other-job'));
+      cancel.abort(new Error('job cancelled'));
+      for (const p of cancelled) await expect(p).rejects.toThrow('job cancelled');
+      await expect(pool.convert(page(4, 'job-b'), cancel.signal)).rejects.toThrow('job cancelled');
+      expect((await slow).kind).toBe('too-complex');
+      expect((await after).kind).toBe('converted');
+      expect(fs.readdirSync(dir)).toEqual([]);
+      expect(pool.stats()).toMatchObject({ pages: 2, timedOut: 1 }); // the warm-up and `after`
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('jobs take turns at free threads: a queue of one job’s slow pages does not hold another job back', async () => {
     pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 1500 });
     await pool.convert(page('warm-up'));
@@ -112,6 +198,19 @@ describe('conversion pool', () => {
     // FIFO would run the other job's page last; taking turns runs it right after the first slow page.
     expect(order.indexOf('other')).toBe(1);
   });
+});
+
+test('a warmed pool with idle threads does not keep its process alive', () => {
+  const script = `
+    const { createConversionPool } = require('./src/activities/bulk-conversion/conversion-pool');
+    const pool = createConversionPool({ threads: 2, heapBytes: 64 * 1024 * 1024, pageTimeoutMs: 10000 });
+    pool.warm();
+    pool.convert({ html: '<title>T</title><article><p>Enough text to be an article here.</p></article>', url: 'https://p.example/', format: 'markdown', group: 'g' })
+      .then((o) => console.log(o.kind));`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000 });
+  expect(run.stderr).toBe('');
+  expect(run.stdout.trim()).toBe('converted');
+  expect(run.status).toBe(0); // exited by itself, threads still idle (the idle timeout is a minute)
 });
 
 test('threads get only the profiling flags of the worker process (Node refuses heap flags and loaders there)', () => {

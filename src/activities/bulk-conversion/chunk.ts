@@ -80,6 +80,7 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
      */
     async convertChunk(input: ConvertChunkInput): Promise<ConvertChunkResult> {
       const ctx = Context.current();
+      if (!options.convertUrl) pool.warm(); // threads start while the first pages are fetched
       const resultsKey = jobFileKey(input.jobId, chunkResultsPath(input.chunk));
       const previous = await readAllJsonLines<UrlResult>(deps.store, resultsKey);
 

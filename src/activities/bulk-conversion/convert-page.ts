@@ -1,5 +1,3 @@
-import { getHeapStatistics } from 'node:v8';
-import { threadId, workerData } from 'node:worker_threads';
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { ContentTooComplexError, extractArticle, UnparseableContentError } from './extract';
 import { buildH5pPackage } from './h5p';
@@ -7,7 +5,7 @@ import { toMarkdown } from './markdown';
 import { writeBlobFileSync } from '../../storage/fs-blob-file';
 
 // The CPU part of converting one page (parse, extract, sanitize, render, zip). It runs in a
-// conversion thread (see conversion-pool.ts), so a page that takes too long or too much
+// conversion thread (see page-thread.ts and conversion-pool.ts), so a page that takes too long or too much
 // memory costs that thread only.
 
 export interface ConvertedPage {
@@ -27,8 +25,6 @@ export interface PageTask {
   html: string;
   url: string;
   format: ConversionFormat;
-  /** This task's cell in the pool's start-time table. */
-  slot: number;
   /** A local blob file to store the artifact in (see BlobStore.localFile); otherwise its bytes come back. */
   writeTo?: string;
 }
@@ -42,27 +38,16 @@ export interface PageArtifact {
   body?: Uint8Array;
 }
 
-export type PageTaskResult = (({ ok: true } & PageArtifact) | PageFailure) & {
-  thread: number;
-  /** V8 heap of the thread after the task (committed bytes). */
-  heapBytes: number;
-};
+export type PageTaskResult = ({ ok: true } & PageArtifact) | PageFailure;
 
-/** Shared with the pool: when each slot's task started in its thread (ms since epoch, 0 = not started). */
-const startTimes: BigInt64Array | undefined = (workerData as { startTimes?: BigInt64Array } | null)?.startTimes;
-
-/** The thread's task handler (piscina calls the default export). */
-export default function runPageTask(task: PageTask): PageTaskResult {
-  // The page's time budget counts from here, not from when the task was queued or the thread was still loading.
-  if (startTimes) Atomics.store(startTimes, task.slot, BigInt(Date.now()));
-  let result: ({ ok: true } & PageArtifact) | PageFailure;
+/** Converts one page and stores or returns its artifact; content the converter refuses comes back as a failure. */
+export function runPageTask(task: PageTask): PageTaskResult {
   try {
     const { title, body } = convertPage(task.html, task.url, task.format);
-    result = { ok: true, title, bytes: body.byteLength, ...(task.writeTo && stored(task.writeTo, body) ? {} : { body }) };
+    return { ok: true, title, bytes: body.byteLength, ...(task.writeTo && stored(task.writeTo, body) ? {} : { body }) };
   } catch (e) {
-    result = pageFailure(e, task.url);
+    return pageFailure(e, task.url);
   }
-  return { ...result, thread: threadId, heapBytes: getHeapStatistics().total_heap_size };
 }
 
 /** Stores the artifact from this thread; on any file error the bytes go back and the main thread's store.put() handles it. */

@@ -10,7 +10,7 @@ import { build, Plugin } from 'esbuild';
 // transforms every module and runs its own esbuild service); the prebuilt file starts in
 // ~0.2 s, which also matters each time a thread is replaced after a hostile page.
 
-const ENTRY = path.join(__dirname, 'convert-page.ts');
+const ENTRY = path.join(__dirname, 'page-thread.ts');
 
 let script: Promise<string> | undefined;
 
