@@ -49,6 +49,20 @@ describe('conversion pool', () => {
     for (const heap of Object.values(stats.peakHeapBytes)) expect(heap).toBeGreaterThan(1024 * 1024);
   });
 
+  test('says when pages pile up for its threads, and tells each page when it reaches one', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 30_000 });
+    expect(pool.backlogged()).toBe(false);
+    const sent: number[] = [];
+    const pages = Array.from({ length: 200 }, (_, n) => pool.convert({ ...page(n), onSent: () => sent.push(n) }));
+    // One thread takes PAGES_PER_THREAD at once; the rest wait, more than the pool lets pile up.
+    expect(sent.length).toBeLessThanOrEqual(PAGES_PER_THREAD);
+    expect(pool.backlogged()).toBe(true);
+    const outcomes = await Promise.all(pages);
+    expect(outcomes.every((o) => o.kind === 'converted')).toBe(true);
+    expect(pool.backlogged()).toBe(false);
+    expect(sent).toEqual(Array.from({ length: 200 }, (_, n) => n));
+  });
+
   test('a thread stores the artifact in the local blob file it is given; when it cannot, the bytes come back instead', async () => {
     pool = createConversionPool({ threads: 1, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 30_000 });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-write-'));

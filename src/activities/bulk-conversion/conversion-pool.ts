@@ -32,6 +32,8 @@ export interface PageToConvert {
   group: string;
   /** A local blob file the thread stores the artifact in (BlobStore.localFile). */
   writeTo?: string;
+  /** Called when the page leaves the waiting line for a thread. */
+  onSent?: () => void;
 }
 
 export type PoolOutcome =
@@ -52,6 +54,8 @@ export interface PoolStats {
 export interface ConversionPool {
   /** Converts one page in a thread; rejects with `signal.reason` when the signal aborts first. */
   convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome>;
+  /** True while more pages wait for a place in a thread than the threads can take soon: callers hold back new work. */
+  backlogged(): boolean;
   /** Starts the threads now (they start on the first page otherwise), e.g. while the first pages are fetched. */
   warm(): void;
   stats(): PoolStats;
@@ -66,6 +70,8 @@ export function poolOptionsFrom(config: BulkConversionConfig): ConversionPoolOpt
 const YOUNG_GENERATION_MB = 4;
 /** Pages handed to one thread at a time: the next one waits in the thread, so no round trip through this event loop lies between two pages. */
 export const PAGES_PER_THREAD = 2;
+/** Pages that may wait per thread before the pool counts as backlogged (each costs its caller ~25 KB besides its bytes). */
+const WAITING_PAGES_PER_THREAD = 64;
 /** A page whose threads died under it this often (not by its own timeout or heap) fails instead of going round again. */
 const MAX_REQUEUES = 3;
 
@@ -196,8 +202,9 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     job.state = 'sent';
     job.thread = thread;
     if (thread.pages.push(job) === 1) thread.port.ref();
-    const { html, url, format, writeTo } = job.page;
+    const { html, url, format, writeTo, onSent } = job.page;
     thread.port.postMessage([job.seq, html, url, format, writeTo] satisfies PageMessage);
+    onSent?.();
   }
 
   function onResult(thread: PageThread, message: ResultMessage, thenPump: boolean): void {
@@ -389,6 +396,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   return {
     convert,
     warm,
+    backlogged: () => queue.length >= WAITING_PAGES_PER_THREAD * maxThreads,
     stats: () => ({ ...stats, peakHeapBytes: { ...stats.peakHeapBytes } }),
     close: async () => {
       const closed = new Error('the conversion pool is closed');

@@ -74,7 +74,10 @@ export function createUrlConverter(
       throw e;
     }
     room.settle(page.bytes);
-    onFetched?.();
+    // The fetch slot frees now, unless pages already pile up for the threads: then it frees when
+    // this page reaches a thread, so fetching runs ahead of conversion by a bounded backlog.
+    const backlogged = pool.backlogged();
+    if (!backlogged) onFetched?.();
     // Handing the page to a thread waits for the loop's check phase: responses that arrived
     // together are all read, and their lanes' next requests sent, before any page is handed over.
     await new Promise(setImmediate);
@@ -84,7 +87,10 @@ export function createUrlConverter(
     // On a local store the conversion thread writes the artifact too: no file calls on this event loop.
     const local = await deps.store.localFile?.(key, { contentType });
     const outcome = await pool
-      .convert({ html: page.html, url: page.url, format, group: jobId, writeTo: local?.file }, signal)
+      .convert(
+        { html: page.html, url: page.url, format, group: jobId, writeTo: local?.file, onSent: backlogged ? onFetched : undefined },
+        signal,
+      )
       .catch((e) => {
         throw signal?.aborted ? cancelled(signal) : e;
       });
