@@ -35,6 +35,16 @@ describe('conversion pool', () => {
     await pool?.close();
   });
 
+  /** Sends `first` and two good pages at once (they share the one thread); the good ones must convert whatever becomes of `first`. */
+  async function withTwoPagesBehind(first: PageToConvert) {
+    const [outcome, ...behind] = await Promise.all([pool.convert(first), pool.convert(page('behind-1')), pool.convert(page('behind-2'))]);
+    expect(behind).toMatchObject([
+      { kind: 'converted', title: 'Page behind-1' },
+      { kind: 'converted', title: 'Page behind-2' },
+    ]);
+    return outcome;
+  }
+
   test('converts pages in threads and reports each thread’s peak heap', async () => {
     pool = createConversionPool({ threads: 2, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 30_000 });
     const outcomes = await Promise.all([1, 2, 3, 4].map((n) => pool.convert(page(n))));
@@ -136,12 +146,7 @@ describe('conversion pool', () => {
     pool = createConversionPool({ threads: 1, heapBytes: 256 * 1024 * 1024, pageTimeoutMs: 1500 });
     await pool.convert(page('warm-up'));
     // The slow page and the next one go to the one thread together; the thread is terminated under them.
-    const [slow, ...behind] = await Promise.all([pool.convert(slowPage()), pool.convert(page('behind-1')), pool.convert(page('behind-2'))]);
-    expect(slow.kind).toBe('too-complex');
-    expect(behind).toMatchObject([
-      { kind: 'converted', title: 'Page behind-1' },
-      { kind: 'converted', title: 'Page behind-2' },
-    ]);
+    expect((await withTwoPagesBehind(slowPage())).kind).toBe('too-complex');
     expect(pool.stats()).toMatchObject({ timedOut: 1, pages: 3 });
   });
 
@@ -153,12 +158,7 @@ describe('conversion pool', () => {
       format: 'h5p',
       group: 'a',
     };
-    const [tooLarge, ...behind] = await Promise.all([pool.convert(dense), pool.convert(page('behind-1')), pool.convert(page('behind-2'))]);
-    expect(tooLarge.kind).toBe('too-large');
-    expect(behind).toMatchObject([
-      { kind: 'converted', title: 'Page behind-1' },
-      { kind: 'converted', title: 'Page behind-2' },
-    ]);
+    expect((await withTwoPagesBehind(dense)).kind).toBe('too-large');
     expect(pool.stats()).toMatchObject({ outOfMemory: 1, pages: 2 });
   });
 
