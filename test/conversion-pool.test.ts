@@ -29,6 +29,14 @@ const slowPage = (group = 'job-a'): PageToConvert => ({
   group,
 });
 
+/** A page whose DOM outgrows a 48 MB thread heap. */
+const densePage = (): PageToConvert => ({
+  html: HOSTILE_PAGES['dense-gzip'].build(),
+  url: 'https://pages.example/dense',
+  format: 'h5p',
+  group: 'a',
+});
+
 describe('conversion pool', () => {
   let pool: ConversionPool;
   afterEach(async () => {
@@ -106,13 +114,10 @@ describe('conversion pool', () => {
 
   test('a page that exhausts the thread heap fails as too large; the next page converts', async () => {
     pool = createConversionPool({ threads: 1, heapBytes: 48 * 1024 * 1024, pageTimeoutMs: 60_000 });
-    const dense: PageToConvert = {
-      html: HOSTILE_PAGES['dense-gzip'].build(),
-      url: 'https://pages.example/dense',
-      format: 'h5p',
-      group: 'a',
-    };
-    expect(await pool.convert(dense)).toMatchObject({ kind: 'too-large', message: expect.stringMatching(/more than 48 MB of memory/) });
+    expect(await pool.convert(densePage())).toMatchObject({
+      kind: 'too-large',
+      message: expect.stringMatching(/more than 48 MB of memory/),
+    });
     expect((await pool.convert(page(2))).kind).toBe('converted');
     expect(pool.stats().outOfMemory).toBe(1);
   });
@@ -152,13 +157,7 @@ describe('conversion pool', () => {
 
   test('pages waiting in a thread behind a page that exhausts its heap convert on another thread', async () => {
     pool = createConversionPool({ threads: 1, heapBytes: 48 * 1024 * 1024, pageTimeoutMs: 60_000 });
-    const dense: PageToConvert = {
-      html: HOSTILE_PAGES['dense-gzip'].build(),
-      url: 'https://pages.example/dense',
-      format: 'h5p',
-      group: 'a',
-    };
-    expect((await withTwoPagesBehind(dense)).kind).toBe('too-large');
+    expect((await withTwoPagesBehind(densePage())).kind).toBe('too-large');
     expect(pool.stats()).toMatchObject({ outOfMemory: 1, pages: 2 });
   });
 
