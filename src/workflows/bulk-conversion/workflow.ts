@@ -214,7 +214,7 @@ async function planJob(input: BulkConversionInput, concurrency: number): Promise
   // Small jobs run the same either way (one chunk) and record no marker.
   const sameShape =
     earlier.chunkParallelism === balanced.chunkParallelism &&
-    (earlier.chunkSize === balanced.chunkSize || earlier.chunkCount + balanced.chunkCount === 2);
+    (earlier.chunkSize === balanced.chunkSize || (earlier.chunkCount === 1 && balanced.chunkCount === 1));
   const plan = sameShape || !patched('balanced-chunk-plan') ? earlier : balanced;
   if ('manifestPath' in input.source) {
     const { total } = await splitUrlManifest({ jobId: input.jobId, manifestPath: input.source.manifestPath, chunkSize: plan.chunkSize });
