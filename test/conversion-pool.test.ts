@@ -213,6 +213,45 @@ describe('conversion pool', () => {
   });
 });
 
+describe('a warm pool', () => {
+  let pool: ConversionPool;
+  afterEach(async () => {
+    await pool?.close();
+  });
+  const liveThreads = () => pool.stats().liveThreads;
+  async function until(check: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  test('starts every thread before the first page and replaces a timed-out thread at once', async () => {
+    pool = createConversionPool({ threads: 2, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 1_000 });
+    pool.warm();
+    await until(() => liveThreads().length === 2, 'both threads run');
+    const before = liveThreads();
+    await expect(pool.convert(slowPage())).resolves.toMatchObject({ kind: 'too-complex' });
+    // No page waits, yet the pool is back to two threads: one of them new.
+    await until(() => liveThreads().length === 2, 'the lost thread is replaced');
+    const after = liveThreads();
+    expect(after.filter((id) => before.includes(id))).toHaveLength(1);
+  });
+
+  test('keeps fresh idle threads, and replaces a thread that converted pages once it idles', async () => {
+    pool = createConversionPool({ threads: 1, heapBytes: 128 * 1024 * 1024, pageTimeoutMs: 10_000, idleTimeoutMs: 300 });
+    pool.warm();
+    await until(() => liveThreads().length === 1, 'the thread runs');
+    const [fresh] = liveThreads();
+    await new Promise((r) => setTimeout(r, 1_000)); // over three idle timeouts
+    expect(liveThreads()).toEqual([fresh]);
+    await expect(pool.convert(page(1))).resolves.toMatchObject({ kind: 'converted' });
+    await until(() => liveThreads().length === 1 && liveThreads()[0] !== fresh, 'the used thread is replaced');
+    await expect(pool.convert(page(2))).resolves.toMatchObject({ kind: 'converted', title: 'Page 2' });
+  });
+});
+
 test('a warmed pool with idle threads does not keep its process alive', () => {
   const script = `
     const { createConversionPool } = require('./src/activities/bulk-conversion/conversion-pool');

@@ -30,6 +30,11 @@ export interface JobWorker<Env extends z.ZodRawShape = Record<never, never>> {
   schedules?(config: PlatformConfig): DesiredSchedule[];
   /** What the job adds to the worker's metrics (src/activities/<job>/metrics.ts). */
   metrics?: JobMetricsHooks;
+  /**
+   * Arguments of a typical job: workers replay its workflow's first task before they poll, so
+   * the first real job does not pay for compiling the workflow code (see src/worker/workflow-warm-up.ts).
+   */
+  warmUpArgs?: unknown[];
   /** What `npm start` runs for this job with no configuration (e.g. a provider emulator). */
   localRun?(config: PlatformConfig, tools: LocalRunTools): Promise<LocalRun | undefined>;
 }

@@ -8,9 +8,10 @@ import { prefixedQueue } from '../shared/task-queues';
 import { DesiredSchedule, ensureSchedules, ScheduleSync } from '../temporal/schedules';
 import { Registry } from 'prom-client';
 import type { QueueDefinition } from './job-definition';
-import { WorkerJobMetrics } from './job-metrics';
+import { replayJobMetricsSinks, WorkerJobMetrics } from './job-metrics';
 import { ALL_TASK_QUEUES, JOBS } from './job-registry';
 import { workerClassSharingWorkflowThreads } from './shared-workflow-threads';
+import { warmUpWorkflows, WorkflowWarmUp } from './workflow-warm-up';
 
 const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
 /** Bundled with every workflow: reports job starts and ends to the worker's metrics. */
@@ -92,7 +93,7 @@ export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> 
     return { name, queue, jobType, activities: queue.activities(o.deps) };
   });
   const SharingWorker = workerClassSharingWorkflowThreads(queues.flatMap((q) => Object.keys(q.activities)));
-  return Promise.all(
+  const workers = await Promise.all(
     queues.map(({ name, queue, jobType, activities }) => {
       const countItems = metrics.activityInterceptor(jobType);
       return SharingWorker.create({
@@ -108,6 +109,21 @@ export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> 
       });
     }),
   );
+  const failures = await warmUpWorkflows(
+    SharingWorker,
+    { workflowBundle: o.workflowBundle, sinks: replayJobMetricsSinks() },
+    warmUpsFor(o.queues),
+  );
+  for (const error of failures) o.deps.logger.warn('a workflow warm-up did not replay; the first job of its type starts cold', { error });
+  return workers;
+}
+
+/** The warm-ups of the job types whose workflow queue (their first) is served. */
+function warmUpsFor(queues: string[]): WorkflowWarmUp[] {
+  return JOBS.filter((j) => j.worker.warmUpArgs && queues.includes(j.worker.queues[0].name)).map((j) => ({
+    workflowType: j.workflow.name,
+    args: j.worker.warmUpArgs!,
+  }));
 }
 
 /** The schedules of every job type whose workflow queue (its first) is in `queues`. */

@@ -60,6 +60,9 @@ export interface ChunkActivityOptions {
 export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, options: ChunkActivityOptions = {}) {
   const pool = createConversionPool(poolOptionsFrom(deps.config));
   const convertUrl = options.convertUrl ?? createUrlConverter(deps, pool);
+  // A worker serving conversions holds its threads from the start: a job's first pages do not
+  // wait for threads to load, nor compete with their loading for the CPU.
+  if (!options.convertUrl) pool.warm();
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
   // Chunk completions move `progress` already; live reports only matter for long chunks, and each
   // one costs a workflow task and two history events, so they are rare: one early, so a watcher
@@ -80,7 +83,6 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
      */
     async convertChunk(input: ConvertChunkInput): Promise<ConvertChunkResult> {
       const ctx = Context.current();
-      if (!options.convertUrl) pool.warm(); // threads start while the first pages are fetched
       const resultsKey = jobFileKey(input.jobId, chunkResultsPath(input.chunk));
       const previous = await readAllJsonLines<UrlResult>(deps.store, resultsKey);
 

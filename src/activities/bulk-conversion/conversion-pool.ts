@@ -19,7 +19,10 @@ export interface ConversionPoolOptions {
   heapBytes: number;
   /** Thread time one page may take, counted from when its thread starts on it. */
   pageTimeoutMs: number;
-  /** Idle threads exit after this (a fresh one starts on the next page). */
+  /**
+   * Idle threads exit after this and a fresh one starts on the next page; in a warm pool (see
+   * `warm()`) only threads that converted pages exit, and fresh ones replace them at once.
+   */
   idleTimeoutMs?: number;
 }
 
@@ -49,6 +52,8 @@ export interface PoolStats {
   outOfMemory: number;
   /** Highest V8 heap seen per thread id (committed bytes, after each page). */
   peakHeapBytes: Record<number, number>;
+  /** Ids of the threads running now. */
+  liveThreads: number[];
 }
 
 export interface ConversionPool {
@@ -56,7 +61,7 @@ export interface ConversionPool {
   convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome>;
   /** True while more pages wait for a place in a thread than the threads can take soon: callers hold back new work. */
   backlogged(): boolean;
-  /** Starts the threads now (they start on the first page otherwise), e.g. while the first pages are fetched. */
+  /** Starts every thread now and keeps them running from then on (otherwise threads start on the first pages and exit when idle). */
   warm(): void;
   stats(): PoolStats;
   /** Stops every thread; pages not converted yet reject. */
@@ -99,6 +104,8 @@ interface PageThread {
   alive: boolean;
   /** Its page has run long: it gets no new pages until it answers (see steal). */
   stuck: boolean;
+  /** It has converted a page since it started (its heap may have grown). */
+  used: boolean;
   error?: Error;
 }
 
@@ -118,7 +125,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   const threads: PageThread[] = [];
   const queue = new FairQueue<PageJob>((job) => job.state === 'queued');
   const watch = new AbortWatch<PageJob>((job, reason) => cancel(job, reason));
-  const stats: PoolStats = { threads: maxThreads, pages: 0, timedOut: 0, outOfMemory: 0, peakHeapBytes: {} };
+  const stats: Omit<PoolStats, 'liveThreads'> = { threads: maxThreads, pages: 0, timedOut: 0, outOfMemory: 0, peakHeapBytes: {} };
   let seq = 0;
   const nextSeq = () => (seq = seq >= 0x7fffffff ? 1 : seq + 1);
   // A page that runs this long holds up the pages sent behind it: they move to other threads.
@@ -127,6 +134,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   let building: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let warmWanted = false;
+  let keepWarm = false;
   // One timer for every thread: page budgets and idle exits are checked on its ticks.
   const tickMs = Math.min(500, Math.max(20, Math.min(budget, idleTimeout) / 10));
 
@@ -165,7 +173,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       execArgv: threadExecArgv(),
     });
-    const thread: PageThread = { worker, port: port1, cell, pages: [], idleSince: Date.now(), alive: true, stuck: false };
+    const thread: PageThread = { worker, port: port1, cell, pages: [], idleSince: Date.now(), alive: true, stuck: false, used: false };
     port1.on('message', (m: ResultMessage) => {
       if (thread.alive) onResult(thread, m, true);
     });
@@ -187,8 +195,9 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     return best;
   }
 
-  /** Hands waiting pages to threads with room. */
+  /** Hands waiting pages to threads with room (a warm pool first replaces the threads it lost). */
   function pump(): void {
+    if (keepWarm) while (threads.length < maxThreads && spawn());
     while (queue.length > 0) {
       const thread = placeFor();
       if (!thread) return;
@@ -241,6 +250,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
 
   function account(thread: PageThread, job: PageJob, heapBytes: number, threadMs: number): void {
     stats.pages += 1;
+    thread.used = true;
     recordHeap(stats.peakHeapBytes, thread.worker.threadId, heapBytes);
     queue.charge(job.page.group, threadMs);
   }
@@ -311,7 +321,8 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     const now = Date.now();
     for (const thread of [...threads]) {
       if (thread.pages.length === 0) {
-        if (now - thread.idleSince >= idleTimeout) retire(thread);
+        // A warm pool keeps fresh threads; one that converted pages is replaced by a fresh one, which frees whatever its heap grew to.
+        if (now - thread.idleSince >= idleTimeout && (!keepWarm || thread.used)) retire(thread);
         continue;
       }
       const started = Atomics.load(shared.startedAt, thread.cell);
@@ -376,8 +387,9 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   }
 
   function warm(): void {
+    keepWarm = true;
     warmWanted = !ensureScript();
-    while (threads.length < maxThreads && spawn());
+    pump();
   }
 
   function convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome> {
@@ -390,16 +402,17 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     });
   }
 
-  // The script is built now, off the path of the first pages (a build takes ~0.15 s); threads start on the first page or warm().
+  // The script is built now, off the path of the first pages (a build takes ~0.15 s); threads start on the first pages or warm().
   ensureScript();
 
   return {
     convert,
     warm,
     backlogged: () => queue.length >= WAITING_PAGES_PER_THREAD * maxThreads,
-    stats: () => ({ ...stats, peakHeapBytes: { ...stats.peakHeapBytes } }),
+    stats: () => ({ ...stats, peakHeapBytes: { ...stats.peakHeapBytes }, liveThreads: threads.map((t) => t.worker.threadId) }),
     close: async () => {
       const closed = new Error('the conversion pool is closed');
+      keepWarm = false;
       for (let job = queue.shift(); job; job = queue.shift()) settle(job, closed, false);
       const exits = threads.map((t) => new Promise((resolve) => t.worker.once('exit', resolve)));
       for (const thread of [...threads]) {

@@ -1,5 +1,5 @@
 import type { JobWorker } from '../../worker/job-definition';
-import { BULK_CONVERSION_QUEUE } from '../../workflows/bulk-conversion/contract';
+import { BULK_CONVERSION_QUEUE, BulkConversionInput } from '../../workflows/bulk-conversion/contract';
 import type { ActivityDeps } from '../deps';
 import { createChunkActivities } from './chunk';
 import { bulkConversionEnv, BulkConversionConfig } from './config';
@@ -18,9 +18,19 @@ export function createBulkConversionActivities(deps: ActivityDeps<BulkConversion
 
 export type BulkConversionActivities = ReturnType<typeof createBulkConversionActivities>;
 
+/** A job like the ones the API starts; its first workflow task is only replayed at worker start, never run. */
+const warmUpJob: BulkConversionInput = {
+  jobId: 'warm-up',
+  owner: 'warm-up',
+  source: { urls: ['https://warm-up.invalid/'] },
+  format: 'h5p',
+  concurrency: 20,
+};
+
 export const bulkConversionWorker: JobWorker<typeof bulkConversionEnv.shape> = {
   env: bulkConversionEnv,
   metrics: bulkConversionMetrics,
+  warmUpArgs: [warmUpJob],
   queues: [
     {
       name: BULK_CONVERSION_QUEUE,

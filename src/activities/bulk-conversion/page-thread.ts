@@ -3,6 +3,7 @@ import os from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { runPageTask } from './convert-page';
+import { warmUpConverter } from './page-thread-warm-up';
 import { CANCEL_CELLS, PageMessage, PageThreadData, ResultMessage } from './page-thread-protocol';
 
 // The body of a conversion thread (the entry of the prebuilt bundle, see page-thread-script.ts):
@@ -18,6 +19,8 @@ if (!isMainThread && (workerData as Partial<PageThreadData> | null)?.port) serve
 
 function serve({ port, cell, running, startedAt, cancelled }: PageThreadData): void {
   lowerPriority();
+  // Pages sent meanwhile wait in the port; no page's budget runs until it is taken.
+  warmUpConverter();
   port.on('message', ([seq, html, url, format, writeTo]: PageMessage) => {
     Atomics.store(running, cell, seq);
     // The pool marks a page cancelled before it looks at `running`: one of the two sides sees the other.
