@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { storeUrlManifest } from '../src/activities/bulk-conversion/manifest';
 import { BulkConversionInput, BulkConversionResult, BulkConversionTuning } from '../src/workflows/bulk-conversion/contract';
 import { CONVERSION_FORMATS, ConversionFormat } from '../src/workflows/bulk-conversion/formats';
@@ -298,7 +299,8 @@ async function printTimeline(handle: { fetchHistory(): Promise<{ events?: unknow
   console.log('timeline (ms after the start request)');
   for (const e of (events ?? []) as { eventTime?: { seconds?: unknown; nanos?: number | null } | null; eventType?: unknown }[]) {
     const ms = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6) - startedAt;
-    console.log(`  ${String(ms).padStart(6)}  ${String(e.eventType)}`);
+    const type = typeof e.eventType === 'number' ? temporal.api.enums.v1.EventType[e.eventType] : String(e.eventType);
+    console.log(`  ${String(ms).padStart(6)}  ${type.replace(/^EVENT_TYPE_/, '')}`);
   }
 }
 
