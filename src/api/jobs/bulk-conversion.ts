@@ -187,7 +187,7 @@ export function startBulkConversion(
       concurrency: request.concurrency,
       ...(request.webhookUrl ? { webhookUrl: request.webhookUrl } : {}),
       source: passByReference(request.urls)
-        ? { ...(await storeUrlManifest(ctx.store, jobId, requestHash, request.urls)), count: request.urls.length }
+        ? await storeUrlManifest(ctx.store, jobId, requestHash, request.urls)
         : { urls: request.urls },
     }),
   });
