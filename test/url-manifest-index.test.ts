@@ -9,7 +9,12 @@ import { S3BlobStore } from '../src/storage/s3-blob-store';
 import { jobFileKey } from '../src/shared/urls';
 import { urlManifestIndexPath } from '../src/workflows/bulk-conversion/contract';
 import { createManifestActivities, storeUrlManifest } from '../src/activities/bulk-conversion/manifest';
-import { loadManifestIndex, manifestIndexBuilder, openIndexedManifest, UrlManifestIndex } from '../src/activities/bulk-conversion/manifest-index';
+import {
+  loadManifestIndex,
+  manifestIndexBuilder,
+  openIndexedManifest,
+  UrlManifestIndex,
+} from '../src/activities/bulk-conversion/manifest-index';
 import { startTestMinio, TestMinio } from './harness/minio';
 import { testConfig, testDeps } from './harness/temporal';
 
@@ -50,7 +55,7 @@ function recording(inner: BlobStore): { store: BlobStore; gets: { key: string; r
 function failureOf(e: unknown): { type?: string; message: string; nonRetryable?: boolean } {
   expect(e).toBeInstanceOf(ApplicationFailure);
   const f = e as ApplicationFailure;
-  return { type: f.type ?? undefined, message: f.message, nonRetryable: f.nonRetryable };
+  return { type: f.type ?? undefined, message: f.message, nonRetryable: f.nonRetryable ?? undefined };
 }
 
 const stores: [string, () => BlobStore][] = [
@@ -122,7 +127,11 @@ describe.each(stores)('%s store', (_kind, make) => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(failureOf(bad)).toEqual({ type: 'InvalidManifest', message: 'line 143 of the URL manifest is not a JSON string', nonRetryable: true });
+    expect(failureOf(bad)).toEqual({
+      type: 'InvalidManifest',
+      message: 'line 143 of the URL manifest is not a JSON string',
+      nonRetryable: true,
+    });
     const unparsable = await manifest.read(143, 5).catch((e: unknown) => e);
     expect(failureOf(unparsable).message).toBe('line 144 of the URL manifest is not a JSON string');
   });
@@ -140,7 +149,11 @@ describe.each(stores)('%s store', (_kind, make) => {
       nonRetryable: true,
     });
 
-    expect(await check('job-none')).toEqual({ type: 'ManifestNotFound', message: 'no URL manifest at input/urls-hash.jsonl', nonRetryable: true });
+    expect(await check('job-none')).toEqual({
+      type: 'ManifestNotFound',
+      message: 'no URL manifest at input/urls-hash.jsonl',
+      nonRetryable: true,
+    });
     await storeUrlManifest(store, 'job-noindex', 'hash', URLS);
     await store.delete(jobFileKey('job-noindex', urlManifestIndexPath('input/urls-hash.jsonl')));
     expect(await check('job-noindex')).toMatchObject({ type: 'ManifestNotFound' });
@@ -149,7 +162,10 @@ describe.each(stores)('%s store', (_kind, make) => {
     expect(await check('job-nomanifest')).toMatchObject({ type: 'ManifestNotFound' });
 
     await storeUrlManifest(store, 'job-grown', 'hash', URLS);
-    await store.put(jobFileKey('job-grown', 'input/urls-hash.jsonl'), URLS.map((u) => `${JSON.stringify(u)}\n`).join('') + '"https://x.test/"\n');
+    await store.put(
+      jobFileKey('job-grown', 'input/urls-hash.jsonl'),
+      URLS.map((u) => `${JSON.stringify(u)}\n`).join('') + '"https://x.test/"\n',
+    );
     expect(await check('job-grown')).toMatchObject({ type: 'InvalidManifest', message: expect.stringMatching(/its index says/) });
 
     for (const [jobId, index] of [

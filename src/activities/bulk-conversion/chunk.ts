@@ -1,13 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  chunkInputPath,
-  chunkProgressSignal,
-  chunkResultsPath,
-  ChunkProgress,
-  UrlResult,
-} from '../../workflows/bulk-conversion/contract';
+import { chunkInputPath, chunkProgressSignal, chunkResultsPath, ChunkProgress, UrlResult } from '../../workflows/bulk-conversion/contract';
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';

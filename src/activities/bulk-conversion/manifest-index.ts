@@ -66,7 +66,10 @@ export async function loadManifestIndex(store: BlobStore, key: string): Promise<
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw manifestFailure('InvalidManifest', `the URL manifest's index is not JSON${raw.length >= MAX_INDEX_BYTES ? ' (or too large)' : ''}`);
+    throw manifestFailure(
+      'InvalidManifest',
+      `the URL manifest's index is not JSON${raw.length >= MAX_INDEX_BYTES ? ' (or too large)' : ''}`,
+    );
   }
   const checked = indexSchema.safeParse(parsed);
   if (!checked.success) throw manifestFailure('InvalidManifest', `the URL manifest's index is invalid: ${checked.error.issues[0].message}`);
@@ -102,7 +105,8 @@ export async function readManifestUrls(
         } catch {
           url = undefined;
         }
-        if (typeof url !== 'string') throw manifestFailure('InvalidManifest', `line ${lineNumber + 1} of the URL manifest is not a JSON string`);
+        if (typeof url !== 'string')
+          throw manifestFailure('InvalidManifest', `line ${lineNumber + 1} of the URL manifest is not a JSON string`);
         urls.push(url);
         if (urls.length === count) break;
       }

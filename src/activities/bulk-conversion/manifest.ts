@@ -1,10 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  chunkInputPath,
-  StoredUrlManifest,
-  urlManifestIndexPath,
-  urlManifestPath,
-} from '../../workflows/bulk-conversion/contract';
+import { chunkInputPath, StoredUrlManifest, urlManifestIndexPath, urlManifestPath } from '../../workflows/bulk-conversion/contract';
 import { jobFileKey } from '../../shared/urls';
 import { BlobNotFoundError, BlobStore } from '../../storage/blob-store';
 import type { ActivityDeps } from '../deps';
