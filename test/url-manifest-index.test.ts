@@ -15,6 +15,9 @@ import {
   openIndexedManifest,
   UrlManifestIndex,
 } from '../src/activities/bulk-conversion/manifest-index';
+import { createChunkActivities } from '../src/activities/bulk-conversion/chunk';
+import type { ConvertUrlInput } from '../src/activities/bulk-conversion/convert-url';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { startTestMinio, TestMinio } from './harness/minio';
 import { testConfig, testDeps } from './harness/temporal';
 
@@ -178,5 +181,40 @@ describe.each(stores)('%s store', (_kind, make) => {
       await store.put(jobFileKey(jobId, urlManifestIndexPath('input/urls-hash.jsonl')), index);
       expect(await check(jobId)).toMatchObject({ type: 'InvalidManifest', message: expect.stringMatching(/index is (not JSON|invalid)/) });
     }
+  });
+
+  test('a chunk converts exactly its own lines of the manifest; one the manifest cannot fill is ChunkInputMissing', async () => {
+    await storeUrlManifest(store, 'job-chunk', 'hash', URLS);
+    const asked: ConvertUrlInput[] = [];
+    const { convertChunk } = createChunkActivities(testDeps(testConfig(), { store }), {
+      convertUrl: async (input) => {
+        asked.push(input);
+        return { artifactPath: `artifacts/${input.index}.md`, bytes: 1, title: 't' };
+      },
+    });
+    const chunk = (start: number, count: number, manifestPath = 'input/urls-hash.jsonl') =>
+      new MockActivityEnvironment().run(convertChunk, {
+        jobId: 'job-chunk',
+        format: 'markdown' as const,
+        chunk: start,
+        start,
+        count,
+        manifestPath,
+        parallelism: 4,
+        mode: 'convert' as const,
+        taskId: 1,
+      });
+    await expect(chunk(130, 70)).resolves.toMatchObject({ succeeded: 70, failed: 0 });
+    expect(asked.map((a) => [a.index, a.url]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+      URLS.slice(130, 200).map((u, i) => [130 + i, u]),
+    );
+    expect(failureOf(await chunk(200, 60).catch((e: unknown) => e))).toEqual({
+      type: 'ChunkInputMissing',
+      message: 'chunk 200 should list 60 URLs, found 50',
+      nonRetryable: true,
+    });
+    expect(failureOf(await chunk(0, 10, 'input/urls-gone.jsonl').catch((e: unknown) => e)).message).toBe(
+      'chunk 0 should list 10 URLs, found no file',
+    );
   });
 });
