@@ -92,6 +92,29 @@ test('2,500 URLs through the API, in chunks of 625 (not a multiple of the index 
   expect(events[firstChunk + 1]).toBe('ACTIVITY_TASK_SCHEDULED convertChunk');
 }, 240_000);
 
+test('a job whose manifest has no line index (started before it existed) is still split into chunk files and converted in order', async () => {
+  const urls = Array.from({ length: 1_050 }, (_, i) => site.url(`/page/split-${i}`) + (i % 4 === 0 ? `?q=ü${i}` : ''));
+  const jobId = `bulk-manifest-split-${Date.now()}`;
+  const handle = await startJobDirect(client, config, jobId, urls, {
+    format: 'markdown',
+    concurrency: 100,
+    tuning: { chunkSize: 350, chunkParallelism: 50 },
+    unindexedManifest: true,
+  });
+  await handle.result();
+  const results = await readResults(config, jobId);
+  expect(results.map((r) => [r.url, r.status])).toEqual(urls.map((u) => [u, 'success']));
+  const events = await historyEvents(jobId);
+  expect(events.filter((e) => e.startsWith('ACTIVITY_TASK_SCHEDULED'))).toEqual([
+    'ACTIVITY_TASK_SCHEDULED splitUrlManifest',
+    'ACTIVITY_TASK_SCHEDULED convertChunk',
+    'ACTIVITY_TASK_SCHEDULED convertChunk',
+    'ACTIVITY_TASK_SCHEDULED convertChunk',
+    'ACTIVITY_TASK_SCHEDULED finalizeBulkConversion',
+  ]);
+  expect(events.filter((e) => e.includes('local'))).toEqual([]);
+});
+
 describe('cancelled', () => {
   let gate: GateSite;
   beforeAll(async () => {
