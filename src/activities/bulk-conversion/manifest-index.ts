@@ -34,7 +34,7 @@ export function manifestIndexBuilder(every = MANIFEST_INDEX_EVERY) {
   };
 }
 
-/** Far above any valid index (1,001 offsets of at most 13 digits): reading stops there. */
+/** Far above any valid index (at most 1,000 offsets of a few digits each): reading stops there. */
 const MAX_INDEX_BYTES = 64 * 1024;
 
 const indexSchema = z
