@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     const siteCpuBefore = cpuSeconds(site.pid);
     const temporalCpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
     const started = Date.now();
-    const source = urlCount > 1000 ? { ...(await storeUrlManifest(store, jobId, 'bench', urls)), count: urlCount } : { urls };
+    const source = urlCount > 1000 ? await storeUrlManifest(store, jobId, 'bench', urls) : { urls };
     const input: BulkConversionInput = { jobId, owner: 'bench', source, format, concurrency, tuning };
     const handle = await client.workflow.start(bulkConversion, {
       workflowId: jobId,

@@ -8,6 +8,9 @@ import type { BlobStore } from '../src/storage/blob-store';
 import { Webhook } from 'standardwebhooks';
 import path from 'node:path';
 import { auth, readResults, startJobDirect, waitForJobEnd } from './fixtures/bulk-jobs';
+import { storeUrlManifest } from '../src/activities/bulk-conversion/manifest';
+import { createBlobStore } from '../src/storage';
+import type { UrlSource } from '../src/workflows/bulk-conversion/contract';
 import { startTestSite, TestSite } from './fixtures/test-site';
 import { startWebhookReceiver, WebhookReceiver } from './fixtures/webhook-receiver';
 import { KEYS, RunningWorkers, startWorkers, TEST_WEBHOOK_SECRET, testClient, testConfig, testDeps, waitFor } from './harness/temporal';
@@ -78,30 +81,45 @@ test('a chunk that keeps failing loses only its own URLs: the others finish, the
   expect(again.result).toMatchObject({ total: 2, succeeded: 2 });
 });
 
-test('a job whose URL manifest is missing ends failed with its JobOutcome and a signed webhook saying why', async () => {
-  const jobId = `bulk-conversion-nomanifest-${Date.now()}`;
+async function startWithSource(jobId: string, source: UrlSource, webhookPath: string) {
   await client.workflow.start('bulkConversion', {
     workflowId: jobId,
     taskQueue: `${config.TASK_QUEUE_PREFIX}conversion`,
-    args: [
-      {
-        jobId,
-        owner: 'alice',
-        format: 'h5p',
-        source: { manifestPath: 'input/urls-missing.jsonl', count: 5000 },
-        webhookUrl: receiver.url('/early'),
-      },
-    ],
+    args: [{ jobId, owner: 'alice', format: 'h5p', source, webhookUrl: receiver.url(webhookPath) }],
   });
+}
+
+/** The job ended failed: its JobOutcome says so, and its signed webhook gives an error matching `error`. */
+async function expectFailedWithWebhook(jobId: string, webhookPath: string, error: RegExp) {
   await expect(client.workflow.getHandle(jobId).result()).rejects.toThrow();
   const described = await client.workflow.getHandle(jobId).describe();
   expect(described.typedSearchAttributes.get(JOB_OUTCOME)).toBe('failed');
-  const hook = await waitFor(async () => receiver.received.find((r) => r.path === '/early'), 'the failure webhook', 30_000);
+  const hook = await waitFor(async () => receiver.received.find((r) => r.path === webhookPath), 'the failure webhook', 30_000);
   const event = new Webhook(TEST_WEBHOOK_SECRET).verify(hook.body, hook.headers as Record<string, string>) as {
     type: string;
     data: { status: string; error: string };
   };
   expect(event.type).toBe('job.failed');
   expect(event.data.status).toBe('failed');
-  expect(event.data.error).toMatch(/no URL manifest/);
+  expect(event.data.error).toMatch(error);
+}
+
+test.each([
+  ['split into chunk files', {}],
+  ['read through its line index', { indexed: true as const }],
+])('a job whose URL manifest (%s) is missing ends failed with its JobOutcome and a signed webhook saying why', async (_how, extra) => {
+  const jobId = `bulk-conversion-nomanifest-${Date.now()}`;
+  await startWithSource(jobId, { manifestPath: 'input/urls-missing.jsonl', count: 5000, ...extra }, `/early-${jobId}`);
+  await expectFailedWithWebhook(jobId, `/early-${jobId}`, /no URL manifest/);
+});
+
+test('a job whose indexed manifest lists fewer URLs than the job says ends failed: the manifest is invalid', async () => {
+  const jobId = `bulk-conversion-shortmanifest-${Date.now()}`;
+  const urls = Array.from({ length: 1_500 }, (_, i) => site.url(`/page/short-${i}`));
+  const stored = await storeUrlManifest(createBlobStore(config), jobId, 'short', urls);
+  await startWithSource(jobId, { ...stored, count: 1_600 }, `/short-${jobId}`);
+  await expectFailedWithWebhook(jobId, `/short-${jobId}`, /the URL manifest lists 1500 URLs, the job has 1600/);
+  const history = await client.workflow.getHandle(jobId).fetchHistory();
+  const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'convertChunk');
+  expect(scheduled).toEqual([]);
 });

@@ -42,13 +42,14 @@ async function completed(handle: WorkflowHandle, timeoutMs = 120_000): Promise<v
   await waitFor(async () => (await handle.describe()).status.name !== 'RUNNING', `${handle.workflowId} to close`, timeoutMs, 300);
 }
 
-/** RECORD_HISTORIES=1 records every group; RECORD_HISTORIES=<group> just that one (bulk, bulk-small, video, cleanup). */
+/** RECORD_HISTORIES=1 records every group; RECORD_HISTORIES=<group> just that one (bulk, bulk-small, bulk-manifest, video, cleanup). */
 const recording = (group: string) => RECORD && (process.env.RECORD_HISTORIES === '1' || process.env.RECORD_HISTORIES === group);
 
 async function recordAll(client: Client): Promise<void> {
   fs.mkdirSync(DIR, { recursive: true });
   if (recording('bulk')) await recordBulkAndWebhooks(client);
   if (recording('bulk-small')) await recordSmallBulk(client);
+  if (recording('bulk-manifest')) await recordManifestBulk(client);
   if (recording('video')) await recordVideo(client);
   if (recording('cleanup')) await recordCleanup(client);
 }
@@ -128,6 +129,34 @@ async function recordSmallBulk(client: Client): Promise<void> {
     const small = await startJobDirect(client, config, `bulk-replay-one-url-${Date.now()}`, [site.url('/page/replay-one')]);
     await small.result();
     await save('bulk-conversion-one-url', small);
+  } finally {
+    await workers.shutdown();
+    await site.close();
+  }
+}
+
+async function recordManifestBulk(client: Client): Promise<void> {
+  // Stored URL lists: one read through its line index (a local check, no split), one split into chunk files.
+  const site = await startTestSite();
+  const config = testConfig();
+  const workers = await startWorkers(config, { queues: ['conversion'] });
+  try {
+    const urls = Array.from({ length: 1_050 }, (_, i) => site.url(`/page/replay-manifest-${i}`));
+    const tuning = { chunkSize: 350, chunkParallelism: 50 };
+    const indexed = await startJobDirect(client, config, `bulk-replay-indexed-${Date.now()}`, urls, {
+      format: 'markdown',
+      concurrency: 100,
+      tuning,
+    });
+    const split = await startJobDirect(client, config, `bulk-replay-split-${Date.now()}`, urls, {
+      format: 'markdown',
+      concurrency: 100,
+      tuning,
+      unindexedManifest: true,
+    });
+    await Promise.all([indexed.result(), split.result()]);
+    await save('bulk-conversion-manifest-indexed', indexed);
+    await save('bulk-conversion-manifest-split', split);
   } finally {
     await workers.shutdown();
     await site.close();

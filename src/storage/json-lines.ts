@@ -30,13 +30,23 @@ export async function readAllJsonLines<T>(store: BlobStore, key: string): Promis
   return out;
 }
 
-/** Writes items as JSON lines in one atomic put (readers see the old file or the whole new one). */
-export async function writeJsonLines(store: BlobStore, key: string, items: Iterable<unknown> | AsyncIterable<unknown>): Promise<number> {
+/**
+ * Writes items as JSON lines in one atomic put (readers see the old file or the whole new one).
+ * `onLine` hears each line's length in bytes, newline included, as it is written.
+ */
+export async function writeJsonLines(
+  store: BlobStore,
+  key: string,
+  items: Iterable<unknown> | AsyncIterable<unknown>,
+  onLine?: (bytes: number) => void,
+): Promise<number> {
   async function* lines() {
     // Batch lines into ~64 KB writes rather than one write per item.
     let buffer = '';
     for await (const item of items) {
-      buffer += `${JSON.stringify(item)}\n`;
+      const line = `${JSON.stringify(item)}\n`;
+      onLine?.(Buffer.byteLength(line));
+      buffer += line;
       if (buffer.length >= 65_536) {
         yield buffer;
         buffer = '';

@@ -9,6 +9,7 @@ import type { BulkConversionConfig } from './config';
 import { createConversionPool, poolOptionsFrom } from './conversion-pool';
 import { createUrlConverter, ConvertUrlInput, ConvertUrlOutput } from './convert-url';
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
+import { openIndexedManifest } from './manifest-index';
 import { slidingWindow } from './sliding-window';
 import { UrlRetryPolicy, withUrlRetries } from './url-retry';
 
@@ -19,8 +20,10 @@ export interface ConvertChunkInput {
   /** Index of the chunk's first URL in the job's list. */
   start: number;
   count: number;
-  /** The chunk's URLs when the job's list is inline; otherwise they are read from the chunk's input file. */
+  /** The chunk's URLs when the job's list is inline; otherwise they are read from the manifest or the chunk's input file. */
   urls?: string[];
+  /** The job's indexed URL manifest, whose lines `start` to `start + count` are this chunk's URLs. */
+  manifestPath?: string;
   /** URLs converted at once by this activity (its share of the job's concurrency). */
   parallelism: number;
   /** `convert`: first pass over the chunk. `retry`: re-run only the URLs its results file lists as failed. */
@@ -230,7 +233,9 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
 }
 
 async function readChunkUrls(deps: ActivityDeps, input: ConvertChunkInput): Promise<string[]> {
-  const urls = await readAllJsonLines<string>(deps.store, jobFileKey(input.jobId, chunkInputPath(input.chunk)));
+  const urls = input.manifestPath
+    ? await (await openIndexedManifest(deps.store, input.jobId, input.manifestPath))?.read(input.start, input.count)
+    : await readAllJsonLines<string>(deps.store, jobFileKey(input.jobId, chunkInputPath(input.chunk)));
   if (!urls || urls.length !== input.count) {
     throw ApplicationFailure.create({
       type: 'ChunkInputMissing',

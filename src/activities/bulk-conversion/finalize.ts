@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import {
   BULK_CONVERSION_LIMITS,
   BulkConversionCounts,
@@ -10,6 +11,7 @@ import {
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
+import { openIndexedManifest } from './manifest-index';
 
 export interface FinalizeInput {
   jobId: string;
@@ -17,6 +19,8 @@ export interface FinalizeInput {
   chunkSize: number;
   /** The job's URLs when they were inline (to name the URLs a cancelled job never reached). */
   urls?: string[];
+  /** The job's indexed URL manifest, when its list is one (otherwise URLs come from the chunks' input files). */
+  manifestPath?: string;
   cancelled: boolean;
   /** Chunks whose activity failed for good, with the reason: their unrecorded URLs failed for it. */
   failedChunks?: Record<string, string>;
@@ -77,8 +81,18 @@ export function createFinalizeActivities(deps: ActivityDeps) {
         }
       }
 
+      let manifest: ReturnType<typeof openIndexedManifest> | undefined;
       async function chunkUrls(chunk: number, start: number, length: number): Promise<string[]> {
         if (input.urls) return input.urls.slice(start, start + length);
+        if (input.manifestPath) {
+          manifest ??= openIndexedManifest(deps.store, input.jobId, input.manifestPath);
+          // An unreadable line costs only the names of the URLs around it, not the job's results.
+          const urls = await (await manifest)?.read(start, length).catch((e: unknown) => {
+            if (e instanceof ApplicationFailure && e.type === 'InvalidManifest') return undefined;
+            throw e;
+          });
+          return urls ?? [];
+        }
         return (await readAllJsonLines<string>(deps.store, jobFileKey(input.jobId, chunkInputPath(chunk)))) ?? [];
       }
 

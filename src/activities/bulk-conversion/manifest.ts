@@ -1,20 +1,34 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { chunkInputPath, urlManifestPath } from '../../workflows/bulk-conversion/contract';
+import { chunkInputPath, StoredUrlManifest, urlManifestIndexPath, urlManifestPath } from '../../workflows/bulk-conversion/contract';
 import { jobFileKey } from '../../shared/urls';
 import { BlobNotFoundError, BlobStore } from '../../storage/blob-store';
 import type { ActivityDeps } from '../deps';
 import { readJsonLines, writeJsonLines } from '../../storage/json-lines';
+import { loadManifestIndex, manifestFailure, manifestIndexBuilder } from './manifest-index';
 
-/** Stores a job's URL list as its manifest (the API does this for lists too large to pass inline). */
+/**
+ * Stores a job's URL list as its manifest (the API does this for lists too large to pass inline),
+ * and beside it the manifest's line index, built in the same pass.
+ */
 export async function storeUrlManifest(
   store: BlobStore,
   jobId: string,
   requestHash: string,
   urls: Iterable<string>,
-): Promise<{ manifestPath: string }> {
+): Promise<Required<StoredUrlManifest>> {
   const manifestPath = urlManifestPath(requestHash);
-  await writeJsonLines(store, jobFileKey(jobId, manifestPath), urls);
-  return { manifestPath };
+  const builder = manifestIndexBuilder();
+  await writeJsonLines(store, jobFileKey(jobId, manifestPath), urls, builder.addLine);
+  await store.put(jobFileKey(jobId, urlManifestIndexPath(manifestPath)), JSON.stringify(builder.index), {
+    contentType: 'application/json',
+  });
+  return { manifestPath, count: builder.index.lines, indexed: true };
+}
+
+export interface CheckManifestInput {
+  jobId: string;
+  manifestPath: string;
+  count: number;
 }
 
 const PARALLEL_WRITES = 8;
@@ -27,6 +41,24 @@ export interface SplitManifestInput {
 
 export function createManifestActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Makes sure an indexed manifest is there and holds `count` URLs, from its index and the
+     * manifest's size (a local activity: the job's first chunks start in the same workflow task).
+     */
+    async checkUrlManifest(input: CheckManifestInput): Promise<{ total: number }> {
+      const manifestKey = jobFileKey(input.jobId, input.manifestPath);
+      const [index, manifest] = await Promise.all([
+        loadManifestIndex(deps.store, jobFileKey(input.jobId, urlManifestIndexPath(input.manifestPath))),
+        deps.store.stat(manifestKey),
+      ]);
+      if (!index || !manifest) throw manifestFailure('ManifestNotFound', `no URL manifest at ${input.manifestPath}`);
+      if (index.lines !== input.count)
+        throw manifestFailure('InvalidManifest', `the URL manifest lists ${index.lines} URLs, the job has ${input.count}`);
+      if (index.bytes !== manifest.bytes)
+        throw manifestFailure('InvalidManifest', `the URL manifest is ${manifest.bytes} bytes, its index says ${index.bytes}`);
+      return { total: index.lines };
+    },
+
     /**
      * Cuts the manifest into one small file per chunk so each chunk activity reads only its
      * own URLs. Idempotent: a retry rewrites the same files.

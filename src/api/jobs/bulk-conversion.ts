@@ -186,9 +186,7 @@ export function startBulkConversion(
       format: request.format,
       concurrency: request.concurrency,
       ...(request.webhookUrl ? { webhookUrl: request.webhookUrl } : {}),
-      source: passByReference(request.urls)
-        ? { ...(await storeUrlManifest(ctx.store, jobId, requestHash, request.urls)), count: request.urls.length }
-        : { urls: request.urls },
+      source: passByReference(request.urls) ? await storeUrlManifest(ctx.store, jobId, requestHash, request.urls) : { urls: request.urls },
     }),
   });
 }

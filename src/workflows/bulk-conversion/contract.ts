@@ -20,8 +20,20 @@ export const BULK_CONVERSION_LIMITS = {
   maxInlineResults: 100,
 } as const;
 
-/** Where the job's URLs come from: inline for small lists, a stored manifest (JSON lines, one URL string a line) for large ones. */
-export type UrlSource = { urls: string[] } | { manifestPath: string; count: number };
+/** A stored URL list: JSON lines, one URL string a line, `count` lines. */
+export interface StoredUrlManifest {
+  manifestPath: string;
+  count: number;
+  /**
+   * A line index is stored beside the manifest (`urlManifestIndexPath`): chunks read their own
+   * lines of the manifest directly. Without it (jobs started before), the job first splits the
+   * manifest into one file per chunk.
+   */
+  indexed?: true;
+}
+
+/** Where the job's URLs come from: inline for small lists, a stored manifest for large ones. */
+export type UrlSource = { urls: string[] } | StoredUrlManifest;
 
 /** Knobs for tests and benchmarks; the defaults suit production. */
 export interface BulkConversionTuning {
@@ -145,6 +157,8 @@ export const chunkProgressSignal = defineSignal<[ChunkProgress]>('chunkProgress'
 // Files of a job, relative to jobs/<jobId>/.
 /** A stored URL list, named by the hash of the request that sent it so concurrent requests never overwrite each other's. */
 export const urlManifestPath = (requestHash: string) => `input/urls-${requestHash}.jsonl`;
+/** The line index of a stored URL list: its line count and the byte offset of every few lines. */
+export const urlManifestIndexPath = (manifestPath: string) => `${manifestPath.replace(/\.jsonl$/, '')}.index.json`;
 export const RESULTS_PATH = 'results.jsonl';
 
 const pad = (n: number) => String(n).padStart(6, '0');
@@ -155,6 +169,11 @@ export const chunkResultsPath = (chunk: number) => `results/chunk-${pad(chunk)}.
 
 export function sourceCount(source: UrlSource): number {
   return 'urls' in source ? source.urls.length : source.count;
+}
+
+/** The stored manifest whose chunks read it directly through its line index, if the source is one. */
+export function indexedManifestPath(source: UrlSource): string | undefined {
+  return 'manifestPath' in source && source.indexed ? source.manifestPath : undefined;
 }
 
 export function outcomeOf(counts: BulkConversionCounts, cancelled: boolean): JobOutcome {

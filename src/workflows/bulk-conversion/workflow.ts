@@ -20,6 +20,7 @@ import {
   BulkConversionProgress,
   BulkConversionResult,
   chunkProgressSignal,
+  indexedManifestPath,
   outcomeOf,
   progressQuery,
   retryFailedSignal,
@@ -40,7 +41,7 @@ const { splitUrlManifest, finalizeBulkConversion } = proxyActivities<BulkConvers
 
 // A small job's finalize merges one short results file: run in the workflow's own task it saves a
 // workflow task, an activity dispatch and three history events per job.
-const { finalizeBulkConversion: finalizeLocally } = proxyLocalActivities<BulkConversionActivities>({
+const { finalizeBulkConversion: finalizeLocally, checkUrlManifest } = proxyLocalActivities<BulkConversionActivities>({
   startToCloseTimeout: '1 minute',
   retry: STEP_RETRY,
 });
@@ -71,6 +72,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
   const concurrency = clampConcurrency(input.concurrency);
   const { convertChunk } = chunkActivities(input.tuning?.heartbeatTimeout ?? '20 seconds', input.tuning?.chunkMaxAttempts ?? 20);
   const chunksPerRun = input.tuning?.chunksPerRun ?? DEFAULT_CHUNKS_PER_RUN;
+  const manifestPath = indexedManifestPath(input.source);
 
   let planned: BulkConversionCarry;
   try {
@@ -108,6 +110,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
       start,
       count: window.chunkLength(task.chunk),
       urls: 'urls' in input.source ? input.source.urls.slice(start, start + window.chunkLength(task.chunk)) : undefined,
+      ...(manifestPath ? { manifestPath } : {}),
       parallelism: task.slots,
       mode: task.mode,
       taskId: task.id,
@@ -139,6 +142,7 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
       total: state.total,
       chunkSize: state.chunkSize,
       urls: 'urls' in input.source ? input.source.urls : undefined,
+      ...(manifestPath ? { manifestPath } : {}),
       cancelled,
       failedChunks: state.failedChunks,
     });
@@ -206,7 +210,10 @@ export async function bulkConversion(input: BulkConversionInput): Promise<BulkCo
   return outcome;
 }
 
-/** First run: size the chunks and, for a stored list, cut it into one file per chunk. */
+/**
+ * First run: size the chunks; a stored list with a line index is checked (its chunks read their
+ * own lines of it), one without is cut into one file per chunk.
+ */
 async function planJob(input: BulkConversionInput, concurrency: number): Promise<BulkConversionCarry> {
   const count = sourceCount(input.source);
   const earlier = initialCarry(count, concurrency, input.tuning);
@@ -216,6 +223,11 @@ async function planJob(input: BulkConversionInput, concurrency: number): Promise
     earlier.chunkParallelism === balanced.chunkParallelism &&
     (earlier.chunkSize === balanced.chunkSize || (earlier.chunkCount === 1 && balanced.chunkCount === 1));
   const plan = sameShape || !patched('balanced-chunk-plan') ? earlier : balanced;
+  const manifestPath = indexedManifestPath(input.source);
+  if (manifestPath) {
+    await checkUrlManifest({ jobId: input.jobId, manifestPath, count });
+    return plan;
+  }
   if ('manifestPath' in input.source) {
     const { total } = await splitUrlManifest({ jobId: input.jobId, manifestPath: input.source.manifestPath, chunkSize: plan.chunkSize });
     // The files are cut by the plan's chunk size; only the count comes from the split.
