@@ -33,6 +33,9 @@ export interface FinalizeOutput extends BulkConversionCounts {
   results?: PublicUrlResult[];
 }
 
+/** Chunk result files read at once (each up to 1,000 results). */
+const RESULTS_READ_AHEAD = 8;
+
 export function createFinalizeActivities(deps: ActivityDeps) {
   const present = (jobId: string, r: UrlResult): PublicUrlResult => ({
     index: r.index,
@@ -53,11 +56,24 @@ export function createFinalizeActivities(deps: ActivityDeps) {
       const inline: PublicUrlResult[] | undefined = input.total <= BULK_CONVERSION_LIMITS.maxInlineResults ? [] : undefined;
       const chunkCount = Math.ceil(input.total / input.chunkSize);
 
+      // The next chunks' results are read while one is merged: on S3 each file is a round trip.
+      const reads = new Map<number, Promise<UrlResult[] | undefined>>();
+      const readAhead = (from: number) => {
+        for (let chunk = from; chunk < Math.min(chunkCount, from + RESULTS_READ_AHEAD); chunk++) {
+          if (reads.has(chunk)) continue;
+          const read = readAllJsonLines<UrlResult>(deps.store, jobFileKey(input.jobId, chunkResultsPath(chunk)));
+          read.catch(() => undefined); // its error surfaces when the chunk's turn comes
+          reads.set(chunk, read);
+        }
+      };
+
       async function* all(): AsyncGenerator<PublicUrlResult> {
         for (let chunk = 0; chunk < chunkCount; chunk++) {
           const start = chunk * input.chunkSize;
           const length = Math.min(input.chunkSize, input.total - start);
-          const stored = (await readAllJsonLines<UrlResult>(deps.store, jobFileKey(input.jobId, chunkResultsPath(chunk)))) ?? [];
+          readAhead(chunk);
+          const stored = (await reads.get(chunk)) ?? [];
+          reads.delete(chunk);
           const byIndex = new Map(stored.map((r) => [r.index, r]));
           const urls = byIndex.size < length ? await chunkUrls(chunk, start, length) : undefined;
           for (let index = start; index < start + length; index++) {
