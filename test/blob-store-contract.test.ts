@@ -12,7 +12,7 @@ import { FsBlobStore } from '../src/storage/fs-blob-store';
 import { S3BlobStore } from '../src/storage/s3-blob-store';
 import { PROJECT_ROOT } from '../src/start/provision-cli';
 import { freePort } from './harness/ports';
-import { startTestMinio, TestMinio } from './harness/minio';
+import { closeStore, eachBlobStore, startTestMinio, TestMinio } from './harness/minio';
 
 // One set of cases, run against the filesystem store and the S3 store on a real MinIO:
 // what one store does, the other must do too.
@@ -77,19 +77,14 @@ afterAll(async () => {
   await minio?.stop();
 });
 
-const stores: [string, () => BlobStore][] = [
-  ['fs', () => new FsBlobStore(fs.mkdtempSync(path.join(os.tmpdir(), 'dj-blobs-')))],
-  ['s3', () => createBlobStore(loadConfig(minio.s3Config()))],
-];
+const stores = eachBlobStore(() => minio, 'dj-blobs-');
 
 describe.each(stores)('%s blob store', (kind, make) => {
   let store: BlobStore;
   beforeEach(() => {
     store = make();
   });
-  afterEach(() => {
-    if (store instanceof S3BlobStore) store.close();
-  });
+  afterEach(() => closeStore(store));
 
   test('check() passes on a working store', async () => {
     await expect(store.check()).resolves.toBeUndefined();

@@ -1,11 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { loadConfig } from '../src/config/env';
-import { BlobStore, ByteRange, createBlobStore } from '../src/storage';
-import { FsBlobStore } from '../src/storage/fs-blob-store';
-import { S3BlobStore } from '../src/storage/s3-blob-store';
+import { BlobStore, ByteRange } from '../src/storage';
 import { jobFileKey } from '../src/shared/urls';
 import { urlManifestIndexPath } from '../src/workflows/bulk-conversion/contract';
 import { createManifestActivities, storeUrlManifest } from '../src/activities/bulk-conversion/manifest';
@@ -18,7 +12,7 @@ import {
 import { createChunkActivities } from '../src/activities/bulk-conversion/chunk';
 import type { ConvertUrlInput } from '../src/activities/bulk-conversion/convert-url';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { startTestMinio, TestMinio } from './harness/minio';
+import { closeStore, eachBlobStore, startTestMinio, TestMinio } from './harness/minio';
 import { testConfig, testDeps } from './harness/temporal';
 
 // A stored URL manifest and its line index, on the filesystem store and on S3 (MinIO): the index
@@ -61,19 +55,14 @@ function failureOf(e: unknown): { type?: string; message: string; nonRetryable?:
   return { type: f.type ?? undefined, message: f.message, nonRetryable: f.nonRetryable ?? undefined };
 }
 
-const stores: [string, () => BlobStore][] = [
-  ['fs', () => new FsBlobStore(fs.mkdtempSync(path.join(os.tmpdir(), 'dj-manifest-')))],
-  ['s3', () => createBlobStore(loadConfig(minio.s3Config()))],
-];
+const stores = eachBlobStore(() => minio, 'dj-manifest-');
 
 describe.each(stores)('%s store', (_kind, make) => {
   let store: BlobStore;
   beforeEach(() => {
     store = make();
   });
-  afterEach(() => {
-    if (store instanceof S3BlobStore) store.close();
-  });
+  afterEach(() => closeStore(store));
 
   test('the index holds the line count, the size and the byte offset of every 100th line', async () => {
     const source = await storeUrlManifest(store, 'job-a', 'hash', URLS);

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/env';
 import { RunningMinio, startMinio } from '../../src/start/minio';
+import { BlobStore, createBlobStore } from '../../src/storage';
+import { FsBlobStore } from '../../src/storage/fs-blob-store';
+import { S3BlobStore } from '../../src/storage/s3-blob-store';
 
 // A MinIO of the test file's own (temp data dir, free port, one bucket). Test files that need S3
 // start it in beforeAll: it is not part of the global setup, so suites without S3 never pay for it.
@@ -19,4 +26,20 @@ export async function startTestMinio(): Promise<TestMinio> {
     ...minio,
     s3Config: (prefix = `t-${randomBytes(4).toString('hex')}`) => ({ ...s3, S3_PREFIX: prefix }),
   };
+}
+
+/**
+ * Both blob stores for `describe.each`: the filesystem store in a fresh temp folder (named with
+ * `tmpPrefix`) and the S3 store in the file's MinIO (started in beforeAll, hence the getter).
+ * Release an S3 store's client with `closeStore` after each test.
+ */
+export function eachBlobStore(minio: () => TestMinio, tmpPrefix: string): [string, () => BlobStore][] {
+  return [
+    ['fs', () => new FsBlobStore(fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix)))],
+    ['s3', () => createBlobStore(loadConfig(minio().s3Config()))],
+  ];
+}
+
+export function closeStore(store: BlobStore | undefined): void {
+  if (store instanceof S3BlobStore) store.close();
 }
