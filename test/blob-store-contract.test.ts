@@ -12,7 +12,7 @@ import { FsBlobStore } from '../src/storage/fs-blob-store';
 import { S3BlobStore } from '../src/storage/s3-blob-store';
 import { PROJECT_ROOT } from '../src/start/provision-cli';
 import { freePort } from './harness/ports';
-import { closeStore, eachBlobStore, startTestMinio, TestMinio } from './harness/minio';
+import { closeStore, eachBlobStore, useTestMinio } from './harness/minio';
 
 // One set of cases, run against the filesystem store and the S3 store on a real MinIO:
 // what one store does, the other must do too.
@@ -69,15 +69,9 @@ const ODD_KEYS = [
   "jobs/odd/quote's & (parens) #hash ?q=1.txt",
 ];
 
-let minio: TestMinio;
-beforeAll(async () => {
-  minio = await startTestMinio();
-}, 15 * 60_000);
-afterAll(async () => {
-  await minio?.stop();
-});
+const minio = useTestMinio();
 
-const stores = eachBlobStore(() => minio, 'dj-blobs-');
+const stores = eachBlobStore(minio, 'dj-blobs-');
 
 describe.each(stores)('%s blob store', (kind, make) => {
   let store: BlobStore;
@@ -213,7 +207,7 @@ describe.each(stores)('%s blob store', (kind, make) => {
     expect(slice.equals((await store.getBuffer('jobs/big/video.mp4')).subarray(9_000_000, 9_000_100))).toBe(true);
     if (store instanceof S3BlobStore) {
       // An S3 multipart ETag ends in -<parts>: 8 MB parts for 20 MB make three.
-      const head = await store.client.send(new HeadObjectCommand({ Bucket: minio.bucket, Key: store.objectKey('jobs/big/video.mp4') }));
+      const head = await store.client.send(new HeadObjectCommand({ Bucket: minio().bucket, Key: store.objectKey('jobs/big/video.mp4') }));
       expect(head.ETag).toMatch(/-3"$/);
     }
   });
@@ -234,7 +228,7 @@ describe.each(stores)('%s blob store', (kind, make) => {
     }
     if (store instanceof S3BlobStore) {
       const uploads = await store.client.send(
-        new ListMultipartUploadsCommand({ Bucket: minio.bucket, Prefix: store.objectKey('jobs/fail/data.bin') }),
+        new ListMultipartUploadsCommand({ Bucket: minio().bucket, Prefix: store.objectKey('jobs/fail/data.bin') }),
       );
       expect(uploads.Uploads ?? []).toEqual([]);
     }
@@ -252,7 +246,7 @@ describe.each(stores)('%s blob store', (kind, make) => {
 
 describe('S3 specifics on MinIO', () => {
   test('a presigned URL serves the object with its name and type, and stops working when it expires', async () => {
-    const store = createBlobStore(loadConfig(minio.s3Config())) as S3BlobStore;
+    const store = createBlobStore(loadConfig(minio().s3Config())) as S3BlobStore;
     try {
       const key = 'jobs/p/ünïcødé report+1.md';
       await store.put(key, '# report');
@@ -310,7 +304,7 @@ describe('S3 specifics on MinIO', () => {
       }
     });
     const problem = async (overrides: Record<string, string>) => {
-      const store = createBlobStore(loadConfig({ ...minio.s3Config(), ...overrides })) as S3BlobStore;
+      const store = createBlobStore(loadConfig({ ...minio().s3Config(), ...overrides })) as S3BlobStore;
       try {
         await store.check();
         return 'no problem';
@@ -329,7 +323,7 @@ describe('S3 specifics on MinIO', () => {
         timeout: 60_000,
         env: {
           ...process.env,
-          ...minio.s3Config(),
+          ...minio().s3Config(),
           S3_BUCKET: 'missing-bucket',
           DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'dj-main-')),
           TEMPORAL_ADDRESS: '127.0.0.1:1',

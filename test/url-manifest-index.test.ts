@@ -12,7 +12,7 @@ import {
 import { createChunkActivities } from '../src/activities/bulk-conversion/chunk';
 import type { ConvertUrlInput } from '../src/activities/bulk-conversion/convert-url';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { closeStore, eachBlobStore, startTestMinio, TestMinio } from './harness/minio';
+import { closeStore, eachBlobStore, useTestMinio } from './harness/minio';
 import { testConfig, testDeps } from './harness/temporal';
 
 // A stored URL manifest and its line index, on the filesystem store and on S3 (MinIO): the index
@@ -25,13 +25,7 @@ const URLS = Array.from({ length: 250 }, (_, i) => {
   return `https://example.com/page/${i}`;
 });
 
-let minio: TestMinio;
-beforeAll(async () => {
-  minio = await startTestMinio();
-}, 15 * 60_000);
-afterAll(async () => {
-  await minio?.stop();
-});
+const minio = useTestMinio();
 
 /** The store, recording the ranges of its reads. */
 function recording(inner: BlobStore): { store: BlobStore; gets: { key: string; range?: ByteRange }[] } {
@@ -55,7 +49,7 @@ function failureOf(e: unknown): { type?: string; message: string; nonRetryable?:
   return { type: f.type ?? undefined, message: f.message, nonRetryable: f.nonRetryable ?? undefined };
 }
 
-const stores = eachBlobStore(() => minio, 'dj-manifest-');
+const stores = eachBlobStore(minio, 'dj-manifest-');
 
 describe.each(stores)('%s store', (_kind, make) => {
   let store: BlobStore;

@@ -28,6 +28,21 @@ export async function startTestMinio(): Promise<TestMinio> {
   };
 }
 
+/** The test file's MinIO, started before its first test and stopped after its last. */
+export function useTestMinio(): () => TestMinio {
+  let minio: TestMinio | undefined;
+  beforeAll(async () => {
+    minio = await startTestMinio();
+  }, 15 * 60_000);
+  afterAll(async () => {
+    await minio?.stop();
+  });
+  return () => {
+    if (!minio) throw new Error('MinIO is not running (used outside a test?)');
+    return minio;
+  };
+}
+
 /**
  * Both blob stores for `describe.each`: the filesystem store in a fresh temp folder (named with
  * `tmpPrefix`) and the S3 store in the file's MinIO (started in beforeAll, hence the getter).
