@@ -11,4 +11,9 @@ export interface ActivityDeps<Config extends PlatformConfig = PlatformConfig> {
   store: BlobStore;
   logger: Logger;
   now: () => Date;
+  /**
+   * Registers what to release once the Workers running these activities have stopped (threads,
+   * pools); set by createWorkers. Absent where nothing stops them (a test calling activities directly).
+   */
+  onWorkersStopped?(release: () => Promise<void>): void;
 }

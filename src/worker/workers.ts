@@ -88,15 +88,19 @@ export interface CreateWorkersOptions {
 export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> {
   // The job-end interceptor is in every bundle, so every Worker needs its sinks.
   const metrics = o.metrics ?? new WorkerJobMetrics(new Registry());
+  const releases: (() => Promise<void>)[] = [];
+  const deps: ActivityDeps = { ...o.deps, onWorkersStopped: (release) => releases.push(release) };
   const queues = o.queues.map((name) => {
     const { queue, jobType } = queueDefinition(name);
-    return { name, queue, jobType, activities: queue.activities(o.deps) };
+    return { name, queue, jobType, activities: queue.activities(deps) };
   });
   const SharingWorker = workerClassSharingWorkflowThreads(queues.flatMap((q) => Object.keys(q.activities)));
+  // Warm-up replays run on SharingWorker itself: their end must not count as a queue's Worker stopping.
+  const QueueWorker = releasingWhenAllStop(SharingWorker, queues.length, releases, o.deps.logger);
   const workers = await Promise.all(
     queues.map(({ name, queue, jobType, activities }) => {
       const countItems = metrics.activityInterceptor(jobType);
-      return SharingWorker.create({
+      return QueueWorker.create({
         connection: o.connection,
         namespace: o.namespace,
         taskQueue: prefixedQueue(o.prefix, name),
@@ -116,6 +120,31 @@ export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> 
   );
   for (const error of failures) o.deps.logger.warn('a workflow warm-up did not replay; the first job of its type starts cold', { error });
   return workers;
+}
+
+/**
+ * A Worker class whose `count` instances, once every one of them has stopped running, release
+ * what their activities registered (e.g. the conversion threads), so a process that creates
+ * Workers again (tests, a restart in place) does not keep the old ones' threads.
+ */
+function releasingWhenAllStop(
+  base: typeof Worker,
+  count: number,
+  releases: (() => Promise<void>)[],
+  logger: ActivityDeps['logger'],
+): typeof Worker {
+  let running = count;
+  return class WorkerReleasingActivityResources extends base {
+    override async run(): Promise<void> {
+      try {
+        await super.run();
+      } finally {
+        if (--running === 0)
+          for (const release of releases.splice(0))
+            await release().catch((error: unknown) => logger.warn('could not release an activity resource', { error }));
+      }
+    }
+  };
 }
 
 /** The warm-ups of the job types whose workflow queue (their first) is served. */

@@ -66,6 +66,7 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
   // A worker serving conversions holds its threads from the start: a job's first pages do not
   // wait for threads to load, nor compete with their loading for the CPU.
   if (!options.convertUrl) pool.warm();
+  deps.onWorkersStopped?.(() => pool.close());
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
   // Chunk completions move `progress` already; live reports only matter for long chunks, and each
   // one costs a workflow task and two history events, so they are rare: one early, so a watcher
