@@ -157,6 +157,7 @@ const urlsOf = (site: ArticleSite, count: number) => Array.from({ length: count 
 
 test('fetching runs ahead of a slow conversion by a bounded backlog, and every page still converts', async () => {
   // ~5 ms of thread time per page, answered at once: fetching is far faster than conversion.
+  // `count` is well above the bound below, so a window that fetched without one would exceed it.
   const count = 500;
   const limit = 50;
   const converter = await warmConverter();
@@ -179,9 +180,9 @@ test('fetching runs ahead of a slow conversion by a bounded backlog, and every p
   const bound = limit + (waiting - 1 + limit) + PAGES_PER_THREAD * THREADS;
   expect(ahead).toBeLessThanOrEqual(bound);
   // And the window does run ahead: while a backlog waits for the thread, every lane fetches. Its
-  // peak is `limit + waiting + PAGES_PER_THREAD` less the pages the thread finishes as the lanes'
-  // requests arrive (1 to 3 seen here); slots held until pages reach a thread would stop it at
-  // `limit + PAGES_PER_THREAD`.
+  // peak is about `limit + waiting + PAGES_PER_THREAD`, less the pages the thread finishes while
+  // the lanes' next requests arrive (peaks of 113 to 120 seen); slots held until pages reach a
+  // thread would stop it at `limit + PAGES_PER_THREAD`.
   expect(ahead).toBeGreaterThanOrEqual(limit + (waiting * 3) / 4);
 });
 
