@@ -1,7 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setMaxListeners } from 'node:events';
-import { ConversionPool, createConversionPool, PAGES_PER_THREAD, poolOptionsFrom } from '../src/activities/bulk-conversion/conversion-pool';
+import {
+  ConversionPool,
+  createConversionPool,
+  PAGES_PER_THREAD,
+  poolOptionsFrom,
+  WAITING_PAGES_PER_THREAD,
+} from '../src/activities/bulk-conversion/conversion-pool';
 import { createUrlConverter, ConvertUrlOutput } from '../src/activities/bulk-conversion/convert-url';
 import { slidingWindow } from '../src/activities/bulk-conversion/sliding-window';
 import { closeOutboundAgents } from '../src/net/http-client';
@@ -16,8 +22,6 @@ import { testConfig, testDeps } from './harness/temporal';
 // ahead of a slow conversion by a bounded number of pages, and keeps `limit` fetches in
 // flight when conversion keeps up.
 
-/** conversion-pool.ts: pages that may wait per thread before the pool counts as backlogged. */
-const WAITING_PAGES_PER_THREAD = 64;
 const THREADS = 1;
 
 let jobCounter = 0;

@@ -76,7 +76,7 @@ const YOUNG_GENERATION_MB = 4;
 /** Pages handed to one thread at a time: the next one waits in the thread, so no round trip through this event loop lies between two pages. */
 export const PAGES_PER_THREAD = 2;
 /** Pages that may wait per thread before the pool counts as backlogged (each costs its caller ~25 KB besides its bytes). */
-const WAITING_PAGES_PER_THREAD = 64;
+export const WAITING_PAGES_PER_THREAD = 64;
 /** A page whose threads died under it this often (not by its own timeout or heap) fails instead of going round again. */
 const MAX_REQUEUES = 3;
 
