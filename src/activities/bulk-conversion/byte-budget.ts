@@ -29,13 +29,18 @@ export class ByteBudget {
 
   /** Waits until there is room below the cap, then holds an estimate for the page about to be fetched. */
   async reserve(signal?: AbortSignal): Promise<ByteReservation> {
-    let bytes: number;
-    if (this.hasRoom() && this.queue.length === 0) {
-      bytes = this.nextEstimate();
-      this.held += bytes;
-    } else {
-      bytes = await this.queue.wait(signal);
-    }
+    return this.tryReserve() ?? this.reservation(await this.queue.wait(signal));
+  }
+
+  /** Holds an estimate now when there is room and nobody waits ahead; undefined otherwise (then use reserve). */
+  tryReserve(): ByteReservation | undefined {
+    if (!this.hasRoom() || this.queue.length > 0) return undefined;
+    const bytes = this.nextEstimate();
+    this.held += bytes;
+    return this.reservation(bytes);
+  }
+
+  private reservation(bytes: number): ByteReservation {
     let released = false;
     return {
       settle: (actual) => {

@@ -114,9 +114,11 @@ export function createUrlConverter(
   return async function convertUrl(input: ConvertUrlInput): Promise<ConvertUrlOutput> {
     if (!Number.isInteger(input.index) || input.index < 0) throw new TypeError(`index must be a non-negative integer, got ${input.index}`);
     // Room for the page is held from before its fetch until its conversion ends.
-    const room = await pageBytes.reserve(input.signal).catch((e) => {
-      throw input.signal?.aborted ? cancelled(input.signal) : e;
-    });
+    const room =
+      pageBytes.tryReserve() ??
+      (await pageBytes.reserve(input.signal).catch((e) => {
+        throw input.signal?.aborted ? cancelled(input.signal) : e;
+      }));
     try {
       return await fetchAndConvert(input, room);
     } finally {

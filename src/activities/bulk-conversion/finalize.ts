@@ -10,7 +10,7 @@ import {
 } from '../../workflows/bulk-conversion/contract';
 import { jobFileKey, jobFileUrl } from '../../shared/urls';
 import type { ActivityDeps } from '../deps';
-import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
+import { readAllJsonLines, writeJsonLineBatches } from '../../storage/json-lines';
 import { openIndexedManifest } from './manifest-index';
 
 export interface FinalizeInput {
@@ -67,7 +67,8 @@ export function createFinalizeActivities(deps: ActivityDeps) {
         }
       };
 
-      async function* all(): AsyncGenerator<PublicUrlResult> {
+      /** Each chunk's results in URL order, a chunk at a time. */
+      async function* all(): AsyncGenerator<PublicUrlResult[]> {
         for (let chunk = 0; chunk < chunkCount; chunk++) {
           const start = chunk * input.chunkSize;
           const length = Math.min(input.chunkSize, input.total - start);
@@ -76,6 +77,7 @@ export function createFinalizeActivities(deps: ActivityDeps) {
           reads.delete(chunk);
           const byIndex = new Map(stored.map((r) => [r.index, r]));
           const urls = byIndex.size < length ? await chunkUrls(chunk, start, length) : undefined;
+          const shown: PublicUrlResult[] = [];
           for (let index = start; index < start + length; index++) {
             const r: UrlResult = byIndex.get(index) ?? {
               index,
@@ -90,10 +92,10 @@ export function createFinalizeActivities(deps: ActivityDeps) {
             if (r.status === 'success') counts.succeeded += 1;
             else if (r.status === 'cancelled') counts.cancelled += 1;
             else counts.failed += 1;
-            const shown = present(input.jobId, r);
-            inline?.push(shown);
-            yield shown;
+            shown.push(present(input.jobId, r));
           }
+          inline?.push(...shown);
+          yield shown;
         }
       }
 
@@ -112,7 +114,7 @@ export function createFinalizeActivities(deps: ActivityDeps) {
         return (await readAllJsonLines<string>(deps.store, jobFileKey(input.jobId, chunkInputPath(chunk)))) ?? [];
       }
 
-      await writeJsonLines(deps.store, jobFileKey(input.jobId, RESULTS_PATH), all());
+      await writeJsonLineBatches(deps.store, jobFileKey(input.jobId, RESULTS_PATH), all());
       return {
         ...counts,
         resultsPath: RESULTS_PATH,

@@ -17,21 +17,27 @@ export async function slidingWindow<T>(
   signal: AbortSignal,
 ): Promise<void> {
   let next = 0;
-  const released = new Set<Promise<void>>();
   const lane = async () => {
     const own = new AbortController();
     const forward = () => own.abort(signal.reason);
     signal.addEventListener('abort', forward, { once: true });
+    /** This lane's items that gave their slot up and have not settled yet. */
+    const released = new Set<Promise<void>>();
     try {
       while (next < items.length && !signal.aborted) {
         const item = items[next++];
-        let freeSlot!: () => void;
-        const slotFreed = new Promise<'freed'>((resolve) => (freeSlot = () => resolve('freed')));
-        const done = work(item, own.signal, freeSlot).catch(() => undefined);
-        if ((await Promise.race([done, slotFreed])) === 'freed') {
-          released.add(done);
-          void done.then(() => released.delete(done));
-        }
+        // One promise the lane waits on, resolved by whichever comes first: the slot freed, or the item settled.
+        let proceed!: () => void;
+        const turn = new Promise<void>((resolve) => (proceed = resolve));
+        let settled = false;
+        const settle = () => {
+          settled = true;
+          released.delete(done);
+          proceed();
+        };
+        const done: Promise<void> = work(item, own.signal, proceed).then(settle, settle);
+        await turn;
+        if (!settled) released.add(done);
       }
       // Items that gave their slot up still listen on this lane's signal.
       while (released.size) await Promise.all([...released]);
