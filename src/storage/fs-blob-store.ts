@@ -88,13 +88,11 @@ export class FsBlobStore implements BlobStore {
     const contentType = impliedContentType(file);
     if (options.contentType && options.contentType !== contentType) return undefined; // needs a metadata sidecar: use put()
     const dir = path.dirname(file);
-    await this.ensureDir(dir);
+    // Called once per artifact: a folder already made costs no await.
+    if (!this.madeDirs.has(dir)) await this.ensureDir(dir);
     return {
       file,
-      commit: async (bytes) => {
-        await this.gatheringDirSyncer.sync(dir);
-        return { key, bytes, contentType };
-      },
+      commit: (bytes) => this.gatheringDirSyncer.sync(dir).then(() => ({ key, bytes, contentType })),
     };
   }
 

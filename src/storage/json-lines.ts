@@ -1,14 +1,14 @@
 import { Readable } from 'node:stream';
-import { BlobNotFoundError, BlobStore } from './blob-store';
+import { BlobNotFoundError, BlobStore, ByteRange } from './blob-store';
 
 // Manifests and result files are JSON lines: streamed in and out so 100,000 URLs never sit in memory as one string.
 
 /**
- * The blob's items a batch at a time (the lines of each chunk read), so a large file is parsed
- * with one await per chunk rather than several per line.
+ * The blob's lines (or those of `range`) a batch at a time, as they arrive: one await per chunk
+ * read rather than several per line. A last line without its newline counts.
  */
-export async function* readJsonLineBatches<T>(store: BlobStore, key: string): AsyncGenerator<T[]> {
-  const input = await store.get(key);
+export async function* readLineBatches(store: BlobStore, key: string, range?: ByteRange): AsyncGenerator<string[]> {
+  const input = await store.get(key, range);
   input.setEncoding('utf8');
   let partial = '';
   try {
@@ -20,21 +20,22 @@ export async function* readJsonLineBatches<T>(store: BlobStore, key: string): As
         continue;
       }
       partial = text.slice(last + 1);
-      const batch = parseLines<T>(text.slice(0, last));
-      if (batch.length) yield batch;
+      yield text.slice(0, last).split('\n');
     }
-    const rest = parseLines<T>(partial);
-    if (rest.length) yield rest;
+    if (partial) yield [partial];
   } finally {
     // The reader may stop early (a bad line, a consumer that breaks): release the file either way.
     input.destroy();
   }
 }
 
-function parseLines<T>(text: string): T[] {
-  const items: T[] = [];
-  for (const line of text.split('\n')) if (line.trim()) items.push(JSON.parse(line) as T);
-  return items;
+/** The blob's items a batch at a time; blank lines are skipped. */
+export async function* readJsonLineBatches<T>(store: BlobStore, key: string): AsyncGenerator<T[]> {
+  for await (const lines of readLineBatches(store, key)) {
+    const items: T[] = [];
+    for (const line of lines) if (line.trim()) items.push(JSON.parse(line) as T);
+    if (items.length) yield items;
+  }
 }
 
 export async function* readJsonLines<T>(store: BlobStore, key: string): AsyncGenerator<T> {

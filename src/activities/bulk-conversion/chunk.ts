@@ -181,9 +181,13 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
               const durable = outcome.ok ? outcome.value.durable : undefined;
               if (!durable) return finish(result, toCheckpoint(result));
               // The lane moves on; the result counts (and reaches heartbeats) once its artifact is durable.
-              const settled = durable.then(
-                () => finish(result, toCheckpoint(result)),
+              const settled: Promise<void> = durable.then(
+                () => {
+                  syncing.delete(settled);
+                  finish(result, toCheckpoint(result));
+                },
                 (e: unknown) => {
+                  syncing.delete(settled);
                   const failed: UrlResult = {
                     index: item.index,
                     url: item.url,
@@ -196,7 +200,6 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
                 },
               );
               syncing.add(settled);
-              void settled.finally(() => syncing.delete(settled));
             } finally {
               inFlight -= 1;
             }

@@ -1,9 +1,9 @@
-import readline from 'node:readline';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { BULK_CONVERSION_LIMITS, urlManifestIndexPath } from '../../workflows/bulk-conversion/contract';
 import { jobFileKey } from '../../shared/urls';
 import { BlobNotFoundError, BlobStore } from '../../storage/blob-store';
+import { readLineBatches } from '../../storage/json-lines';
 
 // The line index of a stored URL manifest lets a chunk read just its own lines with one ranged
 // read. One offset every 100 lines: a chunk (100 to 1,000 URLs) reads at most 99 lines before and
@@ -92,12 +92,10 @@ export async function readManifestUrls(
   if (count <= 0 || firstBlock >= index.offsets.length) return [];
   const endBlock = Math.ceil((start + count) / index.every);
   const end = endBlock < index.offsets.length ? index.offsets[endBlock] - 1 : index.bytes - 1;
-  const input = await store.get(key, { start: index.offsets[firstBlock], end });
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
   const urls: string[] = [];
   let lineNumber = firstBlock * index.every; // from 0
-  try {
-    for await (const line of lines) {
+  for await (const lines of readLineBatches(store, key, { start: index.offsets[firstBlock], end })) {
+    for (const line of lines) {
       if (lineNumber >= start) {
         let url: unknown;
         try {
@@ -108,13 +106,10 @@ export async function readManifestUrls(
         if (typeof url !== 'string')
           throw manifestFailure('InvalidManifest', `line ${lineNumber + 1} of the URL manifest is not a JSON string`);
         urls.push(url);
-        if (urls.length === count) break;
+        if (urls.length === count) return urls;
       }
       lineNumber += 1;
     }
-  } finally {
-    lines.close();
-    input.destroy();
   }
   return urls;
 }
