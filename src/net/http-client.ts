@@ -1,7 +1,8 @@
-import { setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, errors, request } from 'undici';
+import { AbortWatch } from '../shared/abort-watch';
 import { BlockedTargetError, checkUrl, guardedLookup, OutboundPolicy } from './ssrf-guard';
 
 // The one outbound HTTP client (page fetches, webhooks, video providers, app stores), on
@@ -228,28 +229,35 @@ export async function closeOutboundAgents(): Promise<void> {
   await Promise.all(all.map((a) => a.destroy()));
 }
 
+/**
+ * What undici listens on to abort one request: an emitter (undici takes one as its `signal`),
+ * which costs far less per request than an AbortController and its EventTarget listeners.
+ */
+class RequestAbort extends EventEmitter {
+  aborted = false;
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
+/** The exchanges in flight under each caller's signal: one listener per signal, not one per request. */
+const callerAborts = new AbortWatch<RequestAbort>((abort) => abort.abort());
+
 /** One request's deadline and cancellation, and how its errors read. */
 class Exchange {
-  private readonly controller = new AbortController();
+  readonly signal = new RequestAbort();
   private readonly timer: NodeJS.Timeout;
   private timedOut = false;
-  private readonly onCallerAbort = () => this.controller.abort();
 
   constructor(private readonly options: OutboundRequest) {
     this.timer = setTimeout(() => {
       this.timedOut = true;
-      this.controller.abort();
+      this.signal.abort();
     }, options.timeoutMs);
-    if (options.signal) {
-      // Many concurrent requests share one cancellation signal (a chunk activity's); each
-      // removes its listener when done, so a high count is expected, not a leak.
-      setMaxListeners(0, options.signal);
-      options.signal.addEventListener('abort', this.onCallerAbort, { once: true });
-    }
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
+    if (options.signal?.aborted) this.signal.abort();
+    else if (options.signal) callerAborts.add(options.signal, this.signal);
   }
 
   endDeadline(): void {
@@ -258,7 +266,7 @@ class Exchange {
 
   done(): void {
     clearTimeout(this.timer);
-    this.options.signal?.removeEventListener('abort', this.onCallerAbort);
+    if (this.options.signal) callerAborts.delete(this.options.signal, this.signal);
   }
 
   guard(location: string, base: string): URL {

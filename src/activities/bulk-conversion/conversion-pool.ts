@@ -2,7 +2,7 @@ import os from 'node:os';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { BulkConversionConfig } from './config';
 import type { ConversionFormat } from '../../workflows/bulk-conversion/formats';
-import { AbortWatch } from './abort-watch';
+import { AbortWatch } from '../../shared/abort-watch';
 import type { PageArtifact } from './convert-page';
 import { FairQueue } from './fair-queue';
 import { CANCEL_CELLS, PageMessage, PageThreadData, ResultMessage } from './page-thread-protocol';
