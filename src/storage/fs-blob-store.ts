@@ -77,10 +77,10 @@ export class FsBlobStore implements BlobStore {
     return { key, bytes, contentType: options.contentType ?? implied };
   }
 
-  private async ensureDir(dir: string): Promise<void> {
-    if (this.madeDirs.has(dir)) return;
-    await fsp.mkdir(dir, { recursive: true });
-    this.madeDirs.add(dir);
+  /** Makes `dir` unless this store made it before; then there is nothing to wait for (undefined). */
+  private ensureDir(dir: string): Promise<void> | undefined {
+    if (this.madeDirs.has(dir)) return undefined;
+    return fsp.mkdir(dir, { recursive: true }).then(() => void this.madeDirs.add(dir));
   }
 
   async localFile(key: string, options: { contentType?: string } = {}): Promise<LocalBlobFile | undefined> {
@@ -89,7 +89,8 @@ export class FsBlobStore implements BlobStore {
     if (options.contentType && options.contentType !== contentType) return undefined; // needs a metadata sidecar: use put()
     const dir = path.dirname(file);
     // Called once per artifact: a folder already made costs no await.
-    if (!this.madeDirs.has(dir)) await this.ensureDir(dir);
+    const making = this.ensureDir(dir);
+    if (making) await making;
     return {
       file,
       commit: (bytes) => this.gatheringDirSyncer.sync(dir).then(() => ({ key, bytes, contentType })),

@@ -133,7 +133,6 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   let script: string | undefined;
   let building: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let warmWanted = false;
   let keepWarm = false;
   // One timer for every thread: page budgets and idle exits are checked on its ticks.
   const tickMs = Math.min(500, Math.max(20, Math.min(budget, idleTimeout) / 10));
@@ -147,7 +146,6 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
     building ??= pageThreadScript().then(
       (file) => {
         script = file;
-        if (warmWanted) warm();
         pump();
       },
       (e: unknown) => {
@@ -388,8 +386,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
 
   function warm(): void {
     keepWarm = true;
-    warmWanted = !ensureScript();
-    pump();
+    pump(); // threads start now, or as soon as the thread script is built
   }
 
   function convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome> {

@@ -45,7 +45,7 @@ export function createManifestActivities(deps: ActivityDeps) {
      * Makes sure an indexed manifest is there and holds `count` URLs, from its index and the
      * manifest's size (a local activity: the job's first chunks start in the same workflow task).
      */
-    async checkUrlManifest(input: CheckManifestInput): Promise<{ total: number }> {
+    async checkUrlManifest(input: CheckManifestInput): Promise<void> {
       const manifestKey = jobFileKey(input.jobId, input.manifestPath);
       const [index, manifest] = await Promise.all([
         loadManifestIndex(deps.store, jobFileKey(input.jobId, urlManifestIndexPath(input.manifestPath))),
@@ -56,7 +56,6 @@ export function createManifestActivities(deps: ActivityDeps) {
         throw manifestFailure('InvalidManifest', `the URL manifest lists ${index.lines} URLs, the job has ${input.count}`);
       if (index.bytes !== manifest.bytes)
         throw manifestFailure('InvalidManifest', `the URL manifest is ${manifest.bytes} bytes, its index says ${index.bytes}`);
-      return { total: index.lines };
     },
 
     /**
