@@ -59,8 +59,11 @@ export interface PoolStats {
 export interface ConversionPool {
   /** Converts one page in a thread; rejects with `signal.reason` when the signal aborts first. */
   convert(page: PageToConvert, signal?: AbortSignal): Promise<PoolOutcome>;
-  /** True while more pages wait for a place in a thread than the threads can take soon: callers hold back new work. */
-  backlogged(): boolean;
+  /**
+   * True while more pages wait for a place in a thread than the threads can take soon, counting
+   * `arriving` pages the caller is about to hand over: callers hold back new work.
+   */
+  backlogged(arriving?: number): boolean;
   /** Starts every thread now and keeps them running from then on (otherwise threads start on the first pages and exit when idle). */
   warm(): void;
   stats(): PoolStats;
@@ -405,7 +408,7 @@ export function createConversionPool(options: ConversionPoolOptions): Conversion
   return {
     convert,
     warm,
-    backlogged: () => queue.length >= WAITING_PAGES_PER_THREAD * maxThreads,
+    backlogged: (arriving = 0) => queue.length + arriving >= WAITING_PAGES_PER_THREAD * maxThreads,
     stats: () => ({ ...stats, peakHeapBytes: { ...stats.peakHeapBytes }, liveThreads: threads.map((t) => t.worker.threadId) }),
     close: async () => {
       const closed = new Error('the conversion pool is closed');

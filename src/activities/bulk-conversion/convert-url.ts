@@ -10,6 +10,7 @@ import {
   isPermanentConversionError,
 } from '../../workflows/bulk-conversion/formats';
 import { jobFileKey } from '../../shared/urls';
+import type { LocalBlobFile } from '../../storage/blob-store';
 import type { ActivityDeps } from '../deps';
 import type { BulkConversionConfig } from './config';
 import { ByteBudget, ByteReservation } from './byte-budget';
@@ -53,6 +54,8 @@ export function createUrlConverter(
 ): (input: ConvertUrlInput) => Promise<ConvertUrlOutput> {
   const { config } = deps;
   const pageBytes = new ByteBudget(config.CONVERSION_MAX_BYTES_IN_FLIGHT);
+  /** Pages fetched with their slot freed that have not joined the pool's line yet (a check phase, a job's first folder away). */
+  let arriving = 0;
   const fetchOptions: Omit<FetchHtmlOptions, 'signal'> = {
     policy: { allowHosts: config.OUTBOUND_ALLOW_HOSTS },
     timeoutMs: config.FETCH_TIMEOUT,
@@ -74,18 +77,25 @@ export function createUrlConverter(
       throw e;
     }
     room.settle(page.bytes);
-    // The fetch slot frees now, unless pages already pile up for the threads: then it frees when
-    // this page reaches a thread, so fetching runs ahead of conversion by a bounded backlog.
-    const backlogged = pool.backlogged();
+    // The fetch slot frees now, unless pages already pile up for the threads (counting those on
+    // their way to the pool's line): then it frees when this page reaches a thread, so fetching
+    // runs ahead of conversion by a bounded backlog.
+    const backlogged = pool.backlogged(arriving);
     if (!backlogged) onFetched?.();
-    // Handing the page to a thread waits for the loop's check phase: responses that arrived
-    // together are all read, and their lanes' next requests sent, before any page is handed over.
-    await new Promise(setImmediate);
     const artifactPath = conversionArtifactPath(index, format);
     const key = jobFileKey(jobId, artifactPath);
     const contentType = CONVERSION_CONTENT_TYPES[format];
-    // On a local store the conversion thread writes the artifact too: no file calls on this event loop.
-    const local = await deps.store.localFile?.(key, { contentType });
+    arriving += 1;
+    let local: LocalBlobFile | undefined;
+    try {
+      // Handing the page to a thread waits for the loop's check phase: responses that arrived
+      // together are all read, and their lanes' next requests sent, before any page is handed over.
+      await new Promise(setImmediate);
+      // On a local store the conversion thread writes the artifact too: no file calls on this event loop.
+      local = await deps.store.localFile?.(key, { contentType });
+    } finally {
+      arriving -= 1; // the page joins the pool's line below, in this same turn
+    }
     const outcome = await pool
       .convert(
         { html: page.html, url: page.url, format, group: jobId, writeTo: local?.file, onSent: backlogged ? onFetched : undefined },
