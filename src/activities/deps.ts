@@ -16,4 +16,9 @@ export interface ActivityDeps<Config extends PlatformConfig = PlatformConfig> {
    * pools); set by createWorkers. Absent where nothing stops them (a test calling activities directly).
    */
   onWorkersStopped?(release: () => Promise<void>): void;
+  /**
+   * Registers work to finish before the Workers poll (e.g. running a job's hot path once so its
+   * code is compiled); set by createWorkers, which logs a failure and polls anyway.
+   */
+  beforePolling?(warmUp: () => Promise<void>): void;
 }

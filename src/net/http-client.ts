@@ -205,10 +205,14 @@ const agents = new Map<string, Agent>();
 /** The pool key of each policy seen (policies are never changed after use): callers reuse one for many requests. */
 const policyKeys = new WeakMap<OutboundPolicy, string>();
 
-function agentFor(policy: OutboundPolicy, connectTimeoutMs: number): Agent {
+function keyOf(policy: OutboundPolicy): string {
   let policyKey = policyKeys.get(policy);
   if (policyKey === undefined) policyKeys.set(policy, (policyKey = [...policy.allowHosts].sort().join(',')));
-  const key = `${policyKey}|${connectTimeoutMs}`;
+  return policyKey;
+}
+
+function agentFor(policy: OutboundPolicy, connectTimeoutMs: number): Agent {
+  const key = `${keyOf(policy)}|${connectTimeoutMs}`;
   let agent = agents.get(key);
   if (!agent) {
     agent = new Agent({
@@ -222,11 +226,12 @@ function agentFor(policy: OutboundPolicy, connectTimeoutMs: number): Agent {
   return agent;
 }
 
-/** Closes pooled connections (process shutdown and tests). */
-export async function closeOutboundAgents(): Promise<void> {
-  const all = [...agents.values()];
-  agents.clear();
-  await Promise.all(all.map((a) => a.destroy()));
+/** Closes pooled connections: all of them (process shutdown and tests), or those made under `policy`. */
+export async function closeOutboundAgents(policy?: OutboundPolicy): Promise<void> {
+  const prefix = policy ? `${keyOf(policy)}|` : '';
+  const closing = [...agents].filter(([key]) => key.startsWith(prefix));
+  for (const [key] of closing) agents.delete(key);
+  await Promise.all(closing.map(([, agent]) => agent.destroy()));
 }
 
 /**

@@ -89,7 +89,12 @@ export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> 
   // The job-end interceptor is in every bundle, so every Worker needs its sinks.
   const metrics = o.metrics ?? new WorkerJobMetrics(new Registry());
   const releases: (() => Promise<void>)[] = [];
-  const deps: ActivityDeps = { ...o.deps, onWorkersStopped: (release) => releases.push(release) };
+  const warmUps: (() => Promise<void>)[] = [];
+  const deps: ActivityDeps = {
+    ...o.deps,
+    onWorkersStopped: (release) => releases.push(release),
+    beforePolling: (warmUp) => warmUps.push(warmUp),
+  };
   const queues = o.queues.map((name) => {
     const { queue, jobType } = queueDefinition(name);
     return { name, queue, jobType, activities: queue.activities(deps) };
@@ -113,11 +118,15 @@ export async function createWorkers(o: CreateWorkersOptions): Promise<Worker[]> 
       });
     }),
   );
-  const failures = await warmUpWorkflows(
-    SharingWorker,
-    { workflowBundle: o.workflowBundle, sinks: replayJobMetricsSinks() },
-    warmUpsFor(o.queues),
-  );
+  // Workflow replays and activity warm-ups (e.g. the conversion page path) run side by side, before any Worker polls.
+  const [failures] = await Promise.all([
+    warmUpWorkflows(SharingWorker, { workflowBundle: o.workflowBundle, sinks: replayJobMetricsSinks() }, warmUpsFor(o.queues)),
+    ...warmUps.map((warmUp) =>
+      warmUp().catch((error: unknown) =>
+        o.deps.logger.warn('an activity warm-up failed; the first job of its type starts cold', { error }),
+      ),
+    ),
+  ]);
   for (const error of failures) o.deps.logger.warn('a workflow warm-up did not replay; the first job of its type starts cold', { error });
   return workers;
 }

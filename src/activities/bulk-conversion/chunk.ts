@@ -11,6 +11,7 @@ import { createUrlConverter, ConvertUrlInput, ConvertUrlOutput } from './convert
 import { readAllJsonLines, writeJsonLines } from '../../storage/json-lines';
 import { openIndexedManifest } from './manifest-index';
 import { slidingWindow } from './sliding-window';
+import { warmUpPagePath } from './page-path-warm-up';
 import { UrlRetryPolicy, withUrlRetries } from './url-retry';
 
 export interface ConvertChunkInput {
@@ -65,7 +66,15 @@ export function createChunkActivities(deps: ActivityDeps<BulkConversionConfig>, 
   const convertUrl = options.convertUrl ?? createUrlConverter(deps, pool);
   // A worker serving conversions holds its threads from the start: a job's first pages do not
   // wait for threads to load, nor compete with their loading for the CPU.
-  if (!options.convertUrl) pool.warm();
+  if (!options.convertUrl) {
+    pool.warm();
+    const pages = deps.config.CONVERSION_WARM_UP_PAGES;
+    if (pages > 0)
+      deps.beforePolling?.(async () => {
+        const warmUp = await warmUpPagePath(deps, pool, pages);
+        deps.logger.info('conversion path warmed up', { ...warmUp });
+      });
+  }
   deps.onWorkersStopped?.(() => pool.close());
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
   // Chunk completions move `progress` already; live reports only matter for long chunks, and each

@@ -17,6 +17,8 @@ export const bulkConversionEnv = z.object({
   CONVERSION_PAGE_TIMEOUT: duration('10s'),
   /** Bytes of fetched pages waiting for or in conversion per worker; new fetches wait for room. */
   CONVERSION_MAX_BYTES_IN_FLIGHT: byteSize('128mb'),
+  /** Sample pages a worker converts over loopback before it polls, so a first job runs on compiled code (0 = none). */
+  CONVERSION_WARM_UP_PAGES: int(400, 0, 10_000),
 });
 
 export type BulkConversionConfig = PlatformConfig & z.output<typeof bulkConversionEnv>;
