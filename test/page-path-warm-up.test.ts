@@ -1,8 +1,11 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createConversionPool, ConversionPool, poolOptionsFrom } from '../src/activities/bulk-conversion/conversion-pool';
 import { warmUpPagePath } from '../src/activities/bulk-conversion/page-path-warm-up';
+import { fetchHtml } from '../src/net/fetch-html';
 import type { Logger } from '../src/observability/logger';
 import { BULK_CONVERSION_QUEUE } from '../src/workflows/bulk-conversion/contract';
 import { bulkConversion } from '../src/workflows/bulk-conversion';
@@ -48,6 +51,27 @@ test('pages that do not convert fail the warm-up with the reason, and it still c
   );
   expect(fs.readdirSync(tempRoot)).toEqual([]);
   expect(listeningServers()).toBe(servers);
+});
+
+test('a warm-up beside running jobs leaves their connections alone', async () => {
+  // Workers started in a process where others already fetch (tests, a restart in place) warm up
+  // while a job's request is in flight on the same host through the job's own allow list.
+  const config = testConfig({ CONVERSION_THREADS: '1' });
+  pool = createConversionPool(poolOptionsFrom(config));
+  const slow = http.createServer((_req, res) => {
+    setTimeout(() => res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><p>late</p></body></html>'), 500);
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = slow.address() as AddressInfo;
+    const options = { policy: { allowHosts: ['127.0.0.1'] }, timeoutMs: 5000, connectTimeoutMs: 1000, maxBytes: 1 << 20 };
+    const inFlight = fetchHtml(`http://127.0.0.1:${port}/`, options);
+    await warmUpPagePath(testDeps(config), pool, 20, tempRoot);
+    await expect(inFlight).resolves.toMatchObject({ status: 200, html: expect.stringContaining('late') });
+  } finally {
+    slow.closeAllConnections();
+    await new Promise((resolve) => slow.close(resolve));
+  }
 });
 
 interface Line {
