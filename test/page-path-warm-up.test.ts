@@ -27,7 +27,7 @@ afterEach(async () => {
   fs.rmSync(tempRoot, { recursive: true, force: true });
 });
 
-test('converts its sample pages in the thread pool, in every format, and leaves no file, server or connection behind', async () => {
+test('converts its sample pages in the thread pool and leaves no file, server or connection behind', async () => {
   const config = testConfig({ CONVERSION_THREADS: '1' });
   pool = createConversionPool(poolOptionsFrom(config));
   const servers = listeningServers();
@@ -113,15 +113,20 @@ test('a warm-up that fails is logged and the worker polls all the same', async (
   try {
     expect(lines.find((l) => l.level === 'warn')?.msg).toBe('an activity warm-up failed; the first job of its type starts cold');
     expect(lines.some((l) => l.msg === 'conversion path warmed up')).toBe(false);
-    // It polls: a job's chunk runs (its one URL is refused before any fetch).
+    // It polls: a job's chunk runs (its one URL, a private address, is refused before any fetch).
     const client = await testClient(config);
     const jobId = `warm-up-failed-${Date.now()}`;
     const result = await client.workflow.execute(bulkConversion, {
       workflowId: jobId,
       taskQueue: prefixedQueue(config.TASK_QUEUE_PREFIX, BULK_CONVERSION_QUEUE),
-      args: [{ jobId, owner: 'test', source: { urls: ['http://127.0.0.1:9/page'] }, format: 'markdown', concurrency: 1 }],
+      args: [{ jobId, owner: 'test', source: { urls: ['http://10.0.0.1/page'] }, format: 'markdown', concurrency: 1 }],
     });
     expect(result).toMatchObject({ total: 1, succeeded: 0, failed: 1 });
+    expect(result.results?.[0]).toMatchObject({
+      url: 'http://10.0.0.1/page',
+      status: 'failed',
+      error: expect.stringMatching(/refused target 10\.0\.0\.1/),
+    });
   } finally {
     await workers.shutdown();
   }
