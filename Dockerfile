@@ -3,32 +3,32 @@
 #   docker run --rm -e TEMPORAL_ADDRESS=… durable-jobs            # worker
 #   docker run --rm -p 3000:3000 … durable-jobs api               # API
 
-# 1. Production dependencies only (tsx runs the TypeScript sources; no compile step).
+# 1. Production dependencies only.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-# 2. The workflow bundle, built once here so workers start without webpack.
-FROM deps AS bundle
+# 2. The build: the worker and API compiled to JavaScript and the workflow bundle, so processes
+#    start without tsx or webpack (src/start/runtime-build.ts). Copied as a plain folder.
+FROM deps AS build
 COPY tsconfig.json ./
 COPY src ./src
-RUN node --import tsx src/worker/bundle-main.ts /app/workflow-bundle.js
+RUN node --import tsx src/start/build-main.ts && cp -rL dist/current /app/build
 
-# 3. Runtime: sources, production node_modules, the prebuilt bundle; runs as the unprivileged `node` user.
+# 3. Runtime: the build, production node_modules, the sources (for the `durable-jobs` CLI); runs as the unprivileged `node` user.
 FROM node:20-bookworm-slim
 # git: publishing builds clone their sources; ca-certificates: https remotes.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git ca-certificates \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
-    WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js \
     DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
-COPY --from=bundle /app/workflow-bundle.js ./workflow-bundle.js
+COPY --from=build /app/build ./dist/current
 COPY docker-entrypoint.sh /usr/local/bin/durable-jobs
 RUN mkdir -p /data && chown node:node /data
 USER node

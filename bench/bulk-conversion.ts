@@ -8,10 +8,10 @@
 // efficiency = (N × latency ÷ concurrency) ÷ measured wall time: 1.0 means the window of
 // `concurrency` URLs was full of page latency the whole time and nothing else cost anything.
 // Uses TEMPORAL_ADDRESS when set, otherwise starts its own dev server on a file database with
-// the same SQLite pragmas as `npm start`; BLOB_STORE=s3 and the S3_* variables when set. The worker is the real `src/worker/main.ts` in a
-// child process, started with the same V8 flags and malloc settings as `npm start` uses
-// (WORKER_NODE_ARGS, workerEnv; more flags with BENCH_WORKER_NODE_ARGS), so its memory can be
-// sampled from /proc.
+// the same SQLite pragmas as `npm start`; BLOB_STORE=s3 and the S3_* variables when set. The worker is the real `src/worker/main.ts`, compiled
+// as `npm start` runs it (src/start/runtime-build.ts), in a child process started with the same
+// V8 flags and malloc settings (WORKER_NODE_ARGS, workerEnv; more flags with
+// BENCH_WORKER_NODE_ARGS), so its memory can be sampled from /proc.
 import { ChildProcess, spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
@@ -31,7 +31,7 @@ import { PROJECT_ROOT, provisionTemporalCli } from '../src/start/provision-cli';
 import { WORKER_NODE_ARGS, workerEnv } from '../src/start/supervisor';
 import { loadConfig } from '../src/config/env';
 import { createBlobStore } from '../src/storage';
-import { bundleWorkflows } from '../src/worker/workers';
+import { buildRuntime, builtEntry, RuntimeBuild } from '../src/start/runtime-build';
 import { benchWorkspace } from './workspace';
 import { freePort } from '../test/harness/ports';
 import { startPageSite } from './page-site-process';
@@ -104,11 +104,10 @@ async function main(): Promise<void> {
       : path.join(workDir, 'data');
     if (args['data-dir']) cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     // A prebuilt workflow bundle, as a production deployment ships it: the worker skips webpack.
-    const bundlePath = path.join(workDir, 'workflows.js');
-    fs.writeFileSync(bundlePath, await bundleWorkflows());
+    const runtime = await buildRuntime();
     const workers: ChildProcess[] = [];
     for (let i = 0; i < workerCount; i++) {
-      const worker = await spawnWorker({ address, prefix, dataDir, bundlePath });
+      const worker = await spawnWorker({ address, prefix, dataDir, runtime });
       cleanups.push(() => stopWorker(worker));
       workers.push(worker);
     }
@@ -216,29 +215,25 @@ interface PoolReport {
 /** The conversion pool figures each worker logged with its latest finished chunk. */
 const poolReports = new Map<number, PoolReport>();
 
-function spawnWorker(o: { address: string; prefix: string; dataDir: string; bundlePath: string }): Promise<ChildProcess> {
+function spawnWorker(o: { address: string; prefix: string; dataDir: string; runtime: RuntimeBuild }): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   if (args['cpu-prof']) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`);
-  const child = spawn(
-    process.execPath,
-    [...WORKER_NODE_ARGS, ...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker/main.ts')],
-    {
-      cwd: PROJECT_ROOT,
-      env: workerEnv({
-        ...process.env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'info',
-        TEMPORAL_ADDRESS: o.address,
-        TASK_QUEUE_PREFIX: o.prefix,
-        DATA_DIR: o.dataDir,
-        WORKFLOW_BUNDLE_PATH: o.bundlePath,
-        WORKER_TASK_QUEUES: 'conversion,webhooks',
-        OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
-        WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, ...nodeArgs, builtEntry(o.runtime, 'src/worker/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: workerEnv({
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: o.address,
+      TASK_QUEUE_PREFIX: o.prefix,
+      DATA_DIR: o.dataDir,
+      WORKFLOW_BUNDLE_PATH: o.runtime.workflowBundlePath,
+      WORKER_TASK_QUEUES: 'conversion,webhooks',
+      OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+      WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/start/provision-cli';
@@ -53,6 +55,14 @@ async function stopWithSigint(s: Started): Promise<{ code: number | null; second
   return { code, seconds: (Date.now() - t0) / 1000 };
 }
 
+/** One HTML page on loopback, as a site the worker converts. */
+async function servePage(html: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/tides`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
 function baseEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
   for (const k of ['TEMPORAL_ADDRESS', 'API_KEYS', 'WEBHOOK_SECRET', 'NODE_ENV', 'EMULATOR_URL']) delete env[k];
@@ -61,17 +71,29 @@ function baseEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
 }
 
 describe('npm start supervisor', () => {
-  test('with zero configuration: dev server + worker + API come up, ready, and Ctrl-C stops all three', async () => {
+  test('with zero configuration: dev server + worker + API come up, ready, run a job from the compiled build, and Ctrl-C stops all three', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
     const [port, temporalPort, uiPort, emulatorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const page = await servePage(
+      '<html><head><title>Tide tables</title></head><body><article><h1>Tide tables</h1><p>High water at noon, low water at six.</p></article></body></html>',
+    );
     const s = await startSupervisor({
       ...baseEnv(dataDir, port),
       TEMPORAL_DEV_SERVER_PORT: String(temporalPort),
       TEMPORAL_UI_PORT: String(uiPort),
       TEMPORAL_DB_FILE: path.join(dataDir, 'temporal.db'),
       EMULATOR_PORT: String(emulatorPort),
+      OUTBOUND_ALLOW_HOSTS: '127.0.0.1', // the test's page server
     });
     try {
+      // The worker and the API run as compiled JavaScript, not through tsx.
+      expect(s.output()).toMatch(/(compiled|reusing) the worker and API build in dist\/[0-9a-f]{16}/);
+      for (const name of ['worker', 'api']) {
+        const argv = fs.readFileSync(`/proc/${s.pids[name]}/cmdline`, 'utf8').split('\0');
+        expect(argv.find((a) => a.endsWith('.js'))).toMatch(new RegExp(`/dist/[0-9a-f]{16}/src/${name}/main\\.js$`));
+        expect(argv.join(' ')).not.toContain('tsx');
+      }
+
       expect(s.pids.temporal && s.pids.worker && s.pids.api).toBeTruthy();
       expect(s.apiKey).toBeDefined();
       expect(fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8').trim()).toBe(s.apiKey);
@@ -88,7 +110,28 @@ describe('npm start supervisor', () => {
       expect(emulator.status).toBe(200);
       const admin = await fetch(`http://127.0.0.1:${port}/api/admin/queues`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
       expect(admin.status).toBe(200);
+
+      // A conversion end to end: the compiled workflows, activities and conversion thread.
+      const auth = { Authorization: `Bearer ${s.apiKey}` };
+      const started = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/bulk-conversions`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ urls: [page.url], format: 'markdown' }),
+      });
+      expect(started.status).toBe(202);
+      const { jobId } = (await started.json()) as { jobId: string };
+      let job: { status: string; result?: { results?: { status: string; downloadUrl?: string }[] } } = { status: 'running' };
+      const deadline = Date.now() + 60_000;
+      while (job.status === 'running' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        job = (await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/${jobId}`, { headers: auth })).json()) as typeof job;
+      }
+      expect(job.status).toBe('completed');
+      const artifact = await fetch(job.result!.results![0].downloadUrl!, { headers: auth });
+      expect(artifact.status).toBe(200);
+      expect(await artifact.text()).toContain('High water at noon, low water at six.');
     } finally {
+      await page.close();
       const { code, seconds } = await stopWithSigint(s);
       expect(code).toBe(0);
       expect(seconds).toBeLessThan(30);

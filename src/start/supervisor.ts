@@ -4,7 +4,7 @@ import { PROJECT_ROOT } from './provision-cli';
 import { stopChild } from './dev-server';
 import packageJson from '../../package.json';
 
-// Runs one of our TypeScript entry points as a child process and tracks its exit.
+// Runs one of our entry points, compiled (src/start/runtime-build.ts), as a child process and tracks its exit.
 
 export interface ManagedProcess {
   name: string;
@@ -33,8 +33,9 @@ export function workerEnv<E extends NodeJS.ProcessEnv>(env: E): E {
   return { ...env, MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX || packageJson.config.workerMallocArenas };
 }
 
-export function spawnEntryPoint(name: string, entry: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ManagedProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, entry)], {
+/** `file` is a compiled entry point (`builtEntry`); the working directory is the project's, as for `npm run`. */
+export function spawnEntryPoint(name: string, file: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ManagedProcess {
+  const child = spawn(process.execPath, [...nodeArgs, file], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -15,7 +15,7 @@ import { warmUpWorkflows, WorkflowWarmUp } from './workflow-warm-up';
 
 const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
 /** Bundled with every workflow: reports job starts and ends to the worker's metrics. */
-const JOB_END_INTERCEPTOR = path.resolve(__dirname, '..', 'observability', 'job-end-interceptor.ts');
+const JOB_END_INTERCEPTOR = require.resolve('../observability/job-end-interceptor');
 
 /**
  * The workflow bundle's entry: every registered job type's `src/workflows/<type>/index.ts`.

@@ -10,7 +10,8 @@ import { build, Plugin } from 'esbuild';
 // transforms every module and runs its own esbuild service); the prebuilt file starts in
 // ~0.2 s, which also matters each time a thread is replaced after a hostile page.
 
-const ENTRY = path.join(__dirname, 'page-thread.ts');
+// The source under tsx and jest, its compiled file in a build (src/start/runtime-build.ts).
+const ENTRY = require.resolve('./page-thread');
 
 let script: Promise<string> | undefined;
 
