@@ -5,7 +5,7 @@ import { replayJobMetricsSinks } from '../src/worker/job-metrics';
 import { JOBS } from '../src/worker/job-registry';
 import { loadWorkflowBundle } from '../src/worker/workers';
 import { firstTaskHistory, warmUpWorkflows } from '../src/worker/workflow-warm-up';
-import { startWorkers, testClient, testConfig, waitFor } from './harness/temporal';
+import { spawnWorkerProcess, startWorkers, testClient, testConfig, waitFor } from './harness/temporal';
 
 // Workers replay a made-up first task of each job's workflow before they poll (see
 // src/worker/workflow-warm-up.ts), so the first real job does not pay for compiling it.
@@ -59,5 +59,29 @@ test('every warm-up’s arguments get a real workflow through its first task', a
     }
   } finally {
     await workers.shutdown();
+  }
+});
+
+test('a worker process logs its own Workers starting, and the warm-up’s replay worker only at debug', async () => {
+  const config = testConfig();
+  const worker = await spawnWorkerProcess(config, { WORKER_TASK_QUEUES: 'conversion' });
+  const exited = new Promise((r) => worker.once('exit', r));
+  try {
+    const lines = () =>
+      worker
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; taskQueue?: string; state?: string });
+    const queue = prefixedQueue(config.TASK_QUEUE_PREFIX, 'conversion');
+    await waitFor(
+      () => lines().some((l) => l.msg === 'Worker state changed' && l.taskQueue === queue && l.state === 'RUNNING'),
+      'its Worker',
+    );
+    expect(lines().some((l) => l.msg.includes('warmed up'))).toBe(true); // the warm-ups did run
+    expect(lines().filter((l) => l.taskQueue?.startsWith('warm-up'))).toEqual([]);
+  } finally {
+    worker.kill('SIGTERM');
+    await exited;
   }
 });

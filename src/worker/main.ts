@@ -11,6 +11,7 @@ import { connectClient, connectWorker } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { WorkerJobMetrics } from './job-metrics';
 import { createWorkers, ensureJobSchedules, loadWorkflowBundle, resolveQueues } from './workers';
+import { isWarmUpLog } from './workflow-warm-up';
 import { withSmallThreadYoungGeneration } from './young-generation';
 
 async function main(): Promise<void> {
@@ -32,7 +33,14 @@ async function main(): Promise<void> {
   const runtimeMetricsAddress = config.METRICS_BIND_ADDRESS ? `127.0.0.1:${await freePort()}` : undefined;
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
-      const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+      const level =
+        entry.level === 'ERROR'
+          ? 'error'
+          : entry.level === 'WARN'
+            ? 'warn'
+            : entry.level === 'INFO' && !isWarmUpLog(entry.meta)
+              ? 'info'
+              : 'debug';
       logger[level](entry.message, entry.meta);
     }),
     telemetryOptions: runtimeMetricsAddress ? { metrics: { prometheus: { bindAddress: runtimeMetricsAddress } } } : undefined,

@@ -7,6 +7,14 @@ import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 // the first task of a job's workflow from a made-up history does that work before the worker
 // polls, on the same shared workflow threads, without touching the server.
 
+/** The replay worker's name; the SDK names its task queue `warm-up-<n>`. */
+const REPLAY_NAME = 'warm-up';
+
+/** Whether a Temporal runtime log entry comes from the warm-up's replay worker (its start and stop are no news to an operator). */
+export function isWarmUpLog(meta: Record<string, unknown> | undefined): boolean {
+  return typeof meta?.taskQueue === 'string' && meta.taskQueue.startsWith(`${REPLAY_NAME}-`);
+}
+
 export interface WorkflowWarmUp {
   /** The workflow type (its function's name). */
   workflowType: string;
@@ -28,7 +36,7 @@ export async function warmUpWorkflows(
   if (!warmUps.length) return failures;
   const histories = warmUps.map((w) => ({ workflowId: `warm-up-${w.workflowType}`, history: firstTaskHistory(w) }));
   try {
-    for await (const result of workerClass.runReplayHistories({ ...options, replayName: 'warm-up' }, histories)) {
+    for await (const result of workerClass.runReplayHistories({ ...options, replayName: REPLAY_NAME }, histories)) {
       if (result.error) failures.push(result.error);
     }
   } catch (e) {

@@ -202,7 +202,7 @@ export async function spawnWorkerProcess(
   config: AppConfig,
   extraEnv: Record<string, string> = {},
   o: { cwd?: string } = {},
-): Promise<ChildProcess> {
+): Promise<ChildProcess & { output(): string }> {
   // The same V8 flags and malloc settings as `npm start` gives its worker, so tests see what production runs;
   // tsx by absolute path, as the working directory may be anywhere.
   const child = spawn(
@@ -231,7 +231,7 @@ export async function spawnWorkerProcess(
       reject(new Error(`worker exited with ${code} before ready:\n${output}`));
     });
   });
-  return child;
+  return Object.assign(child, { output: () => output });
 }
 
 export async function waitFor<T>(
