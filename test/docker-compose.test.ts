@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -5,6 +6,7 @@ import { loadConfig, platformEnvSchema } from '../src/config/env';
 import { ALL_TASK_QUEUES, JOB_ENV, rateLimitedQueues } from '../src/worker/job-registry';
 import { dynamicConfigYaml } from '../src/cluster/server-config';
 import { PROJECT_ROOT } from '../src/start/provision-cli';
+import { buildRuntime } from '../src/start/runtime-build';
 
 // docker-compose.temporal.yml and the Dockerfile, checked without a Docker engine: our services
 // use only variables our config knows, with values it accepts; every service, host and port
@@ -65,9 +67,23 @@ test('our worker and API are built from the Dockerfile and run its entry point c
   for (const [name, s] of ours) {
     const command = ([] as string[]).concat(s.command ?? [])[0];
     expect({ name, command }).toEqual({ name, command: name });
-    expect(entrypoint).toMatch(new RegExp(`^\\s*${command}\\) exec node `, 'm'));
+    expect(entrypoint).toMatch(new RegExp(`^\\s*${command}\\)`, 'm'));
   }
 });
+
+test('the entry point runs the compiled worker, API and schedules of the build, which load and check their configuration', async () => {
+  await buildRuntime(); // what the image's build stage runs; dist/current points at it
+  for (const command of ['worker', 'api', 'schedules']) {
+    const run = spawnSync('sh', [path.join(PROJECT_ROOT, 'docker-entrypoint.sh'), command], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', WEBHOOK_RETRY_SCHEDULE: '5s,soon' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect({ command, status: run.status }).toEqual({ command, status: 1 });
+    expect(run.stderr).toMatch(/WEBHOOK_RETRY_SCHEDULE: "soon" is not a duration/);
+  }
+}, 120_000);
 
 test('every variable our services set is in the config schema, and the values load', () => {
   const known = new Set([...Object.keys(platformEnvSchema.shape), ...Object.keys(JOB_ENV.shape)]);
@@ -160,15 +176,18 @@ test('the server runs on PostgreSQL with a schema step, not the dev-only auto-se
   expect(services.temporal.depends_on).toMatchObject({ 'temporal-schema': { condition: 'service_completed_successfully' } });
 });
 
-test('Dockerfile: multi-stage, production dependencies only, a prebuilt workflow bundle, a non-root user', () => {
+test('Dockerfile: multi-stage, production dependencies only, the compiled build with its workflow bundle, a non-root user', () => {
   const dockerfile = fs.readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
   expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
   expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
-  const bundleOut = /bundle-main\.ts (\S+)/.exec(dockerfile)![1];
-  // The runtime stage copies the bundle to the same path (WORKDIR /app) and points the worker at it.
-  expect(dockerfile).toContain(`COPY --from=bundle ${bundleOut} ./${path.basename(bundleOut)}`);
+  // The build stage compiles and bundles (build-main) and copies the build out as a plain folder;
+  // the runtime stage puts it where the entry point runs it, with its workflow bundle.
+  const buildOut = /build-main\.ts && cp -rL dist\/current (\S+)/.exec(dockerfile)![1];
+  expect(dockerfile).toContain(`COPY --from=build ${buildOut} ./dist/current`);
   expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
-  expect(dockerfile).toContain(`WORKFLOW_BUNDLE_PATH=${bundleOut}`);
+  const entrypoint = fs.readFileSync(path.join(PROJECT_ROOT, 'docker-entrypoint.sh'), 'utf8');
+  expect(entrypoint).toMatch(/^build=dist\/current$/m);
+  expect(entrypoint).toContain('WORKFLOW_BUNDLE_PATH="${WORKFLOW_BUNDLE_PATH:-$build/workflow-bundle.js}"');
   expect(dockerfile).toMatch(/^USER node$/m);
   expect(dockerfile.slice(dockerfile.lastIndexOf('\nFROM '))).not.toMatch(/^USER root/m);
   const envNames = [...dockerfile.matchAll(/^\s*(?:ENV\s+)?([A-Z_]+)=\S+\s*\\?$/gm)].map((m) => m[1]);
