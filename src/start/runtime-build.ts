@@ -6,8 +6,8 @@ import { bundleWorkflows } from '../worker/workers';
 import { PROJECT_ROOT } from './provision-cli';
 
 // The worker and the API run as JavaScript compiled from these sources, not through tsx. In a
-// worker, tsx's loader thread, its transform caches and its source maps cost ~40 MB of RSS
-// (bulk benchmark at concurrency 200: peak 323–327 MB through tsx, 280–287 MB compiled) and
+// worker, tsx's loader thread, its transform caches and its source maps cost 20–50 MB of RSS
+// (bulk benchmark, alternating runs: peak 312–345 MB through tsx, 281–312 MB compiled) and
 // webpack, when the worker bundles its workflows itself, ~25 MB more. A build is a folder
 // named by a hash of everything it is made from, so an unchanged tree reuses it, concurrent
 // builds never write into each other, and a running process never sees its files change.
