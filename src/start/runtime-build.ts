@@ -23,7 +23,7 @@ export interface RuntimeBuild {
 }
 
 /** The compiled file of a source entry point, e.g. `src/worker/main.ts` → `<dir>/src/worker/main.js`. */
-export function builtEntry(b: RuntimeBuild, source: string): string {
+export function builtEntry(b: Pick<RuntimeBuild, 'dir'>, source: string): string {
   return path.join(b.dir, source.replace(/\.ts$/, '.js'));
 }
 

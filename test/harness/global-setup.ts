@@ -1,12 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { startDevServer, RunningDevServer } from '../../src/start/dev-server';
-import { provisionTemporalCli, TEMPORAL_DIR } from '../../src/start/provision-cli';
-import { bundleWorkflows } from '../../src/worker/workers';
+import { provisionTemporalCli } from '../../src/start/provision-cli';
+import { buildRuntime } from '../../src/start/runtime-build';
 import { freePort } from './ports';
 
-// One dev server for the whole suite (or TEMPORAL_TEST_ADDRESS), and one workflow bundle
-// shared by every test worker so no test file pays for bundling.
+// One dev server for the whole suite (or TEMPORAL_TEST_ADDRESS), and the build `npm start` runs
+// (src/start/runtime-build.ts): its workflow bundle serves every in-process Worker, so no test
+// file pays for bundling, and worker processes run its compiled worker, as deployments do.
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   if (!process.env.TEMPORAL_TEST_ADDRESS) {
@@ -16,12 +15,10 @@ export default async function globalSetup(): Promise<void> {
     process.env.TEMPORAL_TEST_ADDRESS = server.address;
     process.env.TEMPORAL_CLI_PATH_RESOLVED = cli.path ?? '';
   }
-  const bundleDir = path.join(TEMPORAL_DIR, 'test-bundles');
-  fs.mkdirSync(bundleDir, { recursive: true });
-  const bundlePath = path.join(bundleDir, `workflows-${process.pid}.js`);
-  fs.writeFileSync(bundlePath, await bundleWorkflows());
-  process.env.WORKFLOW_BUNDLE_PATH = bundlePath;
+  const runtime = await buildRuntime();
+  process.env.WORKFLOW_BUNDLE_PATH = runtime.workflowBundlePath;
+  process.env.TEST_RUNTIME_BUILD = runtime.dir;
   process.stdout.write(
-    `[harness] Temporal at ${process.env.TEMPORAL_TEST_ADDRESS}; workflows bundled; setup took ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    `[harness] Temporal at ${process.env.TEMPORAL_TEST_ADDRESS}; ${runtime.built ? 'compiled' : 'reused'} the build; setup took ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
 }

@@ -3,7 +3,6 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities/deps';
@@ -12,6 +11,7 @@ import { createLogger } from '../../src/observability/logger';
 import { ALL_TASK_QUEUES } from '../../src/worker/job-registry';
 import { createBlobStore } from '../../src/storage';
 import { PROJECT_ROOT } from '../../src/start/provision-cli';
+import { builtEntry } from '../../src/start/runtime-build';
 import { WORKER_NODE_ARGS, workerEnv } from '../../src/start/supervisor';
 import { createWorkers, loadWorkflowBundle } from '../../src/worker/workers';
 
@@ -203,17 +203,13 @@ export async function spawnWorkerProcess(
   extraEnv: Record<string, string> = {},
   o: { cwd?: string } = {},
 ): Promise<ChildProcess & { output(): string }> {
-  // The same V8 flags and malloc settings as `npm start` gives its worker, so tests see what production runs;
-  // tsx by absolute path, as the working directory may be anywhere.
-  const child = spawn(
-    process.execPath,
-    [...WORKER_NODE_ARGS, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(PROJECT_ROOT, 'src/worker/main.ts')],
-    {
-      cwd: o.cwd ?? PROJECT_ROOT,
-      env: workerEnv(envFor(config, { LOG_LEVEL: 'info', ...extraEnv })),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // The compiled worker of the suite's build (global-setup), with the same V8 flags and malloc
+  // settings as `npm start` gives its worker, so tests see what production runs.
+  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, builtEntry({ dir: process.env.TEST_RUNTIME_BUILD! }, 'src/worker/main.ts')], {
+    cwd: o.cwd ?? PROJECT_ROOT,
+    env: workerEnv(envFor(config, { LOG_LEVEL: 'info', ...extraEnv })),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not become ready:\n${output}`)), 90_000);
