@@ -127,3 +127,15 @@ test('a source that does not compile fails the build with its file and line, and
   expect(current()).toBe(path.basename(good.dir));
   expect(fs.readdirSync(path.join(root, 'dist')).sort()).toEqual([path.basename(good.dir), 'current']);
 });
+
+test('a build folder left by a process that died while building is removed by a later build, a fresh one is not', async () => {
+  const dist = path.join(root, 'dist');
+  fs.mkdirSync(path.join(dist, '.building-abandoned', 'src'), { recursive: true });
+  fs.mkdirSync(path.join(dist, '.building-in-progress'), { recursive: true });
+  fs.symlinkSync('0000000000000000', path.join(dist, '.current-4242'));
+  const hourAgo = new Date(Date.now() - 3600_000);
+  fs.utimesSync(path.join(dist, '.building-abandoned'), hourAgo, hourAgo);
+  fs.lutimesSync(path.join(dist, '.current-4242'), hourAgo, hourAgo);
+  const b = await build();
+  expect(fs.readdirSync(dist).sort()).toEqual(['.building-in-progress', path.basename(b.dir), 'current']);
+});

@@ -14,6 +14,8 @@ import { PROJECT_ROOT } from './provision-cli';
 
 /** Builds kept besides the newest: processes started from them may still read their files. */
 const KEPT_OLDER_BUILDS = 2;
+/** A build's temporary folder this old was left by a process that died while building. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
 
 export interface RuntimeBuild {
   dir: string;
@@ -121,10 +123,14 @@ function pointCurrentAt(buildsDir: string, key: string): void {
 }
 
 function pruneOlderBuilds(buildsDir: string, newest: string): void {
-  const builds = fs
-    .readdirSync(buildsDir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && /^[0-9a-f]{16}$/.test(e.name) && e.name !== newest)
-    .map((e) => ({ name: e.name, mtime: fs.statSync(path.join(buildsDir, e.name)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const old of builds.slice(KEPT_OLDER_BUILDS)) fs.rmSync(path.join(buildsDir, old.name), { recursive: true, force: true });
+  const entries = fs.readdirSync(buildsDir, { withFileTypes: true }).map((e) => ({
+    name: e.name,
+    build: e.isDirectory() && /^[0-9a-f]{16}$/.test(e.name) && e.name !== newest,
+    leftover: /^\.(building|current)-/.test(e.name),
+    mtime: fs.lstatSync(path.join(buildsDir, e.name)).mtimeMs,
+  }));
+  const older = entries.filter((e) => e.build).sort((a, b) => b.mtime - a.mtime);
+  const abandoned = entries.filter((e) => e.leftover && Date.now() - e.mtime > ABANDONED_AFTER_MS);
+  for (const old of [...older.slice(KEPT_OLDER_BUILDS), ...abandoned])
+    fs.rmSync(path.join(buildsDir, old.name), { recursive: true, force: true });
 }

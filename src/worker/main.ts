@@ -1,4 +1,4 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, LogLevel, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config/env';
 import { devSecretsUnlessProduction } from '../config/dev-secrets';
 import { createLogger } from '../observability/logger';
@@ -13,6 +13,8 @@ import { WorkerJobMetrics } from './job-metrics';
 import { createWorkers, ensureJobSchedules, loadWorkflowBundle, resolveQueues } from './workers';
 import { isWarmUpLog } from './workflow-warm-up';
 import { withSmallThreadYoungGeneration } from './young-generation';
+
+const RUNTIME_LOG_LEVELS: Partial<Record<LogLevel, 'error' | 'warn' | 'info'>> = { ERROR: 'error', WARN: 'warn', INFO: 'info' };
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -33,14 +35,7 @@ async function main(): Promise<void> {
   const runtimeMetricsAddress = config.METRICS_BIND_ADDRESS ? `127.0.0.1:${await freePort()}` : undefined;
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
-      const level =
-        entry.level === 'ERROR'
-          ? 'error'
-          : entry.level === 'WARN'
-            ? 'warn'
-            : entry.level === 'INFO' && !isWarmUpLog(entry.meta)
-              ? 'info'
-              : 'debug';
+      const level = entry.level === 'INFO' && isWarmUpLog(entry.meta) ? 'debug' : (RUNTIME_LOG_LEVELS[entry.level] ?? 'debug');
       logger[level](entry.message, entry.meta);
     }),
     telemetryOptions: runtimeMetricsAddress ? { metrics: { prometheus: { bindAddress: runtimeMetricsAddress } } } : undefined,
