@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/start/provision-cli';
 import { freePort } from './harness/ports';
-import { testAddress, uniquePrefix } from './harness/temporal';
+import { testAddress, uniquePrefix, waitFor } from './harness/temporal';
 import { processAlive } from './harness/process-suite';
 
 // `npm start` as a user runs it: everything comes up, answers, and stops cleanly on Ctrl-C.
@@ -155,6 +155,58 @@ describe('npm start supervisor', () => {
       const { code } = await stopWithSigint(s);
       expect(code).toBe(0);
       for (const pid of Object.values(s.pids)) if (pid) expect(processAlive(pid)).toBe(false);
+    }
+  }, 200_000);
+
+  test('a worker killed with SIGKILL is started again and the running job completes on the new one', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
+    const port = await freePort();
+    const s = await startSupervisor({
+      ...baseEnv(dataDir, port),
+      TEMPORAL_ADDRESS: testAddress(),
+      TASK_QUEUE_PREFIX: uniquePrefix('sup'),
+      EMULATOR_GENERATION_TIME: '8s',
+    });
+    const auth = { Authorization: `Bearer ${s.apiKey}` };
+    const jobUrl = (id: string) => `http://127.0.0.1:${port}/api/v1/jobs/${id}`;
+    type Job = { status: string; progress?: { phase: string }; result?: { downloadUrl: string } };
+    const job = async (id: string) => (await (await fetch(jobUrl(id), { headers: auth })).json()) as Job;
+    const firstWorker = s.pids.worker!;
+    try {
+      const started = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/video-generations`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ prompt: 'a lighthouse at dawn', seconds: 4 }),
+      });
+      expect(started.status).toBe(202);
+      const { jobId } = (await started.json()) as { jobId: string };
+      await waitFor(async () => (await job(jobId)).progress?.phase === 'generating', 'the generation to start', 30_000);
+
+      process.kill(firstWorker, 'SIGKILL');
+      const restarted = await waitFor(() => /worker started again: pid (\d+)/.exec(s.output())?.[1], 'the worker to start again', 20_000);
+      expect(s.output()).toContain('worker was killed by SIGKILL; starting it again in 1 s');
+      const secondWorker = Number(restarted);
+      expect(secondWorker).not.toBe(firstWorker);
+      expect(processAlive(secondWorker)).toBe(true);
+
+      const done = await waitFor(
+        async () => {
+          const j = await job(jobId);
+          return j.status !== 'running' && j;
+        },
+        'the job to end',
+        60_000,
+      );
+      expect(done.status).toBe('completed');
+      const video = Buffer.from(await (await fetch(done.result!.downloadUrl, { headers: auth })).arrayBuffer());
+      expect(video.subarray(4, 8).toString('latin1')).toBe('ftyp'); // an MP4 file
+      expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+
+      const { code } = await stopWithSigint(s);
+      expect(code).toBe(0);
+      expect(processAlive(secondWorker)).toBe(false);
+    } finally {
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
     }
   }, 200_000);
 

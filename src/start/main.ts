@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfigOrExit } from '../config/env';
@@ -5,7 +6,7 @@ import { DEV_OWNER, ensureDevSecrets } from '../config/dev-secrets';
 import { RunningDevServer, startDevServer } from './dev-server';
 import { PROJECT_ROOT, provisionTemporalCli } from './provision-cli';
 import { buildRuntime, builtEntry } from './runtime-build';
-import { ManagedProcess, spawnEntryPoint, startReaper, waitForHttpOk, WORKER_NODE_ARGS, workerEnv } from './supervisor';
+import { startReaper, SupervisedProcess, superviseEntryPoint, waitForHttpOk, WORKER_NODE_ARGS, workerEnv } from './supervisor';
 import type { LocalRun } from '../worker/job-definition';
 import { JOBS } from '../worker/job-registry';
 
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
 
   let server: RunningDevServer | undefined;
   const localRuns: LocalRun[] = [];
-  const children: ManagedProcess[] = [];
+  const children: SupervisedProcess[] = [];
   let stopping = false;
 
   const stopAll = async (reason: string, code: number) => {
@@ -123,11 +124,18 @@ async function main(): Promise<void> {
     }
 
     const runtime = await building;
+    const supervised = { say, onStart: (child: ChildProcess) => reaper.watch(child.pid), onGiveUp: (why: string) => void stopAll(why, 1) };
     const workerEnvWithBundle = workerEnv({ WORKFLOW_BUNDLE_PATH: runtime.workflowBundlePath, ...env });
-    children.push(spawnEntryPoint('worker', builtEntry(runtime, 'src/worker/main.ts'), workerEnvWithBundle, WORKER_NODE_ARGS));
-    children.push(spawnEntryPoint('api', builtEntry(runtime, 'src/api/main.ts'), env));
-    for (const c of children) reaper.watch(c.child.pid);
-    for (const c of children) c.exited.then((code) => void stopAll(`${c.name} exited with ${code}`, 1));
+    children.push(
+      superviseEntryPoint({
+        name: 'worker',
+        file: builtEntry(runtime, 'src/worker/main.ts'),
+        env: workerEnvWithBundle,
+        nodeArgs: WORKER_NODE_ARGS,
+        ...supervised,
+      }),
+    );
+    children.push(superviseEntryPoint({ name: 'api', file: builtEntry(runtime, 'src/api/main.ts'), env, ...supervised }));
     say(`pids: ${JSON.stringify({ temporal: server?.pid, worker: children[0].child.pid, api: children[1].child.pid })}`);
 
     await waitForHttpOk(`${apiUrl}/health/ready`, 180_000, () => !stopping);

@@ -44,6 +44,82 @@ export function spawnEntryPoint(name: string, file: string, env: NodeJS.ProcessE
   return { name, child, exited, stop: (graceMs) => stopChild(child, exited, graceMs) };
 }
 
+/** An entry point the supervisor starts again when it dies; `child` is the process running now. */
+export interface SupervisedProcess {
+  name: string;
+  readonly child: ChildProcess;
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Restarts allowed within `RESTART_WINDOW_MS` before the supervisor gives up. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 5 * 60_000;
+/** A process that exits with an error code sooner than this after its start failed to start: restarting will not help. */
+const MIN_UPTIME_MS = 10_000;
+
+export interface SuperviseOptions {
+  name: string;
+  file: string;
+  env: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
+  say(message: string): void;
+  /** Each process started, the first one included. */
+  onStart(child: ChildProcess): void;
+  /** The process cannot be kept running (it failed at startup, or died too often). */
+  onGiveUp(reason: string): void;
+}
+
+/**
+ * Runs an entry point and starts it again, after 1, 2, 4… s, when it dies on its own: killed
+ * by a signal (SIGKILL, the OOM killer, a crash) or exiting with an error after it was up. Jobs
+ * go on: Temporal hands the dead worker's tasks to the new one. A clean exit, an exit during
+ * startup, or more than `MAX_RESTARTS` deaths in `RESTART_WINDOW_MS` give up instead.
+ */
+export function superviseEntryPoint(o: SuperviseOptions): SupervisedProcess {
+  let current: ManagedProcess;
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const deaths: number[] = [];
+
+  const start = () => {
+    const startedAt = Date.now();
+    current = spawnEntryPoint(o.name, o.file, o.env, o.nodeArgs);
+    o.onStart(current.child);
+    const { child } = current;
+    void current.exited.then((code) => {
+      if (stopping) return;
+      const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with ${code}`;
+      if (!child.signalCode && (code === 0 || Date.now() - startedAt < MIN_UPTIME_MS)) return o.onGiveUp(`${o.name} ${how}`);
+      const now = Date.now();
+      deaths.push(now);
+      while (deaths[0] < now - RESTART_WINDOW_MS) deaths.shift();
+      if (deaths.length > MAX_RESTARTS)
+        return o.onGiveUp(`${o.name} ${how}, its ${deaths.length}th death in ${RESTART_WINDOW_MS / 60_000} minutes`);
+      const delayMs = 1000 * 2 ** (deaths.length - 1);
+      o.say(
+        `${o.name} ${how}; starting it again in ${delayMs / 1000} s (restart ${deaths.length} of ${MAX_RESTARTS} allowed in ${RESTART_WINDOW_MS / 60_000} minutes)`,
+      );
+      restartTimer = setTimeout(() => {
+        if (stopping) return;
+        start();
+        o.say(`${o.name} started again: pid ${current.child.pid}`);
+      }, delayMs);
+    });
+  };
+  start();
+  return {
+    name: o.name,
+    get child() {
+      return current.child;
+    },
+    async stop(graceMs) {
+      stopping = true;
+      clearTimeout(restartTimer);
+      await current.stop(graceMs);
+    },
+  };
+}
+
 /**
  * A small process that outlives the supervisor: every pid handed to `watch` is stopped when the
  * supervisor dies without stopping it (its stdin pipe closes with the supervisor).
