@@ -210,6 +210,47 @@ describe('npm start supervisor', () => {
     }
   }, 200_000);
 
+  test('a video job running when npm start is stopped completes after the next start: the emulator keeps its generations', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
+    const port = await freePort();
+    const env = {
+      ...baseEnv(dataDir, port),
+      TEMPORAL_ADDRESS: testAddress(),
+      TASK_QUEUE_PREFIX: uniquePrefix('sup'),
+      EMULATOR_GENERATION_TIME: '10s',
+    };
+    const first = await startSupervisor(env);
+    const auth = { Authorization: `Bearer ${first.apiKey}` };
+    type Job = { status: string; progress?: { phase: string } };
+    const job = async (id: string) => (await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/${id}`, { headers: auth })).json()) as Job;
+    let jobId: string;
+    try {
+      const started = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/video-generations`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ prompt: 'a harbour at night', seconds: 4 }),
+      });
+      jobId = ((await started.json()) as { jobId: string }).jobId;
+      await waitFor(async () => (await job(jobId)).progress?.phase === 'generating', 'the generation to start', 30_000);
+    } finally {
+      expect((await stopWithSigint(first)).code).toBe(0);
+    }
+    const second = await startSupervisor(env);
+    try {
+      const done = await waitFor(
+        async () => {
+          const j = await job(jobId);
+          return j.status !== 'running' && j;
+        },
+        'the job to end',
+        60_000,
+      );
+      expect(done.status).toBe('completed');
+    } finally {
+      expect((await stopWithSigint(second)).code).toBe(0);
+    }
+  }, 200_000);
+
   test('a second start on a taken port says which port; SIGKILL of the supervisor takes its children down with it', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
     const port = await freePort();

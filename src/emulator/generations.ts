@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { buildMp4 } from './mp4';
 
 // The emulator's generations: each moves queued → in_progress → completed|failed on timers,
-// and the counters tests read (creations, in flight now and at most) are kept here.
+// and the counters tests read (creations, in flight now and at most) are kept here. With a
+// state file they outlive the emulator: a restarted `npm start` answers for the generations
+// its jobs started before, as the real provider would, and running ones finish on time.
 
 export type EmulatedApi = 'openai' | 'gemini';
 export type GenerationState = 'queued' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
@@ -44,12 +48,37 @@ export interface EmulatorStats {
 }
 
 const QUEUED_SHARE = 0.1;
+/** Changes within this long are written to the state file together. */
+const SAVE_DELAY_MS = 50;
+
+/** What the state file holds (videos are made again from their generation when loaded). */
+interface SavedState {
+  generations: Omit<Generation, 'video'>[];
+  idempotencyKeys: [string, string][];
+  counters: EmulatorStats;
+}
 
 export class GenerationStore {
   private readonly byId = new Map<string, Generation>();
   private readonly byIdempotencyKey = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private saveTimer: NodeJS.Timeout | undefined;
   readonly counters: EmulatorStats = emptyStats();
+
+  /** `stateFile`: where the generations are kept across restarts (loaded now if it exists). */
+  constructor(private readonly stateFile?: string) {
+    if (!stateFile || !fs.existsSync(stateFile)) return;
+    try {
+      this.load(JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SavedState);
+    } catch (e) {
+      // An emulator's state is a convenience: a damaged file is set aside, never a reason not to start.
+      fs.renameSync(stateFile, `${stateFile}.unreadable`);
+      this.byId.clear();
+      this.byIdempotencyKey.clear();
+      this.close();
+      console.warn(`video emulator: set aside its unreadable state file (${(e as Error).message}); starting empty`);
+    }
+  }
 
   /** Creates a generation, or returns the one an earlier request with the same key created. */
   create(spec: GenerationSpec, idempotencyKey?: string): { generation: Generation; replayed: boolean } {
@@ -66,10 +95,8 @@ export class GenerationStore {
     this.counters.creations[spec.api]++;
     this.counters.creations.total++;
     this.changeInFlight(+1);
-    this.after(spec.durationMs * QUEUED_SHARE, () => {
-      if (generation.state === 'queued') generation.state = 'in_progress';
-    });
-    this.after(spec.durationMs, () => this.finish(generation));
+    this.schedule(generation);
+    this.changed();
     return { generation, replayed: false };
   }
 
@@ -97,6 +124,7 @@ export class GenerationStore {
     g.finishedAt = Date.now();
     this.counters.cancellations++;
     this.changeInFlight(-1);
+    this.changed();
   }
 
   delete(g: Generation): void {
@@ -107,16 +135,61 @@ export class GenerationStore {
     }
     g.deleted = true;
     this.counters.deletions++;
+    this.changed();
   }
 
   resetCounters(): void {
     const inFlight = this.counters.inFlight;
     Object.assign(this.counters, emptyStats(), { inFlight, maxInFlight: inFlight });
+    this.changed();
   }
 
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.saveTimer) this.save();
+  }
+
+  /** A running generation's timers, from its creation time (a loaded one may be due already). */
+  private schedule(g: Generation): void {
+    const since = Date.now() - g.createdAt;
+    this.after(g.durationMs * QUEUED_SHARE - since, () => {
+      if (g.state === 'queued') {
+        g.state = 'in_progress';
+        this.changed();
+      }
+    });
+    this.after(g.durationMs - since, () => this.finish(g));
+  }
+
+  private load(saved: SavedState): void {
+    Object.assign(this.counters, saved.counters);
+    for (const [key, id] of saved.idempotencyKeys) this.byIdempotencyKey.set(key, id);
+    for (const g of saved.generations as Generation[]) {
+      this.byId.set(g.id, g);
+      if (isRunning(g)) this.schedule(g);
+      else if (g.state === 'completed') g.video = videoOf(g);
+    }
+  }
+
+  private changed(): void {
+    if (!this.stateFile) return;
+    this.saveTimer ??= setTimeout(() => this.save(), SAVE_DELAY_MS);
+  }
+
+  /** Writes the whole state to a temporary file and renames it over the old one: a crash leaves one or the other. */
+  private save(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const state: SavedState = {
+      generations: [...this.byId.values()].map(({ video: _video, ...g }) => g),
+      idempotencyKeys: [...this.byIdempotencyKey],
+      counters: this.counters,
+    };
+    const file = this.stateFile!;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    fs.renameSync(`${file}.tmp`, file);
   }
 
   private finish(g: Generation): void {
@@ -127,10 +200,11 @@ export class GenerationStore {
       this.counters.failed++;
     } else {
       g.state = 'completed';
-      g.video = buildMp4({ seconds: g.seconds, portrait: isPortrait(g), hue: hueOf(g.prompt) });
+      g.video = videoOf(g);
       this.counters.completed++;
     }
     this.changeInFlight(-1);
+    this.changed();
   }
 
   private changeInFlight(delta: number): void {
@@ -139,16 +213,23 @@ export class GenerationStore {
   }
 
   private after(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
   }
 }
 
 export function isRunning(g: Generation): boolean {
   return g.state === 'queued' || g.state === 'in_progress';
+}
+
+function videoOf(g: Generation): Buffer {
+  return buildMp4({ seconds: g.seconds, portrait: isPortrait(g), hue: hueOf(g.prompt) });
 }
 
 function isPortrait(g: Generation): boolean {

@@ -21,6 +21,8 @@ export interface ProviderEmulatorOptions {
   generationMs?: number;
   /** Answer a repeated Idempotency-Key with the first generation (default true); false behaves like OpenAI, which ignores it. */
   honourIdempotencyKey?: boolean;
+  /** A file that keeps the generations across restarts (default: in memory only). */
+  stateFile?: string;
 }
 
 export interface ProviderEmulator {
@@ -40,7 +42,7 @@ export interface ProviderEmulator {
 const ROUTES: { method: string; pattern: RegExp; handler: Handler }[] = [...OPENAI_ROUTES, ...GEMINI_ROUTES];
 
 export async function startProviderEmulator(options: ProviderEmulatorOptions = {}): Promise<ProviderEmulator> {
-  const store = new GenerationStore();
+  const store = new GenerationStore(options.stateFile);
   const faults = new FaultBook();
   let origin = '';
   const ctx: EmulatorContext = {

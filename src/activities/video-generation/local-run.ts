@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { startProviderEmulator } from '../../emulator/server';
 import type { LocalRun, LocalRunTools } from '../../worker/job-definition';
 import type { VideoGenerationConfig } from './config';
@@ -8,6 +9,8 @@ export async function videoLocalRun(config: VideoGenerationConfig, tools: LocalR
   const emulator = await startProviderEmulator({
     port: await tools.freePortOr(config.EMULATOR_PORT),
     generationMs: config.EMULATOR_GENERATION_TIME,
+    // A restarted `npm start` still knows the generations its running jobs poll.
+    stateFile: path.join(config.dataDir, 'emulator', 'video-generations.json'),
   });
   return {
     env: { EMULATOR_URL: emulator.url },
