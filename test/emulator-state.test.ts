@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ProviderEmulator, startProviderEmulator } from '../src/emulator/server';
+import { StoreState } from '../src/emulator/stores/state';
 
-// The video emulator with a state file, as `npm start` runs it: a restarted emulator answers for
-// the generations created before, and those still running finish on their original schedule.
+// The emulators with a state file, as `npm start` runs them: a restarted emulator answers for what
+// was created before (generations; uploads, builds, reviews, Play tracks), and what was under way
+// finishes on its original schedule.
 
 let dir: string;
 let stateFile: string;
@@ -29,6 +31,10 @@ async function call(e: ProviderEmulator, method: string, route: string, body?: u
   };
 }
 
+/** The same create each time, under one Idempotency-Key. */
+const createLighthouse = (e: ProviderEmulator) =>
+  call(e, 'POST', '/videos', { model: 'sora-2', prompt: 'a lighthouse at dawn', seconds: '4' }, { 'Idempotency-Key': 'job-1' });
+
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-emulator-state-'));
   stateFile = path.join(dir, 'emulator', 'video-generations.json');
@@ -41,13 +47,7 @@ afterEach(async () => {
 
 test('a generation created before a restart is answered after it, finishes on time and downloads', async () => {
   const first = await emulator();
-  const created = await call(
-    first,
-    'POST',
-    '/videos',
-    { model: 'sora-2', prompt: 'a lighthouse at dawn', seconds: '4' },
-    { 'Idempotency-Key': 'job-1' },
-  );
+  const created = await createLighthouse(first);
   expect(created.status).toBe(200);
   const id = created.json!.id as string;
   const gone = await call(first, 'POST', '/videos', { model: 'sora-2', prompt: 'a harbour', seconds: '4' });
@@ -61,13 +61,7 @@ test('a generation created before a restart is answered after it, finishes on ti
   expect(['queued', 'in_progress']).toContain(running.json!.status);
   expect((await call(second, 'GET', `/videos/${gone.json!.id as string}`)).status).toBe(404); // deleted stays deleted
   // The same Idempotency-Key still answers with the same generation.
-  const again = await call(
-    second,
-    'POST',
-    '/videos',
-    { model: 'sora-2', prompt: 'a lighthouse at dawn', seconds: '4' },
-    { 'Idempotency-Key': 'job-1' },
-  );
+  const again = await createLighthouse(second);
   expect(again.json!.id).toBe(id);
 
   let status = running.json!.status;
@@ -111,4 +105,79 @@ test('an unreadable state file is set aside and the emulator starts empty', asyn
   } finally {
     warn.mockRestore();
   }
+});
+
+describe('store emulator state', () => {
+  const timings = { processingMs: 400, reviewMs: 600 };
+  const states: StoreState[] = [];
+  const storeState = () => {
+    const s = new StoreState(timings, stateFile);
+    states.push(s);
+    return s;
+  };
+  afterEach(() => states.splice(0).forEach((s) => s.close()));
+  const until = async (what: () => boolean, ms = 3_000) => {
+    const deadline = Date.now() + ms;
+    while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return what();
+  };
+
+  test('uploads, their parts, builds under processing, reviews and Play tracks outlive a restart, and timers resume', async () => {
+    const first = storeState();
+    const upload = {
+      id: 'bu-1',
+      appId: 'app',
+      version: '1.0.0',
+      buildNumber: '7',
+      platform: 'IOS',
+      createdAt: Date.now(),
+      state: 'AWAITING_UPLOAD' as const,
+      errors: [],
+    };
+    first.uploads.set(upload.id, upload);
+    first.files.set('f-1', {
+      id: 'f-1',
+      uploadId: 'bu-1',
+      fileName: 'App.ipa',
+      fileSize: 3,
+      uti: 'com.apple.ipa',
+      partSize: 2,
+      parts: new Map([[1, Buffer.from([0, 255])]]),
+      state: 'AWAITING_UPLOAD',
+    });
+    first.startProcessing(upload, undefined);
+    const item = { id: 'item-1', versionId: 'v-1', state: 'READY_FOR_REVIEW' as const };
+    const submission = { id: 'sub-1', appId: 'app', platform: 'IOS', state: 'READY_FOR_REVIEW' as const, items: [item] };
+    first.submissions.set(submission.id, submission);
+    first.reviewItems.set(item.id, { submissionId: submission.id, item });
+    first.startReview(submission);
+    first.playTracks.set('com.example', new Map([['internal', [{ versionCodes: ['7'], status: 'completed' }]]]));
+    first.playVersionCodes.set('com.example', new Set([7]));
+    first.changed();
+    first.close(); // writes what is pending
+
+    const second = storeState();
+    expect(second.files.get('f-1')!.parts.get(1)).toEqual(Buffer.from([0, 255]));
+    expect(second.playTracks.get('com.example')!.get('internal')).toEqual([{ versionCodes: ['7'], status: 'completed' }]);
+    expect(second.playVersionCodes.get('com.example')!.has(7)).toBe(true);
+    // The review item is the submission's own item, as before the restart.
+    expect(second.reviewItems.get('item-1')!.item).toBe(second.submissions.get('sub-1')!.items[0]);
+
+    expect(await until(() => [...second.builds.values()].some((b) => b.processingState === 'VALID'))).toBe(true);
+    expect(second.uploads.get('bu-1')!.state).toBe('COMPLETE');
+    expect(await until(() => second.submissions.get('sub-1')!.state === 'COMPLETE')).toBe(true);
+    expect(second.submissions.get('sub-1')!.items[0].state).toBe('APPROVED');
+  });
+
+  test('an unreadable state file is set aside and the store starts empty', () => {
+    fs.mkdirSync(path.dirname(stateFile), { recursive: true });
+    fs.writeFileSync(stateFile, 'not json');
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(storeState().uploads.size).toBe(0);
+      expect(fs.existsSync(`${stateFile}.unreadable`)).toBe(true);
+    } finally {
+      warn.mockRestore();
+    }
+  });
 });

@@ -55,6 +55,44 @@ async function stopWithSigint(s: Started): Promise<{ code: number | null; second
   return { code, seconds: (Date.now() - t0) / 1000 };
 }
 
+interface JobView {
+  status: string;
+  progress?: { phase: string };
+  /** A video's file, or a conversion's per-URL results. */
+  result?: { downloadUrl?: string; results?: { status: string; downloadUrl?: string }[] };
+}
+
+/** The jobs API of a started supervisor, as a client uses it. */
+function jobsApi(port: number, apiKey: string | undefined) {
+  const auth = { Authorization: `Bearer ${apiKey}` };
+  const get = async (id: string) =>
+    (await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/${id}`, { headers: auth })).json()) as JobView;
+  return {
+    auth,
+    get,
+    async start(route: string, body: unknown): Promise<string> {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/${route}`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { jobId: string }).jobId;
+    },
+    reached: (id: string, phase: string) =>
+      waitFor(async () => (await get(id)).progress?.phase === phase, `the job to reach ${phase}`, 60_000),
+    ended: (id: string) =>
+      waitFor(
+        async () => {
+          const j = await get(id);
+          return j.status !== 'running' && j;
+        },
+        'the job to end',
+        60_000,
+      ),
+  };
+}
+
 /** One HTML page on loopback, as a site the worker converts. */
 async function servePage(html: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
@@ -103,8 +141,8 @@ describe('npm start supervisor', () => {
       const ui = await fetch(`http://127.0.0.1:${uiPort}/api/v1/namespaces/default/search-attributes`);
       const attrs = (await ui.json()) as { customAttributes: Record<string, string> };
       expect(Object.keys(attrs.customAttributes)).toEqual(expect.arrayContaining(['JobType', 'JobOwner', 'JobOutcome']));
-      const jobs = await fetch(`http://127.0.0.1:${port}/api/v1/jobs`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
-      expect(jobs.status).toBe(200);
+      const list = await fetch(`http://127.0.0.1:${port}/api/v1/jobs`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
+      expect(list.status).toBe(200);
       expect(s.output()).toContain(`Video emulator http://127.0.0.1:${emulatorPort}`);
       const emulator = await fetch(`http://127.0.0.1:${emulatorPort}/_emulator/stats`);
       expect(emulator.status).toBe(200);
@@ -112,22 +150,10 @@ describe('npm start supervisor', () => {
       expect(admin.status).toBe(200);
 
       // A conversion end to end: the compiled workflows, activities and conversion thread.
-      const auth = { Authorization: `Bearer ${s.apiKey}` };
-      const started = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/bulk-conversions`, {
-        method: 'POST',
-        headers: { ...auth, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ urls: [page.url], format: 'markdown' }),
-      });
-      expect(started.status).toBe(202);
-      const { jobId } = (await started.json()) as { jobId: string };
-      let job: { status: string; result?: { results?: { status: string; downloadUrl?: string }[] } } = { status: 'running' };
-      const deadline = Date.now() + 60_000;
-      while (job.status === 'running' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        job = (await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/${jobId}`, { headers: auth })).json()) as typeof job;
-      }
+      const jobs = jobsApi(port, s.apiKey);
+      const job = await jobs.ended(await jobs.start('bulk-conversions', { urls: [page.url], format: 'markdown' }));
       expect(job.status).toBe('completed');
-      const artifact = await fetch(job.result!.results![0].downloadUrl!, { headers: auth });
+      const artifact = await fetch(job.result!.results![0].downloadUrl!, { headers: jobs.auth });
       expect(artifact.status).toBe(200);
       expect(await artifact.text()).toContain('High water at noon, low water at six.');
     } finally {
@@ -167,20 +193,11 @@ describe('npm start supervisor', () => {
       TASK_QUEUE_PREFIX: uniquePrefix('sup'),
       EMULATOR_GENERATION_TIME: '8s',
     });
-    const auth = { Authorization: `Bearer ${s.apiKey}` };
-    const jobUrl = (id: string) => `http://127.0.0.1:${port}/api/v1/jobs/${id}`;
-    type Job = { status: string; progress?: { phase: string }; result?: { downloadUrl: string } };
-    const job = async (id: string) => (await (await fetch(jobUrl(id), { headers: auth })).json()) as Job;
+    const jobs = jobsApi(port, s.apiKey);
     const firstWorker = s.pids.worker!;
     try {
-      const started = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/video-generations`, {
-        method: 'POST',
-        headers: { ...auth, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ prompt: 'a lighthouse at dawn', seconds: 4 }),
-      });
-      expect(started.status).toBe(202);
-      const { jobId } = (await started.json()) as { jobId: string };
-      await waitFor(async () => (await job(jobId)).progress?.phase === 'generating', 'the generation to start', 30_000);
+      const jobId = await jobs.start('video-generations', { prompt: 'a lighthouse at dawn', seconds: 4 });
+      await jobs.reached(jobId, 'generating');
 
       process.kill(firstWorker, 'SIGKILL');
       const restarted = await waitFor(() => /worker started again: pid (\d+)/.exec(s.output())?.[1], 'the worker to start again', 20_000);
@@ -189,16 +206,9 @@ describe('npm start supervisor', () => {
       expect(secondWorker).not.toBe(firstWorker);
       expect(processAlive(secondWorker)).toBe(true);
 
-      const done = await waitFor(
-        async () => {
-          const j = await job(jobId);
-          return j.status !== 'running' && j;
-        },
-        'the job to end',
-        60_000,
-      );
+      const done = await jobs.ended(jobId);
       expect(done.status).toBe('completed');
-      const video = Buffer.from(await (await fetch(done.result!.downloadUrl, { headers: auth })).arrayBuffer());
+      const video = Buffer.from(await (await fetch(done.result!.downloadUrl!, { headers: jobs.auth })).arrayBuffer());
       expect(video.subarray(4, 8).toString('latin1')).toBe('ftyp'); // an MP4 file
       expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
 
@@ -210,46 +220,59 @@ describe('npm start supervisor', () => {
     }
   }, 200_000);
 
-  test('a video job running when npm start is stopped completes after the next start: the emulator keeps its generations', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
-    const port = await freePort();
-    const env = {
-      ...baseEnv(dataDir, port),
-      TEMPORAL_ADDRESS: testAddress(),
-      TASK_QUEUE_PREFIX: uniquePrefix('sup'),
-      EMULATOR_GENERATION_TIME: '10s',
-    };
-    const first = await startSupervisor(env);
-    const auth = { Authorization: `Bearer ${first.apiKey}` };
-    type Job = { status: string; progress?: { phase: string } };
-    const job = async (id: string) => (await (await fetch(`http://127.0.0.1:${port}/api/v1/jobs/${id}`, { headers: auth })).json()) as Job;
-    let jobId: string;
-    try {
-      const started = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/video-generations`, {
-        method: 'POST',
-        headers: { ...auth, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ prompt: 'a harbour at night', seconds: 4 }),
-      });
-      jobId = ((await started.json()) as { jobId: string }).jobId;
-      await waitFor(async () => (await job(jobId)).progress?.phase === 'generating', 'the generation to start', 30_000);
-    } finally {
-      expect((await stopWithSigint(first)).code).toBe(0);
-    }
-    const second = await startSupervisor(env);
-    try {
-      const done = await waitFor(
-        async () => {
-          const j = await job(jobId);
-          return j.status !== 'running' && j;
-        },
-        'the job to end',
-        60_000,
-      );
-      expect(done.status).toBe('completed');
-    } finally {
-      expect((await stopWithSigint(second)).code).toBe(0);
-    }
-  }, 200_000);
+  // The emulators stand in for services that never restart: a job waiting on one goes on across a restart of `npm start`.
+  test.each([
+    {
+      job: 'a video generation',
+      route: 'video-generations',
+      body: () => ({ prompt: 'a harbour at night', seconds: 4 }),
+      phase: 'generating',
+      env: { EMULATOR_GENERATION_TIME: '10s' },
+    },
+    {
+      job: 'a publishing build',
+      route: 'publishing-builds',
+      body: (dataDir: string) => ({
+        projectId: 'sample',
+        platform: 'ios',
+        source: { git: `file://${path.join(dataDir, 'sample-app')}` },
+        version: '1.0.0',
+        buildNumber: 1,
+      }),
+      phase: 'processing',
+      env: {
+        STORE_EMULATOR_PROCESSING_TIME: '10s',
+        STORE_EMULATOR_REVIEW_TIME: '3s',
+        STORE_POLL_INTERVAL: '1s',
+        STORE_POLL_MAX_INTERVAL: '2s',
+        REVIEW_POLL_INTERVAL: '1s',
+        REVIEW_POLL_MAX_INTERVAL: '2s',
+      },
+    },
+  ])(
+    '$job waiting on its emulator when npm start is stopped completes after the next start',
+    async ({ route, body, phase, env: jobEnv }) => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));
+      const port = await freePort();
+      const env = { ...baseEnv(dataDir, port), TEMPORAL_ADDRESS: testAddress(), TASK_QUEUE_PREFIX: uniquePrefix('sup'), ...jobEnv };
+      const first = await startSupervisor(env);
+      const jobs = jobsApi(port, first.apiKey);
+      let jobId: string;
+      try {
+        jobId = await jobs.start(route, body(dataDir));
+        await jobs.reached(jobId, phase);
+      } finally {
+        expect((await stopWithSigint(first)).code).toBe(0);
+      }
+      const second = await startSupervisor(env);
+      try {
+        expect(await jobs.ended(jobId)).toMatchObject({ status: 'completed' });
+      } finally {
+        expect((await stopWithSigint(second)).code).toBe(0);
+      }
+    },
+    200_000,
+  );
 
   test('a second start on a taken port says which port; SIGKILL of the supervisor takes its children down with it', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dj-start-'));

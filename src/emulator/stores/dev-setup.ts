@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { AppConfig } from '../../config/env';
 
 /** The variables the local store setup reads. */
@@ -43,6 +44,8 @@ export async function startDevStores(config: StoresConfig, port = config.STORE_E
     playAccounts: [keys.play],
     processingMs: config.STORE_EMULATOR_PROCESSING_TIME,
     reviewMs: config.STORE_EMULATOR_REVIEW_TIME,
+    // A restarted `npm start` still knows the uploads, builds and reviews its running jobs wait on.
+    stateFile: path.join(config.dataDir, 'emulator', 'stores.json'),
   });
   const need = storesNeedEmulator(config);
   const env: Record<string, string> = {};

@@ -33,6 +33,8 @@ export interface StoreEmulatorOptions {
   reviewMs?: number;
   /** Size of each App Store Connect upload operation (default 5 MiB). */
   partSize?: number;
+  /** A file that keeps uploads, builds, reviews and Play state across restarts (default: in memory only). */
+  stateFile?: string;
 }
 
 export interface StoreEmulator {
@@ -55,7 +57,7 @@ export interface StoreEmulator {
 const ROUTES: StoreRouteSpec[] = [...ASC_ROUTES, ...PLAY_ROUTES];
 
 export async function startStoreEmulator(options: StoreEmulatorOptions): Promise<StoreEmulator> {
-  const state = new StoreState({ processingMs: options.processingMs ?? 10_000, reviewMs: options.reviewMs ?? 30_000 });
+  const state = new StoreState({ processingMs: options.processingMs ?? 10_000, reviewMs: options.reviewMs ?? 30_000 }, options.stateFile);
   let origin = '';
   const ctx: StoreContext = {
     state,
@@ -84,10 +86,14 @@ export async function startStoreEmulator(options: StoreEmulatorOptions): Promise
     state: () => state,
     addFault: (rule) => ctx.faults.add(rule),
     clearFaults: () => ctx.faults.clear(),
-    behave: (b) => Object.assign(state.behaviour, b),
+    behave: (b) => {
+      Object.assign(state.behaviour, b);
+      state.changed();
+    },
     reset: () => {
       ctx.faults.clear();
       state.reset();
+      state.changed();
     },
     close: async () => {
       state.close();
@@ -97,6 +103,15 @@ export async function startStoreEmulator(options: StoreEmulatorOptions): Promise
 }
 
 async function handle(ctx: StoreContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  try {
+    await route(ctx, req, res);
+  } finally {
+    // Whatever a request other than a read changed is kept (with a state file).
+    if (req.method !== 'GET') ctx.state.changed();
+  }
+}
+
+async function route(ctx: StoreContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://emulator');
   const path = url.pathname;
   const method = req.method ?? 'GET';
@@ -145,9 +160,9 @@ async function control(
   if (method === 'GET' && path === '/_emulator/stats') return sendJson(res, 200, s.counters);
   if (method === 'GET' && path === '/_emulator/state') {
     return sendJson(res, 200, {
-      buildUploads: [...s.uploads.values()].map(({ fileId: _f, ...u }) => u),
-      builds: [...s.builds.values()],
-      reviewSubmissions: [...s.submissions.values()],
+      buildUploads: [...s.uploads.values()].map(({ fileId: _f, processing: _p, ...u }) => u),
+      builds: [...s.builds.values()].map(({ settles: _s, ...b }) => b),
+      reviewSubmissions: [...s.submissions.values()].map(({ reviewOutcome: _o, cancelingSince: _c, ...r }) => r),
       playTracks: Object.fromEntries([...s.playTracks].map(([pkg, tracks]) => [pkg, Object.fromEntries(tracks)])),
     });
   }

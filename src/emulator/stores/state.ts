@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 
 // What the store emulator remembers: App Store Connect build uploads, builds, versions and
 // review submissions; Google Play edits and committed tracks. States move on timers.
@@ -35,6 +37,8 @@ export interface AscBuildUpload {
   errors: StateDetail[];
   fileId?: string;
   buildId?: string;
+  /** While PROCESSING: since when, and why the binary will be refused (if it will). */
+  processing?: { since: number; invalidReason?: string };
 }
 
 export interface AscBuild {
@@ -45,6 +49,8 @@ export interface AscBuild {
   processingState: ProcessingState;
   /** Why processing ended INVALID or FAILED (the emulator's stand-in for Apple's email). */
   reason?: string;
+  /** While PROCESSING: when it settles, and as what unless VALID. */
+  settles?: { at: number; outcome?: NonNullable<StoreBehaviour['nextProcessing']> };
 }
 
 export interface AscVersion {
@@ -70,6 +76,10 @@ export interface ReviewSubmission {
   items: ReviewItem[];
   submittedAt?: number;
   rejectionReason?: string;
+  /** While submitted: a rejection the behaviour asked for. */
+  reviewOutcome?: NonNullable<StoreBehaviour['nextReview']>;
+  /** While CANCELING: since when. */
+  cancelingSince?: number;
 }
 
 export interface PlayRelease {
@@ -142,22 +152,56 @@ export class StoreState {
   behaviour: StoreBehaviour = {};
   counters: StoreStats = emptyStats();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private saveTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly timings: StoreTimings) {}
+  /** `stateFile`: where the state is kept across restarts (loaded now if it exists). */
+  constructor(
+    readonly timings: StoreTimings,
+    private readonly stateFile?: string,
+  ) {
+    if (!stateFile || !fs.existsSync(stateFile)) return;
+    try {
+      this.load(JSON.parse(fs.readFileSync(stateFile, 'utf8'), revive) as SavedStoreState);
+    } catch (e) {
+      // An emulator's state is a convenience: a damaged file is set aside, never a reason not to start.
+      fs.renameSync(stateFile, `${stateFile}.unreadable`);
+      for (const map of this.maps()) map.clear();
+      this.close();
+      console.warn(`store emulator: set aside its unreadable state file (${(e as Error).message}); starting empty`);
+    }
+  }
 
+  /** Runs `fn` in `ms` (at once if that is past), then saves what it changed. */
   after(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        fn();
+        this.changed();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
+  }
+
+  /** Something changed: write the state file soon (changes within 50 ms are written together). */
+  changed(): void {
+    if (!this.stateFile) return;
+    this.saveTimer ??= setTimeout(() => this.save(), 50);
   }
 
   /** Processing of a committed upload: PROCESSING, then the build is VALID (or what the behaviour says). */
   startProcessing(upload: AscBuildUpload, invalidReason: string | undefined): void {
     upload.state = 'PROCESSING';
+    upload.processing = { since: Date.now(), invalidReason };
+    this.scheduleProcessing(upload);
+  }
+
+  private scheduleProcessing(upload: AscBuildUpload): void {
     const half = this.timings.processingMs / 2;
-    this.after(half, () => {
+    this.after(upload.processing!.since + half - Date.now(), () => {
+      const { invalidReason } = upload.processing!;
+      upload.processing = undefined;
       if (invalidReason) {
         upload.state = 'FAILED';
         upload.errors.push({ code: 'INVALID_BINARY', description: invalidReason });
@@ -170,16 +214,22 @@ export class StoreState {
         version: upload.version,
         buildNumber: upload.buildNumber,
         processingState: 'PROCESSING',
+        settles: { at: Date.now() + half, outcome: this.behaviour.nextProcessing },
       };
+      this.behaviour.nextProcessing = undefined;
       this.builds.set(build.id, build);
       upload.buildId = build.id;
-      const outcome = this.behaviour.nextProcessing;
-      this.behaviour.nextProcessing = undefined;
-      this.after(half, () => {
-        build.processingState = outcome?.state ?? 'VALID';
-        if (outcome) build.reason = outcome.reason ?? 'The binary is invalid (emulated).';
-        this.counters.buildsProcessed++;
-      });
+      this.scheduleBuild(build);
+    });
+  }
+
+  private scheduleBuild(build: AscBuild): void {
+    this.after(build.settles!.at - Date.now(), () => {
+      const { outcome } = build.settles!;
+      build.settles = undefined;
+      build.processingState = outcome?.state ?? 'VALID';
+      if (outcome) build.reason = outcome.reason ?? 'The binary is invalid (emulated).';
+      this.counters.buildsProcessed++;
     });
   }
 
@@ -187,14 +237,23 @@ export class StoreState {
   startReview(submission: ReviewSubmission): void {
     submission.state = 'WAITING_FOR_REVIEW';
     submission.submittedAt = Date.now();
-    const outcome = this.behaviour.nextReview;
+    submission.reviewOutcome = this.behaviour.nextReview;
     this.behaviour.nextReview = undefined;
-    const stillSubmitted = () => submission.state === 'WAITING_FOR_REVIEW' || submission.state === 'IN_REVIEW';
-    this.after(this.timings.reviewMs / 3, () => {
-      if (submission.state === 'WAITING_FOR_REVIEW') submission.state = 'IN_REVIEW';
+    this.scheduleReview(submission);
+  }
+
+  private scheduleReview(submission: ReviewSubmission): void {
+    const submittedAt = submission.submittedAt!;
+    // A review cancelled and submitted again runs on timers of its own.
+    const stillSubmitted = () =>
+      submission.submittedAt === submittedAt && (submission.state === 'WAITING_FOR_REVIEW' || submission.state === 'IN_REVIEW');
+    this.after(submittedAt + this.timings.reviewMs / 3 - Date.now(), () => {
+      if (stillSubmitted() && submission.state === 'WAITING_FOR_REVIEW') submission.state = 'IN_REVIEW';
     });
-    this.after(this.timings.reviewMs, () => {
+    this.after(submittedAt + this.timings.reviewMs - Date.now(), () => {
       if (!stillSubmitted()) return;
+      const outcome = submission.reviewOutcome;
+      submission.reviewOutcome = undefined;
       if (outcome) {
         submission.state = 'UNRESOLVED_ISSUES';
         submission.rejectionReason = outcome.reason ?? 'Guideline 2.1 - Performance - App Completeness (emulated rejection).';
@@ -213,8 +272,15 @@ export class StoreState {
   /** Cancelling a submitted review: CANCELING, then back to an empty draft. */
   cancelReview(submission: ReviewSubmission): void {
     submission.state = 'CANCELING';
+    submission.cancelingSince = Date.now();
+    submission.reviewOutcome = undefined;
     this.counters.submissionsCanceled++;
-    this.after(Math.min(500, this.timings.reviewMs / 10), () => {
+    this.scheduleCancel(submission);
+  }
+
+  private scheduleCancel(submission: ReviewSubmission): void {
+    this.after(submission.cancelingSince! + Math.min(500, this.timings.reviewMs / 10) - Date.now(), () => {
+      submission.cancelingSince = undefined;
       submission.state = 'READY_FOR_REVIEW';
       for (const i of submission.items) i.state = 'REMOVED';
       submission.submittedAt = undefined;
@@ -229,7 +295,100 @@ export class StoreState {
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.saveTimer) this.save();
   }
+
+  private maps(): Map<string, unknown>[] {
+    return [
+      this.uploads,
+      this.files,
+      this.builds,
+      this.versions,
+      this.submissions,
+      this.reviewItems,
+      this.edits,
+      this.playTracks,
+      this.playVersionCodes,
+    ];
+  }
+
+  /** Writes the whole state to a temporary file and renames it over the old one: a crash leaves one or the other. */
+  private save(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const state: SavedStoreState = {
+      uploads: [...this.uploads.values()],
+      files: [...this.files.values()],
+      builds: [...this.builds.values()],
+      versions: [...this.versions.values()],
+      submissions: [...this.submissions.values()],
+      edits: [...this.edits.values()],
+      playTracks: this.playTracks,
+      playVersionCodes: this.playVersionCodes,
+      behaviour: this.behaviour,
+      counters: this.counters,
+    };
+    const file = this.stateFile!;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, replace));
+    fs.renameSync(`${file}.tmp`, file);
+  }
+
+  /** Takes a saved state and starts the timers of whatever was under way, at their original times. */
+  private load(saved: SavedStoreState): void {
+    const byId = <T extends { id: string }>(map: Map<string, T>, list: T[]) => list.forEach((x) => map.set(x.id, x));
+    byId(this.uploads, saved.uploads);
+    byId(this.files, saved.files);
+    byId(this.builds, saved.builds);
+    byId(this.versions, saved.versions);
+    byId(this.submissions, saved.submissions);
+    byId(this.edits, saved.edits);
+    for (const [k, v] of saved.playTracks) this.playTracks.set(k, v);
+    for (const [k, v] of saved.playVersionCodes) this.playVersionCodes.set(k, v);
+    // Review items are the same objects as their submission's items.
+    for (const s of this.submissions.values()) for (const item of s.items) this.reviewItems.set(item.id, { submissionId: s.id, item });
+    this.behaviour = saved.behaviour;
+    Object.assign(this.counters, saved.counters);
+    for (const u of this.uploads.values()) if (u.state === 'PROCESSING' && u.processing) this.scheduleProcessing(u);
+    for (const b of this.builds.values()) if (b.processingState === 'PROCESSING' && b.settles) this.scheduleBuild(b);
+    for (const s of this.submissions.values()) {
+      if ((s.state === 'WAITING_FOR_REVIEW' || s.state === 'IN_REVIEW') && s.submittedAt) this.scheduleReview(s);
+      if (s.state === 'CANCELING' && s.cancelingSince) this.scheduleCancel(s);
+    }
+  }
+}
+
+interface SavedStoreState {
+  uploads: AscBuildUpload[];
+  files: UploadFile[];
+  builds: AscBuild[];
+  versions: AscVersion[];
+  submissions: ReviewSubmission[];
+  edits: PlayEdit[];
+  playTracks: Map<string, Map<string, PlayRelease[]>>;
+  playVersionCodes: Map<string, Set<number>>;
+  behaviour: StoreBehaviour;
+  counters: StoreStats;
+}
+
+/** JSON for the Maps, Sets and Buffers the state holds (JSON.stringify has turned a Buffer into {type, data} by now). */
+function replace(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return { $map: [...value] };
+  if (value instanceof Set) return { $set: [...value] };
+  const b = value as { type?: unknown; data?: unknown } | null;
+  if (b && typeof b === 'object' && b.type === 'Buffer' && Array.isArray(b.data))
+    return { $buffer: Buffer.from(b.data as number[]).toString('base64') };
+  return value;
+}
+
+function revive(_key: string, value: unknown): unknown {
+  const v = value as { $map?: [unknown, unknown][]; $set?: unknown[]; $buffer?: unknown } | null;
+  if (v && typeof v === 'object') {
+    if (v.$map) return new Map(v.$map);
+    if (v.$set) return new Set(v.$set);
+    if (typeof v.$buffer === 'string') return Buffer.from(v.$buffer, 'base64');
+  }
+  return value;
 }
 
 function emptyStats(): StoreStats {
