@@ -67,7 +67,7 @@ test('compiles every source to JavaScript in the same layout, with package.json,
   expect(fs.readdirSync(path.join(root, 'dist')).sort()).toEqual([path.basename(b.dir), 'current']); // no temporary folder left
 });
 
-test('an unchanged tree reuses its build; a changed source, package.json or lock makes a new one', async () => {
+test('an unchanged tree reuses its build; a changed source, package.json, lock or tsconfig makes a new one', async () => {
   const first = await build();
   const again = await build();
   expect(again).toEqual({ ...first, built: false });
@@ -86,6 +86,8 @@ test('an unchanged tree reuses its build; a changed source, package.json or lock
   write('package.json', JSON.stringify({ name: 'app', config: { heapMb: '512' } }));
   const relimited = await build();
   expect(run(relimited, 'src/worker/main.ts')).toMatchObject({ limit: 512 });
+  write('tsconfig.json', '{"compilerOptions": {"target": "ES2022"}}'); // esbuild reads it
+  expect((await build()).dir).not.toBe(relimited.dir);
 });
 
 test('keeps the newest build and two older ones; going back to an old tree reuses it and makes it the newest', async () => {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { buildMp4 } from './mp4';
+import { StateFile } from './state-file';
 
 // The emulator's generations: each moves queued → in_progress → completed|failed on timers,
 // and the counters tests read (creations, in flight now and at most) are kept here. With a
@@ -48,9 +47,6 @@ export interface EmulatorStats {
 }
 
 const QUEUED_SHARE = 0.1;
-/** Changes within this long are written to the state file together. */
-const SAVE_DELAY_MS = 50;
-
 /** What the state file holds (videos are made again from their generation when loaded). */
 interface SavedState {
   generations: Omit<Generation, 'video'>[];
@@ -62,22 +58,18 @@ export class GenerationStore {
   private readonly byId = new Map<string, Generation>();
   private readonly byIdempotencyKey = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private saveTimer: NodeJS.Timeout | undefined;
+  private readonly stateFile: StateFile<SavedState> | undefined;
   readonly counters: EmulatorStats = emptyStats();
 
   /** `stateFile`: where the generations are kept across restarts (loaded now if it exists). */
-  constructor(private readonly stateFile?: string) {
-    if (!stateFile || !fs.existsSync(stateFile)) return;
-    try {
-      this.load(JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SavedState);
-    } catch (e) {
-      // An emulator's state is a convenience: a damaged file is set aside, never a reason not to start.
-      fs.renameSync(stateFile, `${stateFile}.unreadable`);
-      this.byId.clear();
-      this.byIdempotencyKey.clear();
-      this.close();
-      console.warn(`video emulator: set aside its unreadable state file (${(e as Error).message}); starting empty`);
-    }
+  constructor(stateFile?: string) {
+    if (!stateFile) return;
+    this.stateFile = new StateFile(stateFile, { name: 'video emulator', snapshot: () => this.snapshot() });
+    if (this.stateFile.restore((saved) => this.load(saved))) return;
+    this.close();
+    this.byId.clear();
+    this.byIdempotencyKey.clear();
+    Object.assign(this.counters, emptyStats());
   }
 
   /** Creates a generation, or returns the one an earlier request with the same key created. */
@@ -147,7 +139,7 @@ export class GenerationStore {
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    if (this.saveTimer) this.save();
+    this.stateFile?.flush();
   }
 
   /** A running generation's timers, from its creation time (a loaded one may be due already). */
@@ -173,23 +165,15 @@ export class GenerationStore {
   }
 
   private changed(): void {
-    if (!this.stateFile) return;
-    this.saveTimer ??= setTimeout(() => this.save(), SAVE_DELAY_MS);
+    this.stateFile?.changed();
   }
 
-  /** Writes the whole state to a temporary file and renames it over the old one: a crash leaves one or the other. */
-  private save(): void {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
-    const state: SavedState = {
+  private snapshot(): SavedState {
+    return {
       generations: [...this.byId.values()].map(({ video: _video, ...g }) => g),
       idempotencyKeys: [...this.byIdempotencyKey],
       counters: this.counters,
     };
-    const file = this.stateFile!;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
-    fs.renameSync(`${file}.tmp`, file);
   }
 
   private finish(g: Generation): void {

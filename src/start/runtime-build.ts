@@ -80,10 +80,11 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** Sources, the dependency lock and the compiler's settings: what the output depends on. */
+/** Sources, package.json, the dependency lock and the compiler's settings: what the output depends on. */
 function buildKey(root: string, sources: string[]): string {
   const hash = createHash('sha256');
-  for (const file of [...sources, path.join(root, 'package.json'), path.join(root, 'package-lock.json')]) {
+  const project = ['package.json', 'package-lock.json', 'tsconfig.json'].map((f) => path.join(root, f)).filter((f) => fs.existsSync(f));
+  for (const file of [...sources, ...project]) {
     hash.update(path.relative(root, file)).update('\0');
     hash.update(fs.readFileSync(file)).update('\0');
   }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
+import { StateFile } from '../state-file';
 
 // What the store emulator remembers: App Store Connect build uploads, builds, versions and
 // review submissions; Google Play edits and committed tracks. States move on timers.
@@ -152,23 +151,25 @@ export class StoreState {
   behaviour: StoreBehaviour = {};
   counters: StoreStats = emptyStats();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private saveTimer: NodeJS.Timeout | undefined;
+  private readonly stateFile: StateFile<SavedStoreState> | undefined;
 
   /** `stateFile`: where the state is kept across restarts (loaded now if it exists). */
   constructor(
     readonly timings: StoreTimings,
-    private readonly stateFile?: string,
+    stateFile?: string,
   ) {
-    if (!stateFile || !fs.existsSync(stateFile)) return;
-    try {
-      this.load(JSON.parse(fs.readFileSync(stateFile, 'utf8'), revive) as SavedStoreState);
-    } catch (e) {
-      // An emulator's state is a convenience: a damaged file is set aside, never a reason not to start.
-      fs.renameSync(stateFile, `${stateFile}.unreadable`);
-      for (const map of this.maps()) map.clear();
-      this.close();
-      console.warn(`store emulator: set aside its unreadable state file (${(e as Error).message}); starting empty`);
-    }
+    if (!stateFile) return;
+    this.stateFile = new StateFile(stateFile, {
+      name: 'store emulator',
+      snapshot: () => this.snapshot(),
+      replacer: replace,
+      reviver: revive,
+    });
+    if (this.stateFile.restore((saved) => this.load(saved))) return;
+    this.close();
+    for (const map of this.maps()) map.clear();
+    this.behaviour = {};
+    this.counters = emptyStats();
   }
 
   /** Runs `fn` in `ms` (at once if that is past), then saves what it changed. */
@@ -184,10 +185,9 @@ export class StoreState {
     this.timers.add(t);
   }
 
-  /** Something changed: write the state file soon (changes within 50 ms are written together). */
+  /** Something changed: write the state file soon. */
   changed(): void {
-    if (!this.stateFile) return;
-    this.saveTimer ??= setTimeout(() => this.save(), 50);
+    this.stateFile?.changed();
   }
 
   /** Processing of a committed upload: PROCESSING, then the build is VALID (or what the behaviour says). */
@@ -295,7 +295,7 @@ export class StoreState {
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    if (this.saveTimer) this.save();
+    this.stateFile?.flush();
   }
 
   private maps(): Map<string, unknown>[] {
@@ -312,11 +312,8 @@ export class StoreState {
     ];
   }
 
-  /** Writes the whole state to a temporary file and renames it over the old one: a crash leaves one or the other. */
-  private save(): void {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
-    const state: SavedStoreState = {
+  private snapshot(): SavedStoreState {
+    return {
       uploads: [...this.uploads.values()],
       files: [...this.files.values()],
       builds: [...this.builds.values()],
@@ -328,10 +325,6 @@ export class StoreState {
       behaviour: this.behaviour,
       counters: this.counters,
     };
-    const file = this.stateFile!;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, replace));
-    fs.renameSync(`${file}.tmp`, file);
   }
 
   /** Takes a saved state and starts the timers of whatever was under way, at their original times. */
